@@ -1,0 +1,25 @@
+"""lr_plugin: what the learning rate really did during ``fit()``.
+
+- ``lr_plugin.callbacks``: LearningRateMonitor, ReduceLROnPlateau, LearningRateScheduler.
+- ``lr_plugin.schedules``: the tutorials' schedules as serializable Keras schedules.
+- ``lr_plugin.preview``: a schedule's planned rates, without training.
+- ``lr-plugin export LOGDIR``: every recorded point as JSON or CSV.
+
+Importing this package is cheap and needs neither TensorFlow nor Keras:
+TensorBoard imports the plugin's entry point at start.
+"""
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Keras-dependent parts load on first use, not on import.
+    if name == "preview":
+        from lr_plugin.schedules.preview import preview
+
+        return preview
+    if name in ("callbacks", "schedules"):
+        import importlib
+
+        return importlib.import_module(f"lr_plugin.{name}")
+    raise AttributeError(f"module 'lr_plugin' has no attribute {name!r}")

@@ -1,0 +1,50 @@
+"""lr_plugin: Keras callbacks that record what the learning rate really did, and a
+TensorBoard plugin that shows it."""
+
+import pathlib
+
+import setuptools
+
+HERE = pathlib.Path(__file__).parent
+
+setuptools.setup(
+    name="lr_plugin",
+    version="0.1.0",
+    description=(
+        "Keras 3 callbacks that log the effective learning rate, plateau decisions "
+        "and cooldowns, and a TensorBoard plugin that draws them beside the loss."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["lr_plugin", "lr_plugin.*"]),
+    package_data={"lr_plugin": ["static/*", "static/**/*"]},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorboard>=2.16",
+        "protobuf>=3.20",
+        "numpy>=1.23",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7",
+            "playwright>=1.40",
+            "werkzeug>=2",
+        ],
+    },
+    entry_points={
+        "tensorboard_plugins": [
+            "lr_timeline = lr_plugin.tb_loader:LrTimelineLoader",
+        ],
+        "console_scripts": [
+            "lr-plugin = lr_plugin.cli:main",
+        ],
+    },
+    classifiers=[
+        "Framework :: TensorFlow",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
