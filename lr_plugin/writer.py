@@ -91,7 +91,7 @@ class RunWriter:
         self._rates = {}  # tag -> ([steps], [rates])
         self._records = {}  # tag -> [record]
         self._last_step = {}  # tag -> last event step written, kept increasing
-        self._rate_owners = {}  # optimizer name -> owner recording its rates
+        self._owners = {}  # what is recorded -> the recorder that records it
         self.closed = False
         self._stop = threading.Event()
         self._flusher = threading.Thread(
@@ -104,21 +104,29 @@ class RunWriter:
 
     # Recording (called from training hooks: memory only).
 
-    def claim_rates(self, optimizer_name, owner):
-        """Makes ``owner`` the one recorder of an optimizer's rates in this run.
+    def claim(self, what, owner, session):
+        """Makes ``owner`` the one recorder of ``what`` (an optimizer's rates,
+        the epoch records) in this run.
 
-        Returns True if ``owner`` holds the claim, False if another does: two
-        callbacks logging the same optimizer to one directory record it once.
+        Two callbacks logging one model to one directory record it once: the
+        first to claim it in a training session (``session``: the optimizer and
+        its step at train begin) holds it. A claim left by a session that ended
+        without on_train_end (an exception in fit) goes to the next session.
+
+        Returns True if ``owner`` holds the claim.
         """
         with self._lock:
-            holder = self._rate_owners.setdefault(optimizer_name, owner)
-            return holder is owner
+            holder = self._owners.get(what)
+            if holder is None or holder[0] is owner or holder[1] != session:
+                self._owners[what] = (owner, session)
+                return True
+            return False
 
-    def release_rates(self, owner):
+    def release(self, owner):
         """Gives up every claim held by ``owner``."""
         with self._lock:
-            for name in [n for n, o in self._rate_owners.items() if o is owner]:
-                del self._rate_owners[name]
+            for what in [w for w, (o, _) in self._owners.items() if o is owner]:
+                del self._owners[what]
 
     def add_rate(self, optimizer_name, step, rate):
         """Buffers the rate that update ``step`` applied."""
