@@ -25,6 +25,7 @@ Where the rate comes from:
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -88,22 +89,34 @@ def is_chief():
 
 
 def unwrap_optimizers(optimizer):
-    """``[(name, optimizer)]``: LossScaleOptimizer unwrapped, one entry per sub-optimizer."""
+    """``[(series name, optimizer)]``: LossScaleOptimizer unwrapped, one entry per
+    sub-optimizer of a MultiOptimizer.
+
+    Keras names optimizers ``sgd``, ``sgd_1``, ... in creation order, so a lone
+    optimizer with such a name is called by its class (``SGD``): the same in
+    every run, which lets the plugin overlay runs. A name you chose is kept.
+    """
     if hasattr(optimizer, "inner_optimizer"):
         optimizer = optimizer.inner_optimizer
-    optimizers = list(optimizer.optimizers) if hasattr(optimizer, "optimizers") else [optimizer]
-    named, seen = [], {}
-    for opt in optimizers:
-        if hasattr(opt, "inner_optimizer"):
-            opt = opt.inner_optimizer
+    if not hasattr(optimizer, "optimizers"):
+        return [(_series_name(optimizer), optimizer)]
+    named, seen = [], set()
+    for opt in optimizer.optimizers:
+        opt = getattr(opt, "inner_optimizer", opt)
         name = getattr(opt, "name", None) or type(opt).__name__
-        if name in seen:  # two optimizers of one name still get one series each
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 0
+        while name in seen:  # two optimizers of one name still get a series each
+            name += "_"
+        seen.add(name)
         named.append((name, opt))
     return named
+
+
+def _series_name(optimizer):
+    name = getattr(optimizer, "name", None)
+    auto = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type(optimizer).__name__).lower()
+    if not name or re.fullmatch(re.escape(auto) + r"(_\d+)?", name):
+        return type(optimizer).__name__
+    return name
 
 
 def learning_rate_source(optimizer):
@@ -125,6 +138,13 @@ def current_rate(optimizer):
     from keras import ops
 
     return float(ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def read_step(optimizer):
+    """``optimizer.iterations`` as a Python int (a device read: once per epoch)."""
+    from keras import ops
+
+    return int(ops.convert_to_numpy(optimizer.iterations))
 
 
 def _variable_reader(variable):
@@ -167,7 +187,7 @@ class RateRecorder:
             self.writer = None
             return
         self.writer = writer_lib.open_run_writer(run_dir_of(self.log_dir))
-        self._iterations = int(np.asarray(model.optimizer.iterations))
+        self._iterations = read_step(model.optimizer)
         session = (id(model.optimizer), self._iterations)
         self._optimizers = []
         for name, optimizer in unwrap_optimizers(model.optimizer):
@@ -203,7 +223,7 @@ class RateRecorder:
     def on_epoch_begin(self, epoch, model):
         if self.writer is None:
             return
-        self._first_of_epoch = int(np.asarray(model.optimizer.iterations))
+        self._first_of_epoch = read_step(model.optimizer)
         self._done = 0
 
     def on_train_batch_end(self, batch):

@@ -132,14 +132,22 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     # Schedules: scale instead of raising TypeError.
 
-    def _scaled_schedules(self):
-        from lr_plugin.schedules import ScaledSchedule
+    def _scale_schedules(self):
+        """Wraps every schedule-driven optimizer's schedule in a ScaledSchedule.
 
+        Returns True if one was wrapped.
+        """
+        wrapped = False
         for _, optimizer in rate_recorder.unwrap_optimizers(self.model.optimizer):
             kind, source = rate_recorder.learning_rate_source(optimizer)
-            if kind == "schedule" and not isinstance(source, ScaledSchedule):
+            if kind != "schedule":
+                continue
+            from lr_plugin.schedules import ScaledSchedule
+
+            if not isinstance(source, ScaledSchedule):
                 optimizer.learning_rate = ScaledSchedule(source)
-                yield optimizer
+                wrapped = True
+        return wrapped
 
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
@@ -157,7 +165,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         # Same test and message as Keras' float path; the schedule's scale
         # carries the reduction, so its shape is kept.
         if old_lr > np.float32(self.min_lr):
-            step = int(np.asarray(optimizer.iterations))
+            step = rate_recorder.read_step(optimizer)
             schedule.set_scale(schedule.scale * self.factor, step=step)
             schedule.min_lr = self.min_lr
             new_lr = rate_recorder.current_rate(optimizer)
@@ -174,7 +182,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if list(self._scaled_schedules()):
+        if self._scale_schedules():
             # A train function traced in an earlier fit() holds the old schedule.
             if getattr(self.model, "train_function", None) is not None:
                 self.model.make_train_function(force=True)
