@@ -135,16 +135,15 @@ def learning_rate_source(optimizer):
 
 def current_rate(optimizer):
     """The rate the optimizer's next update would apply, as a Python float."""
-    from keras import ops
-
-    return float(ops.convert_to_numpy(optimizer.learning_rate))
+    rate = optimizer.learning_rate
+    # float() of a backend scalar avoids convert_to_numpy's NumPy 2 warning.
+    return float(getattr(rate, "value", rate))
 
 
 def read_step(optimizer):
     """``optimizer.iterations`` as a Python int (a device read: once per epoch)."""
-    from keras import ops
-
-    return int(ops.convert_to_numpy(optimizer.iterations))
+    iterations = optimizer.iterations
+    return int(getattr(iterations, "value", iterations))
 
 
 def _variable_reader(variable):

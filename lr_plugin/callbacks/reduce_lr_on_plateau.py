@@ -250,6 +250,11 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         writer = self._recorder.writer
         writer.add_record(metadata.PLATEAU_TAG, record)
         base = {"epoch": int(epoch), "step": step}
+        # Keras decrements the counter before anything else: the epoch where it
+        # reaches 0 is counted normally again. Blocked epochs lie strictly
+        # between cooldown_start and cooldown_end.
+        if cooldown_before > 0 and self.cooldown_counter == 0 and current is not None:
+            writer.add_record(metadata.EVENTS_TAG, dict(base, kind="cooldown_end"))
         for name, before, after in self._reductions:
             writer.add_record(metadata.EVENTS_TAG, dict(
                 base, kind="reduce", optimizer=name or None, lr_before=before,
@@ -266,8 +271,6 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
                 # Keras decrements before testing: c blocks c - 1 epochs.
                 blocked_epochs=max(int(self.cooldown) - 1, 0),
                 until_epoch=int(epoch) + max(int(self.cooldown) - 1, 0)))
-        if cooldown_before > 0 and self.cooldown_counter == 0 and current is not None:
-            writer.add_record(metadata.EVENTS_TAG, dict(base, kind="cooldown_end"))
 
     def _action(self, current, best_before):
         if current is None:
