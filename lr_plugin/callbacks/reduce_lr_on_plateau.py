@@ -3,6 +3,9 @@
 import keras
 import numpy as np
 
+# Keras' own printer: the same routing (stdout or absl logging) as its callbacks.
+from keras.src.utils import io_utils
+
 from lr_plugin import metadata
 from lr_plugin.callbacks import rate_recorder
 from lr_plugin.callbacks.learning_rate_monitor import planned_steps
@@ -171,7 +174,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             new_lr = rate_recorder.current_rate(optimizer)
             if self.verbose > 0:
                 name_str = f" {name}" if name else ""
-                keras.utils.io_utils.print_msg(
+                io_utils.print_msg(
                     f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing"
                     f"{name_str} learning rate to {new_lr}."
                 )
