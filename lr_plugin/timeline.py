@@ -15,6 +15,7 @@ written order otherwise.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -45,11 +46,11 @@ def build_run(payloads_by_tag):
         if kind == metadata.KIND_RATES:
             key = "planned" if tag.startswith(metadata.PLANNED_PREFIX) else "learning_rate"
             name = tag.split("/", 1)[1]
-            run[key][name] = merge_rates([metadata.decode_rates(p) for p in payloads])
+            run[key][name] = merge_rates(_decoded(tag, payloads, metadata.decode_rates))
         elif kind == metadata.KIND_RECORDS:
             records = []
-            for payload in payloads:
-                records.extend(metadata.decode_records(payload))
+            for chunk in _decoded(tag, payloads, metadata.decode_records):
+                records.extend(r for r in chunk if isinstance(r, dict))
             run[tag] = records
     run["epochs"] = _last_per_epoch(run["epochs"])
     run["plateau"] = sorted(run["plateau"], key=lambda r: r.get("epoch", 0))
@@ -57,6 +58,17 @@ def build_run(payloads_by_tag):
         run["events"], key=lambda r: (r.get("step", -1), r.get("epoch", 0))
     )
     return run
+
+
+def _decoded(tag, payloads, decode):
+    """Decodes each payload; one that cannot be decoded is skipped with a warning."""
+    decoded = []
+    for payload in payloads:
+        try:
+            decoded.append(decode(payload))
+        except (ValueError, TypeError, UnicodeDecodeError) as error:
+            warnings.warn(f"Skipped a damaged {tag!r} payload: {error}", stacklevel=3)
+    return decoded
 
 
 def merge_rates(chunks):

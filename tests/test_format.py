@@ -150,3 +150,15 @@ def test_plugin_metadata_rejects_garbage():
         metadata.parse_plugin_metadata(b"\xff\xff\xff")
     assert not metadata.is_readable(b"\xff\xff")
     assert math.isnan(metadata.decode_rates(metadata.encode_rates([1], [float("nan")]))[1][0])
+
+
+def test_a_damaged_payload_is_skipped_with_a_warning():
+    good = metadata.encode_records([{"kind": "reduce", "epoch": 1, "step": 9}])
+    with pytest.warns(UserWarning) as caught:
+        run = timeline.build_run({"events": [np.array(b"{not json", dtype=object),
+                                             np.array(good, dtype=object)],
+                                  "learning_rate/SGD": [np.zeros(3)]})
+    assert sorted(str(w.message).split(":")[0] for w in caught) == [
+        "Skipped a damaged 'events' payload", "Skipped a damaged 'learning_rate/SGD' payload"]
+    assert run["events"] == [{"kind": "reduce", "epoch": 1, "step": 9}]
+    assert run["learning_rate"]["SGD"][0].size == 0
