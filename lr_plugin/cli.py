@@ -13,6 +13,9 @@ EXIT_USAGE = 2
 
 
 def main(argv=None):
+    # TensorBoard's record reader imports TensorFlow when it is installed;
+    # keep its start-up chatter out of the command's output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
