@@ -147,3 +147,25 @@ def test_epoch_records_carry_metrics_and_steps(tmp_path):
     assert [(e["epoch"], e["first_step"], e["last_step"]) for e in epochs] == [(0, 0, 4), (1, 5, 9)]
     assert set(epochs[0]["metrics"]) == {"loss", "val_loss"}
     assert epochs[0]["learning_rate"] == pytest.approx(0.1)
+
+
+def test_several_optimizers_get_one_series_each(tmp_path):
+    first, second = keras.optimizers.SGD(0.1, name="body_sgd"), keras.optimizers.Adam(0.01, name="head_adam")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, name="body"),
+                              keras.layers.Dense(1, name="head")])
+    model.compile(
+        optimizer=keras.optimizers.MultiOptimizer(
+            lambda variable: first if "body" in variable.path else second),
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred))
+    scheduler = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    fit(model, [scheduler, LearningRateMonitor(tmp_path)], epochs=2)
+    run = read_run(tmp_path)
+    assert sorted(run["learning_rate"]) == ["body_sgd", "head_adam"]
+    _, body = rates_of(run, "body_sgd")
+    _, head = rates_of(run, "head_adam")
+    # MultiOptimizer builds its sub-optimizers at the first update, so Keras'
+    # scheduler finds none at the start of epoch 0: the first halving is epoch 1's.
+    np.testing.assert_allclose(body, [0.1] * 5 + [0.05] * 5, rtol=1e-6)
+    np.testing.assert_allclose(head, [0.01] * 5 + [0.005] * 5, rtol=1e-6)
+    assert run["epochs"][1]["learning_rates"] == {"body_sgd": pytest.approx(0.05),
+                                                   "head_adam": pytest.approx(0.005)}

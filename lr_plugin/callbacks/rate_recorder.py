@@ -187,10 +187,27 @@ class RateRecorder:
             return
         self.writer = writer_lib.open_run_writer(run_dir_of(self.log_dir))
         self._iterations = read_step(model.optimizer)
-        session = (id(model.optimizer), self._iterations)
+        self._session = (id(model.optimizer), self._iterations)
+        self._model = model
+        self._total_steps = total_steps
         self._optimizers = []
-        for name, optimizer in unwrap_optimizers(model.optimizer):
-            if not self.writer.claim(("rates", name), self, session):
+        self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
+        self._first_of_epoch = self._iterations
+        self._done = 0
+        self._resolved = self._resolve_optimizers()
+
+    def _resolve_optimizers(self):
+        """Finds each optimizer's rate source; False while they are not built yet.
+
+        A MultiOptimizer creates its sub-optimizers at its first update, so
+        they are looked up again after the first batch.
+        """
+        optimizer = self._model.optimizer
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        if hasattr(optimizer, "optimizers") and not list(optimizer.optimizers):
+            return False
+        for name, optimizer in unwrap_optimizers(optimizer):
+            if not self.writer.claim(("rates", name), self, self._session):
                 continue  # another callback already records this optimizer here
             kind, source = learning_rate_source(optimizer)
             reader = None
@@ -202,11 +219,9 @@ class RateRecorder:
                 {"name": name, "optimizer": optimizer, "kind": kind, "source": source,
                  "read": reader}
             )
-        self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, session)
-        self._first_of_epoch = self._iterations
-        self._done = 0
-        if total_steps and self._optimizers:
-            self._write_planned(total_steps)
+        if self._total_steps and self._optimizers:
+            self._write_planned(self._total_steps)
+        return True
 
     def _write_planned(self, total_steps):
         scheduled = [e for e in self._optimizers if e["kind"] == "schedule"]
@@ -229,6 +244,8 @@ class RateRecorder:
         """Records the rates of the updates done since the last call (memory only)."""
         if self.writer is None:
             return
+        if not self._resolved:
+            self._resolved = self._resolve_optimizers()
         done = batch + 1
         previous = self._done
         if done <= previous:
