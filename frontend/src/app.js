@@ -1,0 +1,476 @@
+// The LR Timeline tab: run selection, controls, data loading and refresh,
+// downloads, empty states. Drawing is the TimelineView's.
+
+import { h, replaceChildren } from "./dom.js";
+import { TimelineView } from "./view.js";
+import { normalizeTimeline, ratesCsv } from "./data.js";
+import { runColor } from "./model.js";
+import { formatCount } from "./format.js";
+import { isDark, themeFor, watchTheme } from "./theme.js";
+import { listenForReload } from "./host.js";
+import { afterPaint } from "./paint.js";
+
+const REFRESH_MS = 30000;
+const DOWNSAMPLE = 50000;
+const MAX_DOWNSAMPLE = 1000000; // the backend's limit
+const STORAGE_KEY = "lr_timeline.settings.v1";
+
+function loadSettings() {
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "{}");
+    return stored && typeof stored === "object" ? stored : {};
+  } catch (error) {
+    return {};
+  }
+}
+
+function saveSettings(settings) {
+  try {
+    window.localStorage.setItem(STORAGE_KEY, JSON.stringify(settings));
+  } catch (error) {
+    // Storage can be off (private mode, sandbox); settings then last for the page.
+  }
+}
+
+async function fetchText(url) {
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${url}`);
+  return response.text();
+}
+
+function timelineUrl(run, downsample) {
+  return `./timeline?run=${encodeURIComponent(run)}&downsample=${downsample}`;
+}
+
+function fileName(name, extension) {
+  const safe = String(name).replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
+  return `${safe}.lr_timeline.${extension}`;
+}
+
+function download(text, name, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+}
+
+/** Whether a timeline holds fewer points than the run has (the backend downsampled it). */
+function isDownsampled(timeline) {
+  return Object.entries(timeline.points || {}).some(([name, total]) => {
+    const shown = (timeline.learning_rate[name] || []).length;
+    return typeof total === "number" && total > shown;
+  });
+}
+
+export class App {
+  constructor(root) {
+    this.root = root;
+    const stored = loadSettings();
+    this.axis = stored.axis === "epoch" ? "epoch" : "step";
+    this.scale = stored.scale === "linear" ? "linear" : "log";
+    this.storedRuns = Array.isArray(stored.runs) ? stored.runs.map(String) : null;
+    this.runs = []; // [{run, name, ...}] from ./runs
+    this.selected = []; // run ids, in the order of this.runs
+    this.focusRun = null;
+    this.loaded = new Map(); // run -> {text, timeline, raw}
+    this.dark = isDark();
+    this.refreshing = null;
+    this.view = new TimelineView({ onFocusRun: (run) => this.setFocus(run) });
+    this.buildDom();
+  }
+
+  buildDom() {
+    this.runsEl = h("div", { class: "lrt-runs", testid: "run-selector", role: "group", "aria-label": "Runs" });
+    const segmented = (testid, label, options, current, onChange) => {
+      const group = h("div", { class: "lrt-segmented", role: "group", "aria-label": label, testid });
+      group.setAttribute("data-value", current);
+      for (const [value, text] of options) {
+        group.append(
+          h("button", {
+            type: "button",
+            testid: `${testid.split("-")[0]}-${value}`,
+            "data-value": value,
+            "aria-pressed": String(value === current),
+            text,
+            onclick: () => onChange(value),
+          }),
+        );
+      }
+      return group;
+    };
+    this.axisSwitch = segmented(
+      "axis-switch",
+      "x axis",
+      [["step", "Step"], ["epoch", "Epoch"]],
+      this.axis,
+      (value) => this.setAxis(value),
+    );
+    this.scaleToggle = segmented(
+      "scale-toggle",
+      "Learning-rate scale",
+      [["log", "Log"], ["linear", "Linear"]],
+      this.scale,
+      (value) => this.setScale(value),
+    );
+    this.focusSelect = h("select", {
+      class: "lrt-select",
+      testid: "focus-run",
+      "aria-label": "Run shown in the decision table",
+      onchange: () => this.setFocus(this.focusSelect.value),
+    });
+    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Table" }), this.focusSelect);
+    this.jsonButton = h("button", {
+      type: "button",
+      class: "lrt-button",
+      testid: "download-json",
+      title: "Download the table's run as JSON (the timeline object)",
+      text: "JSON",
+      onclick: () => this.downloadJson(),
+    });
+    this.csvButton = h("button", {
+      type: "button",
+      class: "lrt-button",
+      testid: "download-csv",
+      title: "Download the learning rates of the selected runs as CSV (run,optimizer,step,learning_rate)",
+      text: "CSV",
+      onclick: () => this.downloadCsv(),
+    });
+    this.controlsEl = h(
+      "div",
+      { class: "lrt-controls" },
+      h("div", { class: "lrt-field" }, h("span", { text: "X axis" }), this.axisSwitch),
+      h("div", { class: "lrt-field" }, h("span", { text: "Rate scale" }), this.scaleToggle),
+      this.focusField,
+      h("div", { class: "lrt-field" }, h("span", { text: "Download" }), this.jsonButton, this.csvButton),
+    );
+    this.toolbarEl = h(
+      "header",
+      { class: "lrt-toolbar" },
+      h("div", { class: "lrt-field lrt-runs-field" }, h("span", { text: "Runs" }), this.runsEl),
+      this.controlsEl,
+    );
+    this.statusEl = h("div", { class: "lrt-status", testid: "status", "aria-live": "polite" });
+    this.errorEl = h("div", { class: "lrt-error", testid: "error", role: "alert", hidden: true });
+    this.mainEl = h(
+      "main",
+      { class: "lrt-main" },
+      h("div", { class: "lrt-empty lrt-loading", testid: "loading", text: "Loading runs\u2026" }),
+    );
+    replaceChildren(this.root, this.toolbarEl, this.errorEl, this.statusEl, this.mainEl);
+    this.applyTheme();
+  }
+
+  applyTheme() {
+    this.root.classList.toggle("lrt-dark", this.dark);
+    document.documentElement.classList.toggle("lrt-dark", this.dark);
+  }
+
+  async start() {
+    watchTheme((dark) => {
+      this.dark = dark;
+      this.applyTheme();
+      this.draw();
+    });
+    listenForReload(() => this.refresh());
+    await this.refresh();
+    const interval = Number(window.__lrTimelineRefreshMs) || REFRESH_MS;
+    this.timer = setInterval(() => this.refresh(), interval);
+  }
+
+  /** Fetches runs and the selected runs' timelines; redraws only what changed. */
+  refresh() {
+    if (!this.refreshing) {
+      this.refreshing = this.load()
+        .catch((error) => this.showError(error))
+        .finally(() => {
+          this.refreshing = null;
+        });
+    }
+    return this.refreshing;
+  }
+
+  async load() {
+    const text = await fetchText("./runs");
+    const runs = (JSON.parse(text).runs || []).filter((run) => run && typeof run.run === "string");
+    const runsChanged = JSON.stringify(runs) !== JSON.stringify(this.runs);
+    if (runsChanged) this.setRuns(runs);
+    const changed = await this.fetchSelected();
+    this.hideError();
+    if (runsChanged || changed || !this.drawn) await this.draw();
+  }
+
+  setRuns(runs) {
+    const known = new Set(runs.map((run) => run.run));
+    const previous = this.runs.length ? this.selected : this.storedRuns;
+    this.runs = runs;
+    let selected = (previous || []).filter((run) => known.has(run));
+    if (!selected.length) {
+      // The first run with plateau decisions shows the most; else the first run.
+      const first = runs.find((run) => run.has_plateau) || runs[0];
+      selected = first ? [first.run] : [];
+    }
+    this.selected = this.inRunOrder(selected);
+    if (!this.selected.includes(this.focusRun)) this.focusRun = this.selected[0] || null;
+    for (const run of [...this.loaded.keys()]) if (!known.has(run)) this.loaded.delete(run);
+    this.renderRunSelector();
+  }
+
+  inRunOrder(selected) {
+    const wanted = new Set(selected);
+    return this.runs.map((run) => run.run).filter((run) => wanted.has(run));
+  }
+
+  renderRunSelector() {
+    const theme = themeFor(this.dark);
+    replaceChildren(
+      this.runsEl,
+      this.runs.map((run, index) => {
+        const checkbox = h("input", {
+          type: "checkbox",
+          testid: "run-checkbox",
+          onchange: () => this.toggleRun(run.run, checkbox.checked),
+        });
+        checkbox.value = run.run;
+        checkbox.checked = this.selected.includes(run.run);
+        const swatch = h("span", { class: "lrt-run-swatch", style: { background: runColor(theme, index) } });
+        const tags = [];
+        if (run.has_plateau) tags.push(h("span", { class: "lrt-run-tag", text: "plateau" }));
+        return h(
+          "label",
+          { class: "lrt-run", title: run.run, testid: "run-option", "data-run": run.run },
+          checkbox,
+          swatch,
+          h("span", { class: "lrt-run-name", text: run.name || run.run }),
+          tags,
+        );
+      }),
+    );
+    this.renderFocusSelect();
+  }
+
+  renderFocusSelect() {
+    const options = this.selected.map((run) => {
+      const option = h("option", { text: this.runInfo(run).name || run });
+      option.value = run;
+      return option;
+    });
+    replaceChildren(this.focusSelect, options);
+    if (this.focusRun) this.focusSelect.value = this.focusRun;
+    this.focusField.hidden = this.selected.length < 2;
+  }
+
+  runInfo(run) {
+    return this.runs.find((candidate) => candidate.run === run) || { run, name: run };
+  }
+
+  async toggleRun(run, checked) {
+    const selected = checked ? [...this.selected, run] : this.selected.filter((other) => other !== run);
+    this.selected = this.inRunOrder(selected);
+    if (!this.selected.includes(this.focusRun)) this.focusRun = this.selected[0] || null;
+    if (checked && !this.focusRun) this.focusRun = run;
+    this.persist();
+    this.renderFocusSelect();
+    try {
+      await this.fetchSelected();
+      this.hideError();
+    } catch (error) {
+      this.showError(error);
+    }
+    await this.draw();
+  }
+
+  setFocus(run) {
+    if (!this.selected.includes(run)) return;
+    this.focusRun = run;
+    this.focusSelect.value = run;
+    this.draw();
+  }
+
+  setAxis(axis) {
+    this.axis = axis;
+    this.markPressed(this.axisSwitch, axis);
+    this.persist();
+    this.draw();
+  }
+
+  setScale(scale) {
+    this.scale = scale;
+    this.markPressed(this.scaleToggle, scale);
+    this.persist();
+    this.draw();
+  }
+
+  markPressed(group, value) {
+    group.setAttribute("data-value", value);
+    for (const button of group.querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-value") === value));
+    }
+  }
+
+  persist() {
+    saveSettings({ axis: this.axis, scale: this.scale, runs: this.selected });
+  }
+
+  /** Fetches the selected runs' timelines; true when any of them changed. */
+  async fetchSelected() {
+    let changed = false;
+    await Promise.all(
+      this.selected.map(async (run) => {
+        const text = await fetchText(timelineUrl(run, DOWNSAMPLE));
+        const cached = this.loaded.get(run);
+        if (cached && cached.text === text) return;
+        const raw = JSON.parse(text);
+        this.loaded.set(run, { text, raw, timeline: normalizeTimeline(raw), receivedAt: performance.now() });
+        changed = true;
+      }),
+    );
+    return changed;
+  }
+
+  /** Draws the current state; resolves after the browser painted it. */
+  async draw() {
+    this.toolbarEl.hidden = !this.runs.length;
+    if (!this.runs.length) {
+      this.showNoRuns();
+      return;
+    }
+    const theme = themeFor(this.dark);
+    const entries = [];
+    let receivedAt = 0;
+    for (const run of this.selected) {
+      const loaded = this.loaded.get(run);
+      if (!loaded) continue;
+      receivedAt = Math.max(receivedAt, loaded.receivedAt);
+      entries.push({
+        run,
+        name: this.runInfo(run).name || run,
+        timeline: loaded.timeline,
+        colorIndex: this.runs.findIndex((candidate) => candidate.run === run),
+      });
+    }
+    if (!entries.length) {
+      replaceChildren(
+        this.mainEl,
+        h("div", { class: "lrt-empty", testid: "empty-no-selection", text: "Select a run above to see its learning rate." }),
+      );
+      this.statusEl.textContent = "";
+      this.drawn = true;
+      return;
+    }
+    if (this.view.el.parentNode !== this.mainEl) replaceChildren(this.mainEl, this.view.el);
+    this.renderRunSelectorColors(theme);
+    const start = receivedAt || performance.now();
+    this.view.update(entries, { axis: this.axis, scale: this.scale, focusRun: this.focusRun }, theme);
+    const epochButton = this.axisSwitch.querySelector('[data-value="epoch"]');
+    epochButton.disabled = !this.view.model.epochAxisAvailable;
+    epochButton.title = this.view.model.epochAxisAvailable
+      ? "Place every point by epoch"
+      : "A selected run has no epoch records yet";
+    this.renderStatus(entries);
+    this.drawn = true;
+    await afterPaint();
+    window.__lrTimelinePaintMs = performance.now() - start;
+  }
+
+  renderRunSelectorColors(theme) {
+    this.runsEl.querySelectorAll(".lrt-run-swatch").forEach((swatch, index) => {
+      swatch.style.background = runColor(theme, index);
+    });
+  }
+
+  renderStatus(entries) {
+    const parts = [];
+    for (const entry of entries) {
+      const timeline = entry.timeline;
+      if (!isDownsampled(timeline)) continue;
+      for (const [name, total] of Object.entries(timeline.points)) {
+        const shown = (timeline.learning_rate[name] || []).length;
+        if (total > shown) {
+          parts.push(`${entry.name} \u00b7 ${name}: ${formatCount(shown)} of ${formatCount(total)} points shown`);
+        }
+      }
+    }
+    this.statusEl.textContent = parts.length ? `${parts.join("; ")} (downloads hold every point)` : "";
+  }
+
+  showNoRuns() {
+    this.statusEl.textContent = "";
+    replaceChildren(
+      this.mainEl,
+      h(
+        "div",
+        { class: "lrt-empty lrt-empty-main", testid: "empty-no-runs" },
+        h("h2", { text: "No learning-rate data yet" }),
+        h(
+          "p",
+          {},
+          "Add ",
+          h("code", { text: "lr_plugin.callbacks.LearningRateMonitor(log_dir=...)" }),
+          " to the callbacks of ",
+          h("code", { text: "fit()" }),
+          ", with the same log directory you pass to TensorBoard:",
+        ),
+        h(
+          "pre",
+          { text: [
+            "from lr_plugin.callbacks import LearningRateMonitor",
+            "",
+            "model.fit(x, y, epochs=20,",
+            '          callbacks=[LearningRateMonitor(log_dir="logs/run1")])',
+            "",
+            "# then: tensorboard --logdir logs",
+          ].join("\n") },
+        ),
+        h("p", { class: "lrt-muted", text: "This page checks for new runs every 30 seconds and when TensorBoard reloads." }),
+      ),
+    );
+    this.drawn = true;
+  }
+
+  showError(error) {
+    this.errorEl.hidden = false;
+    this.errorEl.textContent = `Could not load the learning-rate data: ${error && error.message ? error.message : error}`;
+  }
+
+  hideError() {
+    this.errorEl.hidden = true;
+    this.errorEl.textContent = "";
+  }
+
+  async fullTimeline(run) {
+    const loaded = this.loaded.get(run);
+    if (loaded && !isDownsampled(loaded.timeline)) return loaded.raw;
+    const totals = Object.values((loaded && loaded.timeline.points) || {}).filter((n) => typeof n === "number");
+    const downsample = Math.min(MAX_DOWNSAMPLE, Math.max(DOWNSAMPLE, ...totals));
+    return JSON.parse(await fetchText(timelineUrl(run, downsample)));
+  }
+
+  async downloadJson() {
+    const run = this.focusRun || this.selected[0];
+    if (!run) return;
+    try {
+      const raw = await this.fullTimeline(run);
+      download(JSON.stringify(raw, null, 1), fileName(this.runInfo(run).name || run, "json"), "application/json");
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  async downloadCsv() {
+    if (!this.selected.length) return;
+    try {
+      const timelines = [];
+      for (const run of this.selected) {
+        const timeline = normalizeTimeline(await this.fullTimeline(run));
+        timeline.run = run;
+        timelines.push(timeline);
+      }
+      const name = this.selected.length === 1 ? this.runInfo(this.selected[0]).name || this.selected[0] : "runs";
+      download(ratesCsv(timelines), fileName(name, "csv"), "text/csv");
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+}

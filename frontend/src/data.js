@@ -1,0 +1,576 @@
+// The timeline model seen from the browser: parsing the backend's JSON, the
+// step/epoch axis convention, and the derived series (cooldown windows,
+// reductions, decision rows) the charts and the table draw.
+//
+// Axis convention, one rule for everything:
+// - step axis: a value recorded at optimizer update `s` (0-based) sits at x = s.
+// - epoch axis: update s of epoch e, whose updates are first_step..last_step,
+//   sits at x = e + (s - first_step + 1) / (last_step - first_step + 1), i.e. at
+//   the fraction of the epoch done once s is applied. The last update of epoch e
+//   sits at e + 1.
+// - Whatever happens at the end of epoch e (epoch metrics, plateau decisions,
+//   reductions, cooldown edges) sits at the epoch's last step on the step axis
+//   and at e + 1 on the epoch axis: the same place as that last update.
+
+/** TensorBoard's JSON writes NaN and infinities as strings; turn them back into numbers. */
+export function toNumber(value) {
+  if (typeof value === "number") return value;
+  if (value === null || value === undefined || value === "") return null;
+  if (value === "NaN") return NaN;
+  if (value === "Infinity") return Infinity;
+  if (value === "-Infinity") return -Infinity;
+  if (typeof value === "boolean") return null;
+  const number = Number(value);
+  return Number.isNaN(number) ? NaN : number;
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function listOf(value) {
+  return Array.isArray(value) ? value.filter(isObject) : [];
+}
+
+function seriesMap(value) {
+  const result = {};
+  if (!isObject(value)) return result;
+  for (const [name, points] of Object.entries(value)) {
+    if (Array.isArray(points)) result[name] = points.filter(Array.isArray);
+  }
+  return result;
+}
+
+/** A timeline object with every field present and of the right type. */
+export function normalizeTimeline(raw) {
+  const timeline = isObject(raw) ? raw : {};
+  const metrics = {};
+  if (isObject(timeline.metrics)) {
+    for (const [name, points] of Object.entries(timeline.metrics)) {
+      if (Array.isArray(points)) metrics[name] = points.filter(Array.isArray);
+    }
+  }
+  return {
+    version: timeline.version,
+    run: String(timeline.run ?? ""),
+    name: String(timeline.name ?? timeline.run ?? ""),
+    learning_rate: seriesMap(timeline.learning_rate),
+    planned: seriesMap(timeline.planned),
+    points: isObject(timeline.points) ? timeline.points : {},
+    epochs: listOf(timeline.epochs),
+    plateau: listOf(timeline.plateau),
+    events: listOf(timeline.events),
+    metrics,
+  };
+}
+
+function finiteInt(value) {
+  const number = toNumber(value);
+  return Number.isFinite(number) ? number : null;
+}
+
+/**
+ * Maps steps to epoch-axis positions from a run's epoch records.
+ *
+ * Steps after the last recorded epoch (the epoch in progress) continue with the
+ * last epoch's length.
+ */
+export class EpochMap {
+  constructor(epochs) {
+    const spans = [];
+    for (const record of epochs) {
+      const epoch = finiteInt(record.epoch);
+      const first = finiteInt(record.first_step);
+      const last = finiteInt(record.last_step);
+      if (epoch === null || first === null || last === null || last < first) continue;
+      spans.push({ epoch, first, last });
+    }
+    spans.sort((a, b) => a.first - b.first || a.epoch - b.epoch);
+    // A resumed run can repeat steps: keep the spans that move forward.
+    this.spans = [];
+    for (const span of spans) {
+      const previous = this.spans[this.spans.length - 1];
+      if (previous && (span.first <= previous.last || span.epoch <= previous.epoch)) continue;
+      this.spans.push(span);
+    }
+    this.byEpoch = new Map(this.spans.map((span) => [span.epoch, span]));
+  }
+
+  get available() {
+    return this.spans.length > 0;
+  }
+
+  /** The epoch-axis position of update `step`. */
+  x(step) {
+    const spans = this.spans;
+    if (!spans.length) return null;
+    let lo = 0;
+    let hi = spans.length - 1;
+    if (step < spans[0].first) {
+      const span = spans[0];
+      return span.epoch + (step - span.first + 1) / (span.last - span.first + 1);
+    }
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (spans[mid].first <= step) lo = mid;
+      else hi = mid - 1;
+    }
+    const span = spans[lo];
+    const length = span.last - span.first + 1;
+    if (step <= span.last) return span.epoch + (step - span.first + 1) / length;
+    if (lo < spans.length - 1) return span.epoch + 1; // a gap between records
+    const beyond = step - span.last - 1;
+    const whole = Math.floor(beyond / length);
+    return span.epoch + 1 + whole + (beyond - whole * length + 1) / length;
+  }
+
+  lastStep(epoch) {
+    const span = this.byEpoch.get(epoch);
+    return span ? span.last : null;
+  }
+
+  firstStep(epoch) {
+    const span = this.byEpoch.get(epoch);
+    return span ? span.first : null;
+  }
+}
+
+/**
+ * Where things sit on the chosen x axis for one run.
+ *
+ * Returns {point(step), epochEnd(epoch, step), epochStart(epoch, step)}; each returns null
+ * when the record does not say enough to place it.
+ */
+export function makeAxis(axisName, epochMap) {
+  if (axisName === "epoch") {
+    return {
+      name: "epoch",
+      point: (step) => (step === null ? null : epochMap.x(step)),
+      epochEnd: (epoch, step) => {
+        if (epoch !== null) return epoch + 1;
+        return step === null ? null : epochMap.x(step);
+      },
+      epochStart: (epoch) => (epoch === null ? null : epoch),
+    };
+  }
+  return {
+    name: "step",
+    point: (step) => step,
+    epochEnd: (epoch, step) => (step !== null ? step : epoch === null ? null : epochMap.lastStep(epoch)),
+    epochStart: (epoch, step) => {
+      const first = epoch === null ? null : epochMap.firstStep(epoch);
+      if (first !== null) return first;
+      const previousLast = epoch === null ? null : epochMap.lastStep(epoch - 1);
+      return previousLast !== null ? previousLast + 1 : step;
+    },
+  };
+}
+
+/**
+ * The [[step, value], ...] pairs of a rate series placed on an axis.
+ *
+ * Returns {xs, ys, flagged}: ys holds null where the value cannot be drawn (NaN,
+ * infinite, or not positive on a log scale), which draws as a gap; flagged lists
+ * the non-finite ones, drawn as markers. Flat stretches keep only their two
+ * ends, which draws the same step line with far fewer points.
+ */
+export function placeRates(pairs, axis, logScale) {
+  const xs = [];
+  const ys = [];
+  const flagged = [];
+  let hiddenNonPositive = 0;
+  const n = pairs.length;
+  let previousX = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const step = toNumber(pairs[i][0]);
+    if (!Number.isFinite(step)) continue;
+    const x = axis.point(step);
+    if (x === null || !(x > previousX)) continue;
+    let y = toNumber(pairs[i][1]);
+    if (y === null || !Number.isFinite(y)) {
+      flagged.push({ x, value: y === null ? NaN : y, step });
+      y = null;
+    } else if (logScale && y <= 0) {
+      hiddenNonPositive++;
+      y = null;
+    }
+    xs.push(x);
+    ys.push(y);
+    previousX = x;
+  }
+  const compressed = dropFlatInteriors(xs, ys);
+  return { xs: compressed.xs, ys: compressed.ys, flagged, hiddenNonPositive };
+}
+
+/** Keeps the first and last point of every run of equal values (lossless for step lines). */
+export function dropFlatInteriors(xs, ys) {
+  const n = ys.length;
+  if (n < 3) return { xs, ys };
+  const outX = [];
+  const outY = [];
+  for (let i = 0; i < n; i++) {
+    const y = ys[i];
+    if (i > 0 && i < n - 1 && y !== null && y === ys[i - 1] && y === ys[i + 1]) continue;
+    outX.push(xs[i]);
+    outY.push(y);
+  }
+  return { xs: outX, ys: outY };
+}
+
+/**
+ * A metric's [[epoch, step, value], ...] triples placed on an axis: epoch metrics at
+ * the end of their epoch, batch metrics (epoch null) at their step.
+ */
+export function placeMetric(triples, axis) {
+  const points = [];
+  const flagged = [];
+  for (const triple of triples) {
+    const epoch = finiteInt(triple[0]);
+    const step = finiteInt(triple[1]);
+    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
+    if (x === null || !Number.isFinite(x)) continue;
+    const value = toNumber(triple[2]);
+    if (value === null || !Number.isFinite(value)) {
+      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
+      points.push([x, null]);
+    } else {
+      points.push([x, value]);
+    }
+  }
+  points.sort((a, b) => a[0] - b[0]);
+  const xs = [];
+  const ys = [];
+  for (const [x, y] of points) {
+    if (xs.length && xs[xs.length - 1] === x) {
+      ys[ys.length - 1] = y; // the later record of a repeated point wins
+    } else {
+      xs.push(x);
+      ys.push(y);
+    }
+  }
+  return { xs, ys, flagged };
+}
+
+/** The metrics of a run: the backend's `metrics`, else those inside the epoch records. */
+export function runMetrics(timeline) {
+  if (Object.keys(timeline.metrics).length) return timeline.metrics;
+  const metrics = {};
+  for (const record of timeline.epochs) {
+    if (!isObject(record.metrics)) continue;
+    for (const [name, value] of Object.entries(record.metrics)) {
+      (metrics[name] = metrics[name] || []).push([record.epoch, record.last_step ?? null, value]);
+    }
+  }
+  return metrics;
+}
+
+/**
+ * The plateau records, with numbers parsed and sorted by epoch.
+ *
+ * Each gets `decisionWait`: the wait the decision compared with patience. The
+ * callbacks record `wait` after the decision, which a reduction resets to 0, so a
+ * reduction's is `wait_before + 1`.
+ */
+export function plateauRecords(timeline) {
+  return timeline.plateau
+    .map((record) => {
+      const parsed = {
+        ...record,
+        epoch: finiteInt(record.epoch),
+        step: finiteInt(record.step),
+        value: toNumber(record.value),
+        best: toNumber(record.best),
+        best_before: toNumber(record.best_before),
+        threshold: toNumber(record.threshold),
+        wait: toNumber(record.wait),
+        wait_before: toNumber(record.wait_before),
+        patience: toNumber(record.patience),
+        cooldown: toNumber(record.cooldown),
+        cooldown_counter: toNumber(record.cooldown_counter),
+        lr_before: toNumber(record.lr_before),
+        lr_after: toNumber(record.lr_after),
+      };
+      parsed.decisionWait =
+        parsed.action === "reduce" && Number.isFinite(parsed.wait_before)
+          ? parsed.wait_before + 1
+          : parsed.action === "reduce" && Number.isFinite(parsed.patience) && parsed.wait === 0
+            ? parsed.patience
+            : parsed.wait;
+      return parsed;
+    })
+    .filter((record) => record.epoch !== null)
+    .sort((a, b) => a.epoch - b.epoch);
+}
+
+function eventRecords(timeline) {
+  return timeline.events
+    .map((event) => ({
+      ...event,
+      epoch: finiteInt(event.epoch),
+      step: finiteInt(event.step),
+      lr_before: toNumber(event.lr_before),
+      lr_after: toNumber(event.lr_after),
+      value: toNumber(event.value),
+      best: toNumber(event.best),
+      wait: toNumber(event.wait),
+      patience: toNumber(event.patience),
+      until_epoch: finiteInt(event.until_epoch),
+    }))
+    .sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || (a.epoch ?? -1) - (b.epoch ?? -1));
+}
+
+/**
+ * The learning-rate reductions of a run, one per epoch-end, each with the plateau
+ * decision that made it.
+ *
+ * From `reduce` events (one per optimizer: merged into `rates`); a run that has
+ * plateau records but no reduce events gets them from records whose action is
+ * "reduce". Returns [{epoch, step, rates: [{optimizer, before, after}], value,
+ * best, wait, patience, monitor, record}].
+ */
+export function reductions(timeline) {
+  const records = plateauRecords(timeline);
+  const byEpoch = new Map(records.map((record) => [record.epoch, record]));
+  const events = eventRecords(timeline).filter((event) => event.kind === "reduce");
+  const result = [];
+  const byPlace = new Map();
+  const pick = (...values) => values.find((value) => value !== null && value !== undefined) ?? null;
+  if (events.length) {
+    for (const event of events) {
+      const place = `${event.epoch}:${event.step}`;
+      const record = event.epoch === null ? null : byEpoch.get(event.epoch) || null;
+      let reduction = byPlace.get(place);
+      if (!reduction) {
+        reduction = {
+          epoch: event.epoch,
+          step: pick(event.step, record && record.step),
+          rates: [],
+          value: pick(event.value, record && record.value),
+          best: pick(event.best, record && record.best),
+          wait: pick(event.wait, record && record.decisionWait),
+          patience: pick(event.patience, record && record.patience),
+          monitor: pick(event.monitor, record && record.monitor),
+          record,
+        };
+        byPlace.set(place, reduction);
+        result.push(reduction);
+      }
+      reduction.rates.push({
+        optimizer: typeof event.optimizer === "string" ? event.optimizer : null,
+        before: event.lr_before,
+        after: event.lr_after,
+      });
+    }
+    return result;
+  }
+  return records
+    .filter((record) => record.action === "reduce")
+    .map((record) => ({
+      epoch: record.epoch,
+      step: record.step,
+      rates: [{ optimizer: null, before: record.lr_before, after: record.lr_after }],
+      value: record.value,
+      best: record.best,
+      wait: record.decisionWait,
+      patience: record.patience,
+      monitor: record.monitor ?? null,
+      record,
+    }));
+}
+
+/**
+ * Cooldown windows as [x0, x1] on an axis: the epochs in which the plateau
+ * counter is blocked.
+ *
+ * The callbacks write `cooldown_start` at the end of the reducing epoch and
+ * `cooldown_end` at the end of the first epoch counted again; the blocked epochs
+ * lie strictly between, so a window runs from the start event to the end of the
+ * epoch before the end event. A window without an end event (still running)
+ * reaches the start event's `until_epoch`, cut at the last decision recorded.
+ * Runs without cooldown events get windows from records whose action is "cooldown".
+ */
+export function cooldownWindows(timeline, axis) {
+  const records = plateauRecords(timeline);
+  const events = eventRecords(timeline);
+  const starts = events.filter((event) => event.kind === "cooldown_start");
+  const ends = events.filter((event) => event.kind === "cooldown_end");
+  const stepOfEpoch = new Map(records.map((record) => [record.epoch, record.step]));
+  const endOf = (epoch, step = null) =>
+    epoch === null ? null : axis.epochEnd(epoch, step ?? stepOfEpoch.get(epoch) ?? null);
+  const lastRecord = records[records.length - 1];
+  const lastX = lastRecord ? endOf(lastRecord.epoch, lastRecord.step) : null;
+  const windows = [];
+  if (starts.length) {
+    starts.forEach((start, index) => {
+      const next = starts[index + 1];
+      const x0 = endOf(start.epoch, start.step);
+      if (x0 === null) return;
+      const end = ends.find(
+        (candidate) => atOrAfter(candidate, start) && !same(candidate, start) && (!next || !atOrAfter(candidate, next) || same(candidate, next)),
+      );
+      let x1 = null;
+      if (end) {
+        x1 = end.epoch !== null ? endOf(end.epoch - 1) : null;
+        if (x1 === null) x1 = endOf(end.epoch, end.step);
+      } else if (start.until_epoch !== null) {
+        x1 = endOf(start.until_epoch);
+        if (x1 !== null && lastX !== null) x1 = Math.min(x1, lastX);
+      } else {
+        let last = null;
+        for (const record of records) {
+          if (start.epoch !== null && record.epoch <= start.epoch) continue;
+          if (record.action !== "cooldown") break;
+          last = record;
+        }
+        if (last) x1 = endOf(last.epoch, last.step);
+      }
+      if (x1 !== null && x1 > x0) windows.push([x0, x1]);
+    });
+    return windows;
+  }
+  // From the records: consecutive "cooldown" epochs make one window, from the end
+  // of the epoch before the first to the end of the last.
+  let open = null;
+  records.forEach((record, index) => {
+    if (record.action !== "cooldown") {
+      open = null;
+      return;
+    }
+    if (open === null) {
+      const previous = records[index - 1];
+      open =
+        previous && previous.epoch === record.epoch - 1
+          ? endOf(previous.epoch, previous.step)
+          : axis.epochStart(record.epoch, record.step);
+    }
+    const x1 = endOf(record.epoch, record.step);
+    if (open === null || x1 === null || !(x1 > open)) return;
+    const lastWindow = windows[windows.length - 1];
+    if (lastWindow && lastWindow[0] === open) lastWindow[1] = x1;
+    else windows.push([open, x1]);
+  });
+  return windows;
+}
+
+function atOrAfter(a, b) {
+  if (a.step !== null && b.step !== null) return a.step >= b.step;
+  return (a.epoch ?? -1) >= (b.epoch ?? -1);
+}
+
+function same(a, b) {
+  return a.step === b.step && a.epoch === b.epoch;
+}
+
+/**
+ * One row per plateau decision for the table.
+ *
+ * delta is the monitored value minus the best it was compared against (the
+ * record's best_before, else the best after the previous epoch): negative is
+ * better in "min" mode.
+ */
+export function decisionRows(timeline) {
+  const records = plateauRecords(timeline);
+  let previousBest = null;
+  return records.map((record) => {
+    const compared = Number.isFinite(record.best_before) ? record.best_before : previousBest;
+    const delta =
+      compared !== null && Number.isFinite(compared) && record.value !== null
+        ? record.value - compared
+        : null;
+    if (record.best !== null) previousBest = record.best;
+    return { ...record, delta };
+  });
+}
+
+/** Merges sorted x arrays into one sorted array without repeats. */
+export function unionOfSorted(arrays) {
+  const nonEmpty = arrays.filter((xs) => xs.length);
+  if (!nonEmpty.length) return [];
+  let result = nonEmpty[0];
+  for (let k = 1; k < nonEmpty.length; k++) {
+    const other = nonEmpty[k];
+    const merged = [];
+    let i = 0;
+    let j = 0;
+    while (i < result.length || j < other.length) {
+      const a = i < result.length ? result[i] : Infinity;
+      const b = j < other.length ? other[j] : Infinity;
+      if (a < b) {
+        merged.push(a);
+        i++;
+      } else if (b < a) {
+        merged.push(b);
+        j++;
+      } else {
+        merged.push(a);
+        i++;
+        j++;
+      }
+    }
+    result = merged;
+  }
+  return nonEmpty.length === 1 ? result.slice() : result;
+}
+
+/**
+ * uPlot's columnar data for series with their own x values: [xs, ys1, ys2, ...].
+ *
+ * A series has undefined where it has no point (uPlot draws across it) and null
+ * where its value could not be drawn (uPlot leaves a gap).
+ */
+export function alignSeries(seriesList) {
+  const xs = unionOfSorted(seriesList.map((series) => series.xs));
+  const columns = [xs];
+  for (const series of seriesList) {
+    const column = new Array(xs.length).fill(undefined);
+    let j = 0;
+    for (let i = 0; i < series.xs.length; i++) {
+      const x = series.xs[i];
+      while (xs[j] < x) j++;
+      column[j] = series.ys[i];
+    }
+    columns.push(column);
+  }
+  return columns;
+}
+
+/** The last value at or before x in sorted xs (the value in effect there), or undefined. */
+export function valueAt(xs, ys, x) {
+  let lo = 0;
+  let hi = xs.length - 1;
+  if (hi < 0 || x < xs[0]) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (xs[mid] <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return ys[lo];
+}
+
+function csvField(text) {
+  const value = String(text);
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function csvNumber(value) {
+  const number = toNumber(value);
+  if (number === null) return "";
+  if (Number.isNaN(number)) return "NaN";
+  if (number === Infinity) return "Infinity";
+  if (number === -Infinity) return "-Infinity";
+  return String(number);
+}
+
+/** CSV with one row per (run, optimizer, step): run,optimizer,step,learning_rate. */
+export function ratesCsv(timelines) {
+  const lines = ["run,optimizer,step,learning_rate"];
+  for (const timeline of timelines) {
+    for (const [optimizer, pairs] of Object.entries(timeline.learning_rate)) {
+      const prefix = `${csvField(timeline.run)},${csvField(optimizer)},`;
+      for (const pair of pairs) {
+        lines.push(prefix + csvNumber(pair[0]) + "," + csvNumber(pair[1]));
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,53 @@
+// Number formatting for legends, axes, tooltips and the decision table.
+
+const DASH = "\u2014";
+
+function trimMantissa(text) {
+  // "1.50e-4" -> "1.5e-4", "2.00e-5" -> "2e-5"
+  return text.replace(/\.?0+e/, "e").replace("e+", "e");
+}
+
+/** A learning rate or metric value, 4 significant digits, exponent when tiny or huge. */
+export function formatValue(value) {
+  if (value === null || value === undefined) return DASH;
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "\u221e";
+  if (value === -Infinity) return "\u2212\u221e";
+  if (value === 0) return "0";
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-3 && magnitude < 1e5) {
+    return String(Number(value.toPrecision(4)));
+  }
+  return trimMantissa(value.toExponential(2));
+}
+
+/** A signed difference, e.g. "+0.012" or "−3e-4". */
+export function formatDelta(value) {
+  if (value === null || value === undefined) return DASH;
+  if (!Number.isFinite(value)) return formatValue(value);
+  if (value === 0) return "0";
+  const text = formatValue(Math.abs(value));
+  return (value > 0 ? "+" : "\u2212") + text;
+}
+
+/** A step count with thousands separators: 12,500. */
+export function formatCount(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  return Math.round(value).toLocaleString("en-US");
+}
+
+/** A compact axis label: 950, 12.5k, 1.2M. */
+export function formatCompact(value) {
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e6) return `${Number((value / 1e6).toPrecision(3))}M`;
+  if (magnitude >= 1e4) return `${Number((value / 1e3).toPrecision(3))}k`;
+  return String(Number(value.toPrecision(6)));
+}
+
+/** An epoch-axis position: whole epochs as integers, inside an epoch with 2 decimals. */
+export function formatEpoch(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+export { DASH };

@@ -1,0 +1,21 @@
+// Resolves once the browser has painted what the current task drew.
+
+const FALLBACK_MS = 250;
+
+/**
+ * A timeout after the next animation frame runs after that frame's paint. Hidden
+ * pages get no frames: the fallback keeps callers from waiting forever.
+ */
+export function afterPaint() {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        resolve();
+      }
+    };
+    requestAnimationFrame(() => setTimeout(finish, 0));
+    setTimeout(finish, FALLBACK_MS);
+  });
+}

@@ -1,0 +1,453 @@
+// One stacked track: a uPlot chart, its legend, and the canvas drawings uPlot
+// has no option for (reduction lines, cooldown bands, non-finite markers).
+
+import uPlot from "uplot";
+import { h, replaceChildren } from "./dom.js";
+import { alignSeries, valueAt } from "./data.js";
+import { formatCompact, formatEpoch, formatValue } from "./format.js";
+
+export const FONT_FAMILY =
+  'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
+const AXIS_LEFT = 62;
+const AXIS_RIGHT = 58;
+
+const stepAfter = uPlot.paths.stepped({ align: 1 });
+const stepBefore = uPlot.paths.stepped({ align: -1 });
+const linear = uPlot.paths.linear();
+
+// Steps narrower than a pixel look the same as a line; the line path is
+// decimated per pixel and far cheaper for 100k-point series.
+function steppedPaths(stepped) {
+  return (u, seriesIdx, idx0, idx1) =>
+    (idx1 - idx0 > u.bbox.width ? linear : stepped)(u, seriesIdx, idx0, idx1);
+}
+const PATHS = { after: steppedPaths(stepAfter), before: steppedPaths(stepBefore) };
+
+// Log scale: a little room around the data rather than whole decades, and
+// ticks at 1, 2 and 5 (every mantissa when the range is under a decade).
+function logRange(u, min, max) {
+  if (min === null || max === null || !(min > 0)) return [1e-4, 1];
+  if (max <= min) return [min / 2, max * 2];
+  return [min / 1.4, max * 1.4];
+}
+
+function logSplits(u, axisIdx, min, max) {
+  if (!(min > 0) || !(max > min) || !Number.isFinite(max)) return [];
+  const decades = Math.log10(max / min);
+  const mantissas = decades > 2.5 ? [1] : decades > 1 ? [1, 2, 5] : [1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9];
+  const splits = [];
+  for (let exponent = Math.floor(Math.log10(min)); exponent <= Math.ceil(Math.log10(max)); exponent++) {
+    for (const mantissa of mantissas) {
+      const value = Number((mantissa * 10 ** exponent).toPrecision(6));
+      if (value >= min && value <= max) splits.push(value);
+    }
+  }
+  return splits;
+}
+
+/** Which series styles and layout a chart was built with; a change needs a rebuild. */
+function signatureOf(spec, context) {
+  return JSON.stringify([
+    context.theme.name,
+    context.axisName,
+    context.scale,
+    context.last,
+    context.height,
+    Boolean(spec.monitorScale),
+    spec.series.map((s) => [s.key, s.label, s.color, s.width, s.dash, s.step, s.scale, s.fill, s.points]),
+  ]);
+}
+
+export class Track {
+  /**
+   * Args:
+   *   id: "lr" | "loss" | "plateau"
+   *   title: the track's heading
+   *   view: the TimelineView (x range, zoom, markers, cursor)
+   */
+  constructor(id, title, view) {
+    this.id = id;
+    this.view = view;
+    this.chart = null;
+    this.spec = null;
+    this.signature = null;
+    this.legendValues = [];
+    this.titleEl = h("h3", { class: "lrt-track-title", text: title });
+    this.badgeEl = h("span", { class: "lrt-track-badge" });
+    this.legendEl = h("div", { class: "lrt-legend", testid: `legend-${id}` });
+    this.notesEl = h("div", { class: "lrt-notes" });
+    this.plotEl = h("div", { class: "lrt-plot", testid: `plot-${id}` });
+    this.emptyEl = h("div", { class: "lrt-empty lrt-track-empty", hidden: true });
+    this.el = h(
+      "section",
+      { class: `lrt-track lrt-track-${id}`, testid: `track-${id}` },
+      h("header", { class: "lrt-track-head" }, this.titleEl, this.badgeEl, this.legendEl),
+      this.notesEl,
+      this.plotEl,
+      this.emptyEl,
+    );
+  }
+
+  /** Shows a message instead of the chart. */
+  showEmpty(testid, ...content) {
+    this.destroyChart();
+    this.emptyEl.hidden = false;
+    this.emptyEl.setAttribute("data-testid", testid);
+    replaceChildren(this.emptyEl, ...content);
+    this.plotEl.hidden = true;
+    this.legendEl.textContent = "";
+    this.notesEl.textContent = "";
+    this.el.classList.add("lrt-is-empty");
+  }
+
+  get isEmpty() {
+    return this.chart === null;
+  }
+
+  /**
+   * Draws spec (one track of buildModel), keeping the chart when only the data changed.
+   *
+   * context: {theme, axisName, scale, last, width, height, syncKey, hidden}
+   */
+  show(spec, context) {
+    this.emptyEl.hidden = true;
+    this.plotEl.hidden = false;
+    this.el.classList.remove("lrt-is-empty");
+    this.spec = spec;
+    this.context = context;
+    const data = alignSeries(spec.series);
+    const signature = signatureOf(spec, context);
+    if (this.chart && signature === this.signature) {
+      this.chart.setData(data, false);
+    } else {
+      this.destroyChart();
+      this.signature = signature;
+      this.buildLegend(spec, context);
+      this.chart = new uPlot(this.options(spec, context), data, this.plotEl);
+    }
+    this.chart.setScale("x", this.view.xRangeObject());
+    this.renderNotes(spec);
+    this.updateLegend();
+  }
+
+  destroyChart() {
+    if (this.chart) {
+      this.chart.destroy();
+      this.chart = null;
+      this.signature = null;
+    }
+  }
+
+  destroy() {
+    this.destroyChart();
+    this.el.remove();
+  }
+
+  setWidth(width) {
+    if (this.chart && this.chart.width !== width) {
+      this.chart.setSize({ width, height: this.context.height });
+    }
+  }
+
+  options(spec, context) {
+    const { theme } = context;
+    const font = `11px ${FONT_FAMILY}`;
+    const view = this.view;
+    const axisStyle = {
+      stroke: theme.axis,
+      font,
+      grid: { stroke: theme.grid, width: 1 },
+      ticks: { stroke: theme.ticks, width: 1, size: 4 },
+    };
+    const xValues =
+      context.axisName === "epoch"
+        ? (u, splits) => splits.map((v) => (v == null ? "" : formatEpoch(v)))
+        : (u, splits) => splits.map((v) => (v == null ? "" : formatCompact(v)));
+    const blank = (u, splits) => splits.map(() => "");
+    const xAxis = {
+      ...axisStyle,
+      scale: "x",
+      values: context.last ? xValues : blank,
+      size: context.last ? 40 : 6,
+      ticks: { ...axisStyle.ticks, show: context.last },
+      label: context.last ? (context.axisName === "epoch" ? "epoch" : "step") : undefined,
+      labelSize: 14,
+      labelFont: `12px ${FONT_FAMILY}`,
+      labelGap: 0,
+    };
+    if (context.axisName === "epoch") xAxis.incrs = [0.25, 0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+    const scales = {
+      x: {
+        time: false,
+        // Every track shows the view's range: before the chart is ready uPlot
+        // asks with its own data's extent, later with a zoom it was synced to.
+        range: (u, min, max) =>
+          u.status === 1 && min !== null && max !== null && max > min ? [min, max] : view.xRange(),
+      },
+    };
+    const axes = [xAxis];
+    if (this.id === "lr") {
+      const log = context.scale !== "linear";
+      scales.y = log
+        ? { distr: 3, log: 10, range: logRange }
+        : {
+            range: (u, min, max) => {
+              if (min === null || max === null) return [0, 1];
+              const top = max > 0 ? max * 1.08 : 1;
+              return [Math.min(0, min), top];
+            },
+          };
+      axes.push({
+        ...axisStyle,
+        scale: "y",
+        size: AXIS_LEFT,
+        splits: log ? logSplits : undefined,
+        values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
+      });
+    } else if (this.id === "loss") {
+      scales.y = { auto: true };
+      axes.push({ ...axisStyle, scale: "y", size: AXIS_LEFT, values: (u, s) => s.map(fmtSplit) });
+    } else {
+      scales.y = { range: () => [0, Math.ceil(this.spec.maxY) + 0.6] };
+      axes.push({
+        ...axisStyle,
+        scale: "y",
+        size: AXIS_LEFT,
+        incrs: [1, 2, 5, 10, 20, 50, 100],
+        values: (u, s) => s.map((v) => (v == null ? "" : String(v))),
+      });
+    }
+    if (spec.monitorScale) {
+      scales.y2 = { auto: true };
+      axes.push({
+        ...axisStyle,
+        scale: "y2",
+        side: 1,
+        size: AXIS_RIGHT,
+        grid: { show: false },
+        values: (u, s) => s.map(fmtSplit),
+      });
+    } else {
+      // An empty right axis keeps every track's plot area at the same x.
+      axes.push({
+        scale: "y",
+        side: 1,
+        size: AXIS_RIGHT,
+        grid: { show: false },
+        ticks: { show: false },
+        stroke: "transparent",
+        splits: () => [],
+        values: blank,
+      });
+    }
+    const series = [{}];
+    for (const s of spec.series) {
+      series.push({
+        label: s.label,
+        scale: s.scale || "y",
+        stroke: s.color,
+        width: s.width,
+        dash: s.dash || undefined,
+        fill: s.fill || undefined,
+        spanGaps: false,
+        show: !context.hidden.has(s.key),
+        paths: s.step ? PATHS[s.step] : undefined,
+        points: s.points
+          ? { show: (u, si, i0, i1) => i1 - i0 < u.bbox.width / 12, size: 5, width: 1, fill: s.color }
+          : { show: false },
+      });
+    }
+    return {
+      width: context.width,
+      height: context.height,
+      pxAlign: 0,
+      legend: { show: false },
+      padding: [8, 0, 0, 0],
+      scales,
+      axes,
+      series,
+      cursor: {
+        sync: { key: context.syncKey, scales: ["x", null] },
+        y: false,
+        points: { show: false },
+        drag: { x: true, y: false, setScale: true },
+        bind: {
+          // Reduction markers sit inside the plot: let the cursor follow over them too.
+          mousemove: (u, target, handler) => (event) => handler(event),
+          // Double-click resets the zoom of every track to the whole run.
+          dblclick: () => (event) => {
+            if (event.button === 0) view.resetZoom();
+            return null;
+          },
+        },
+      },
+      hooks: {
+        drawClear: [(u) => this.drawBands(u)],
+        draw: [(u) => this.drawOverlays(u)],
+        setScale: [(u, key) => key === "x" && view.onScale(this, u)],
+        setCursor: [() => this.onCursor()],
+        ready: [(u) => view.onReady(this, u)],
+      },
+    };
+  }
+
+  buildLegend(spec, context) {
+    this.legendValues = [];
+    const items = spec.series.map((s, index) => {
+      const swatch = h("span", { class: "lrt-swatch" });
+      swatch.style.borderTop = `${Math.max(2, s.width)}px ${s.dash ? "dashed" : "solid"} ${s.color}`;
+      const value = h("span", { class: "lrt-legend-value" });
+      this.legendValues.push(value);
+      const item = h(
+        "button",
+        {
+          type: "button",
+          class: "lrt-legend-item",
+          title: "Show or hide this series",
+          "aria-pressed": String(!context.hidden.has(s.key)),
+          onclick: () => {
+            const hidden = this.view.toggleSeries(s.key);
+            item.setAttribute("aria-pressed", String(!hidden));
+            item.classList.toggle("lrt-off", hidden);
+            if (this.chart) this.chart.setSeries(index + 1, { show: !hidden });
+          },
+        },
+        swatch,
+        h("span", { class: "lrt-legend-label", text: s.label }),
+        value,
+      );
+      if (context.hidden.has(s.key)) item.classList.add("lrt-off");
+      return item;
+    });
+    replaceChildren(this.legendEl, items);
+  }
+
+  renderNotes(spec) {
+    const notes = [...spec.notes];
+    const seen = new Set();
+    for (const point of spec.flagged) {
+      if (seen.has(point.label)) continue;
+      seen.add(point.label);
+      const where =
+        point.epoch !== undefined && point.epoch !== null
+          ? `epoch ${point.epoch}`
+          : `step ${point.step}`;
+      notes.push(`${point.label} is ${formatValue(point.value)} at ${where}: drawn as a gap`);
+    }
+    replaceChildren(
+      this.notesEl,
+      notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note", text: note })),
+    );
+  }
+
+  /** Updates the legend values for the cursor position (or the last values when away). */
+  onCursor() {
+    this.updateLegend();
+    if (this.chart) this.view.onCursor(this, this.chart);
+  }
+
+  updateLegend() {
+    if (!this.chart || !this.spec) return;
+    const u = this.chart;
+    const left = u.cursor.left;
+    const x = left !== undefined && left !== null && left >= 0 ? u.posToVal(left, "x") : Infinity;
+    this.spec.series.forEach((s, index) => {
+      const element = this.legendValues[index];
+      if (!element) return;
+      const value = valueAt(s.xs, s.ys, x);
+      element.textContent = value === undefined ? "" : formatValue(value);
+    });
+  }
+
+  /** Cooldown windows, under the grid and the series. */
+  drawBands(u) {
+    const bands = this.spec ? this.spec.bands : [];
+    if (!bands.length) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    ctx.save();
+    for (const band of bands) {
+      const x0 = Math.max(left, u.valToPos(band.x0, "x", true));
+      const x1 = Math.min(left + width, u.valToPos(band.x1, "x", true));
+      if (x1 <= x0) continue;
+      ctx.fillStyle = band.color;
+      ctx.fillRect(x0, top, x1 - x0, height);
+      ctx.fillStyle = band.edge;
+      ctx.fillRect(x0, top, x1 - x0, Math.max(2, 3 * uPlot.pxRatio));
+    }
+    ctx.restore();
+  }
+
+  /** Reduction lines and non-finite markers, over the series. */
+  drawOverlays(u) {
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const ratio = uPlot.pxRatio;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    // An even width at a whole pixel: crisp, full-colour lines.
+    ctx.lineWidth = 2 * Math.max(1, Math.round(ratio));
+    ctx.setLineDash([5 * ratio, 3 * ratio]);
+    for (const marker of this.view.markers) {
+      const x = Math.round(u.valToPos(marker.x, "x", true));
+      if (x < left - 1 || x > left + width + 1) continue;
+      ctx.strokeStyle = marker.color;
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + height);
+      ctx.stroke();
+      if (this.id === "lr") {
+        const size = 5 * ratio;
+        ctx.fillStyle = marker.color;
+        ctx.beginPath();
+        ctx.moveTo(x - size, top);
+        ctx.lineTo(x + size, top);
+        ctx.lineTo(x, top + size * 1.4);
+        ctx.closePath();
+        ctx.fill();
+      }
+    }
+    ctx.setLineDash([]);
+    const flagged = this.spec ? this.spec.flagged : [];
+    if (flagged.length) {
+      ctx.font = `${Math.round(10 * ratio)}px ${FONT_FAMILY}`;
+      ctx.textBaseline = "top";
+      const lastText = new Map(); // text -> x where it was last written, to keep labels apart
+      for (const point of flagged) {
+        const x = Math.round(u.valToPos(point.x, "x", true));
+        if (x < left - 1 || x > left + width + 1) continue;
+        ctx.fillStyle = point.color;
+        ctx.strokeStyle = point.color;
+        ctx.lineWidth = 1 * ratio;
+        ctx.setLineDash([2 * ratio, 2 * ratio]);
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, top + height);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        const r = 4 * ratio;
+        ctx.beginPath();
+        ctx.moveTo(x, top + 1);
+        ctx.lineTo(x + r, top + 1 + r);
+        ctx.lineTo(x, top + 1 + 2 * r);
+        ctx.lineTo(x - r, top + 1 + r);
+        ctx.closePath();
+        ctx.fill();
+        const text = formatValue(point.value);
+        const previous = lastText.get(text);
+        if (previous === undefined || x - previous > 48 * ratio) {
+          ctx.fillText(text, x + r + 2 * ratio, top + 2);
+          lastText.set(text, x);
+        }
+      }
+    }
+    ctx.restore();
+    this.view.placeMarkers(this, u);
+  }
+}
+
+function fmtSplit(value) {
+  return value == null ? "" : formatValue(value);
+}

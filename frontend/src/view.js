@@ -1,0 +1,430 @@
+// The chart area: three stacked tracks on one x axis with one cursor and one
+// zoom, reduction markers with their tooltip, and the decision table.
+
+import { h, replaceChildren } from "./dom.js";
+import { buildModel } from "./model.js";
+import { Track } from "./track.js";
+import { DecisionTable } from "./table.js";
+import { EpochMap, makeAxis, decisionRows } from "./data.js";
+import { formatCount, formatEpoch, formatValue } from "./format.js";
+
+const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
+const X_AXIS_HEIGHT = 40;
+let viewCount = 0;
+
+export class TimelineView {
+  /**
+   * handlers: {onFocusRun(run)}: a click on another run's marker asks the app to
+   * show that run in the table.
+   */
+  constructor(handlers = {}) {
+    this.handlers = handlers;
+    this.syncKey = `lr-timeline-${++viewCount}`;
+    this.zoom = null;
+    this.fullRange = [0, 1];
+    this.markers = [];
+    this.markersVersion = 0;
+    this.hidden = new Set();
+    this.entries = [];
+    this.settings = { axis: "step", scale: "log" };
+    this.rowX = new Map(); // epoch -> x of the table's run
+    this.applyingScale = false;
+    this.tracks = {
+      lr: new Track("lr", "Learning rate", this),
+      loss: new Track("loss", "Loss", this),
+      plateau: new Track("plateau", "Plateau: wait / patience, cooldown", this),
+    };
+    this.readoutEl = h("span", { class: "lrt-readout", testid: "cursor-readout" });
+    this.zoomButton = h("button", {
+      type: "button",
+      class: "lrt-button lrt-reset-zoom",
+      testid: "reset-zoom",
+      hidden: true,
+      text: "Reset zoom",
+      onclick: () => this.resetZoom(),
+    });
+    this.tracksEl = h(
+      "div",
+      { class: "lrt-tracks" },
+      h(
+        "div",
+        { class: "lrt-tracks-bar" },
+        h("span", { class: "lrt-hint", text: "Drag to zoom \u00b7 double-click to reset" }),
+        this.zoomButton,
+        this.readoutEl,
+      ),
+      this.tracks.lr.el,
+      this.tracks.loss.el,
+      this.tracks.plateau.el,
+    );
+    this.tooltip = h("div", {
+      class: "lrt-tooltip",
+      testid: "tooltip",
+      role: "tooltip",
+      hidden: true,
+    });
+    this.table = new DecisionTable({
+      onHover: (row) => this.moveCursorTo(row),
+      onSelect: (row) => this.table.select(row.epoch, false),
+    });
+    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.table.el, this.tooltip);
+    if (typeof ResizeObserver === "function") {
+      this.resizeObserver = new ResizeObserver(() => this.resize());
+      this.resizeObserver.observe(this.tracksEl);
+    }
+  }
+
+  destroy() {
+    if (this.resizeObserver) this.resizeObserver.disconnect();
+    for (const track of Object.values(this.tracks)) track.destroy();
+    this.el.remove();
+  }
+
+  plotWidth() {
+    return Math.max(320, Math.floor(this.tracksEl.clientWidth || 800));
+  }
+
+  resize() {
+    const width = this.plotWidth();
+    for (const track of Object.values(this.tracks)) track.setWidth(width);
+  }
+
+  /**
+   * Draws the selected runs.
+   *
+   * entries: [{run, name, timeline (normalized), colorIndex}]
+   * settings: {axis, scale, focusRun}
+   */
+  update(entries, settings, theme) {
+    const axisChanged = this.settings.axis !== settings.axis;
+    this.entries = entries;
+    this.settings = settings;
+    this.theme = theme;
+    const model = buildModel(entries, settings, theme);
+    this.model = model;
+    if (axisChanged || this.axisName !== model.axisName) this.zoom = null;
+    this.axisName = model.axisName;
+    this.markers = model.markers;
+    this.markersVersion++;
+    this.fullRange = fullRangeOf(model);
+    if (this.zoom && !(this.zoom[1] > this.zoom[0])) this.zoom = null;
+
+    const { lr, loss, plateau } = model.tracks;
+    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
+    const shown = {
+      lr: lr.series.length > 0,
+      loss: loss.series.length > 0,
+      plateau: plateau.series.length > 0,
+    };
+    const last = shown.plateau ? "plateau" : shown.loss ? "loss" : "lr";
+    const width = this.plotWidth();
+    for (const [id, track] of Object.entries(this.tracks)) {
+      if (!shown[id]) continue;
+      track.show(model.tracks[id], {
+        theme,
+        axisName: model.axisName,
+        scale: settings.scale,
+        last: id === last,
+        width,
+        height: HEIGHTS[id] + (id === last ? X_AXIS_HEIGHT : 0),
+        syncKey: this.syncKey,
+        hidden: this.hidden,
+      });
+    }
+    if (!shown.lr) {
+      this.tracks.lr.showEmpty("empty-no-rates", "No learning-rate points in the selected runs yet.");
+    }
+    if (!shown.loss) {
+      this.tracks.loss.showEmpty(
+        "empty-no-loss",
+        "No loss values in the selected runs yet: they appear when an epoch ends.",
+      );
+    }
+    if (!shown.plateau) {
+      this.tracks.plateau.showEmpty("empty-no-plateau", ...noPlateauMessage(entries));
+    }
+    this.zoomButton.hidden = this.zoom === null;
+    this.renderTable(focus);
+  }
+
+  renderTable(focus) {
+    if (!focus) {
+      this.table.showEmpty("empty-no-table", "Select a run to see its plateau decisions.");
+      return;
+    }
+    const rows = decisionRows(focus.timeline);
+    const axis = makeAxis(this.axisName, new EpochMap(focus.timeline.epochs));
+    this.rowX = new Map();
+    this.tableRun = focus.run;
+    for (const row of rows) {
+      const x = axis.epochEnd(row.epoch, row.step);
+      if (x !== null) this.rowX.set(row.epoch, x);
+    }
+    if (!rows.length) {
+      this.table.showEmpty(
+        "empty-no-plateau-table",
+        "No plateau decisions for ",
+        h("strong", { text: focus.name }),
+        ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
+      );
+      return;
+    }
+    const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
+    this.table.render(rows, focus.name, monitor);
+  }
+
+  // The shared x range.
+
+  xRange() {
+    const range = this.zoom || this.fullRange;
+    return [range[0], range[1]];
+  }
+
+  xRangeObject() {
+    const [min, max] = this.xRange();
+    return { min, max };
+  }
+
+  /** A track's x scale changed (a drag zoom, synced to every track by uPlot). */
+  onScale(track, u) {
+    if (this.applyingScale) return;
+    const { min, max } = u.scales.x;
+    if (min === null || max === null || !(max > min)) return;
+    const [fullMin, fullMax] = this.fullRange;
+    const whole = Math.abs(min - fullMin) < 1e-9 && Math.abs(max - fullMax) < 1e-9;
+    this.zoom = whole ? null : [min, max];
+    this.zoomButton.hidden = this.zoom === null;
+    // Tracks that missed the sync (e.g. built later) follow.
+    this.applyingScale = true;
+    try {
+      for (const other of Object.values(this.tracks)) {
+        const chart = other.chart;
+        if (other === track || !chart) continue;
+        if (chart.scales.x.min !== min || chart.scales.x.max !== max) chart.setScale("x", { min, max });
+      }
+    } finally {
+      this.applyingScale = false;
+    }
+  }
+
+  onReady() {}
+
+  resetZoom() {
+    this.zoom = null;
+    this.zoomButton.hidden = true;
+    this.applyingScale = true;
+    try {
+      for (const track of Object.values(this.tracks)) {
+        if (track.chart) track.chart.setScale("x", this.xRangeObject());
+      }
+    } finally {
+      this.applyingScale = false;
+    }
+  }
+
+  toggleSeries(key) {
+    if (this.hidden.has(key)) this.hidden.delete(key);
+    else this.hidden.add(key);
+    return this.hidden.has(key);
+  }
+
+  // Cursor, table and markers.
+
+  onCursor(track, u) {
+    const left = u.cursor.left;
+    if (left === undefined || left === null || left < 0) {
+      this.readoutEl.textContent = "";
+      this.table.highlight(null);
+      return;
+    }
+    const x = u.posToVal(left, "x");
+    this.readoutEl.textContent =
+      this.axisName === "epoch" ? `epoch ${formatEpoch(Number(x.toFixed(2)))}` : `step ${formatCount(x)}`;
+    // The row of the epoch the cursor is in: the first decision at or after x.
+    let epoch = null;
+    let best = Infinity;
+    for (const [rowEpoch, rowX] of this.rowX) {
+      if (rowX >= x && rowX < best) {
+        best = rowX;
+        epoch = rowEpoch;
+      }
+    }
+    this.table.highlight(epoch);
+  }
+
+  /** Puts the cursor of every track at a table row (null: hides it). */
+  moveCursorTo(row) {
+    const chart = Object.values(this.tracks).find((track) => track.chart)?.chart;
+    if (!chart) return;
+    if (row === null) {
+      chart.setCursor({ left: -10, top: -10 }, true, true);
+      return;
+    }
+    const x = this.rowX.get(row.epoch);
+    if (x === undefined) return;
+    const left = chart.valToPos(x, "x");
+    if (left < 0 || left > chart.over.clientWidth) return;
+    chart.setCursor({ left, top: chart.over.clientHeight / 2 }, true, true);
+    this.table.highlight(row.epoch);
+  }
+
+  /** Positions a track's marker buttons over its plot (called after each draw). */
+  placeMarkers(track, u) {
+    if (!track.markerLayer) {
+      track.markerLayer = h("div", { class: "lrt-marker-layer" });
+    }
+    const layer = track.markerLayer;
+    if (layer.parentNode !== u.over) {
+      u.over.append(layer);
+      track.markerLayerVersion = -1;
+    }
+    if (track.markerLayerVersion !== this.markersVersion) {
+      track.markerLayerVersion = this.markersVersion;
+      replaceChildren(layer, this.markers.map((marker) => this.markerButton(marker)));
+    }
+    const width = u.over.clientWidth;
+    this.markers.forEach((marker, index) => {
+      const button = layer.children[index];
+      if (!button) return;
+      const left = u.valToPos(marker.x, "x");
+      const visible = left >= -1 && left <= width + 1;
+      button.hidden = !visible;
+      if (visible) button.style.left = `${left}px`;
+    });
+  }
+
+  markerButton(marker) {
+    const { reduction } = marker;
+    const rate = reduction.rates[0] || {};
+    const label = `Reduction at epoch ${reduction.epoch ?? "?"}, step ${reduction.step ?? "?"}: ${formatValue(
+      rate.before,
+    )} to ${formatValue(rate.after)} (${marker.runName})`;
+    const button = h("button", {
+      type: "button",
+      class: "lrt-marker",
+      testid: "reduction-marker",
+      "aria-label": label,
+      "data-epoch": reduction.epoch ?? "",
+      "data-step": reduction.step ?? "",
+      "data-run": marker.run,
+      onmouseenter: () => this.showTooltip(marker, button),
+      onmouseleave: () => this.hideTooltip(),
+      onfocus: () => this.showTooltip(marker, button),
+      onblur: () => this.hideTooltip(),
+      onclick: (event) => {
+        event.stopPropagation();
+        this.selectMarker(marker);
+      },
+    });
+    button.style.setProperty("--lrt-marker-color", marker.color);
+    return button;
+  }
+
+  selectMarker(marker) {
+    const epoch = marker.reduction.epoch;
+    if (marker.run !== this.tableRun && this.handlers.onFocusRun) {
+      this.handlers.onFocusRun(marker.run);
+    }
+    if (epoch !== null && epoch !== undefined) this.table.select(epoch, true);
+  }
+
+  showTooltip(marker, anchor) {
+    const { reduction } = marker;
+    const several = reduction.rates.length > 1;
+    const rateRows = reduction.rates.map((rate, index) => {
+      const factor =
+        Number.isFinite(rate.before) && Number.isFinite(rate.after) && rate.before > 0
+          ? rate.after / rate.before
+          : null;
+      return [
+        index === 0 ? "lr" : `lr-${index}`,
+        several && rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate",
+        `${formatValue(rate.before)} \u2192 ${formatValue(rate.after)}${
+          factor !== null ? ` (\u00d7${formatValue(factor)})` : ""
+        }`,
+      ];
+    });
+    const rows = [
+      ["epoch", "epoch", formatField(reduction.epoch)],
+      ["step", "step", reduction.step === null || reduction.step === undefined ? "\u2014" : formatCount(reduction.step)],
+      ...rateRows,
+      ["value", reduction.monitor || "monitored value", formatValue(reduction.value)],
+      ["best", "best", formatValue(reduction.best)],
+      ["wait", "wait / patience", `${formatField(reduction.wait)} / ${formatField(reduction.patience)}`],
+    ];
+    replaceChildren(
+      this.tooltip,
+      h(
+        "div",
+        { class: "lrt-tooltip-title" },
+        h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
+        h("span", { text: "Learning rate reduced" }),
+      ),
+      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
+      h(
+        "dl",
+        {},
+        rows.map(([field, name, text]) => [
+          h("dt", { text: name }),
+          h("dd", { "data-field": field, text }),
+        ]),
+      ),
+    );
+    this.tooltip.hidden = false;
+    const rect = anchor.getBoundingClientRect();
+    const tip = this.tooltip.getBoundingClientRect();
+    let left = rect.right + 10;
+    if (left + tip.width > window.innerWidth - 8) left = rect.left - tip.width - 10;
+    let top = rect.top + 12;
+    if (top + tip.height > window.innerHeight - 8) top = Math.max(8, window.innerHeight - tip.height - 8);
+    this.tooltip.style.left = `${Math.max(8, left)}px`;
+    this.tooltip.style.top = `${top}px`;
+  }
+
+  hideTooltip() {
+    this.tooltip.hidden = true;
+  }
+}
+
+function numberOrNull(value) {
+  return typeof value === "number" ? value : null;
+}
+
+function formatField(value) {
+  return value === null || value === undefined ? "\u2014" : String(value);
+}
+
+function fullRangeOf(model) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const track of Object.values(model.tracks)) {
+    for (const series of track.series) {
+      if (!series.xs.length) continue;
+      min = Math.min(min, series.xs[0]);
+      max = Math.max(max, series.xs[series.xs.length - 1]);
+    }
+    for (const band of track.bands) {
+      min = Math.min(min, band.x0);
+      max = Math.max(max, band.x1);
+    }
+  }
+  for (const marker of model.markers) {
+    min = Math.min(min, marker.x);
+    max = Math.max(max, marker.x);
+  }
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (max - min < 1e-9) return [min - 1, max + 1];
+  return [min, max];
+}
+
+function noPlateauMessage(entries) {
+  const names = entries.map((entry) => entry.name);
+  const which = names.length === 1 ? [h("strong", { text: names[0] })] : ["the selected runs"];
+  return [
+    "No ReduceLROnPlateau decisions in ",
+    ...which,
+    ". Train with ",
+    h("code", { text: "lr_plugin.callbacks.ReduceLROnPlateau" }),
+    " to see wait, patience and cooldown windows here.",
+  ];
+}

@@ -1,0 +1,372 @@
+"""Demo-like logs, a TensorBoard process and headless Chromium for the browser tests.
+
+The logs are written with ``lr_plugin.writer`` exactly as the callbacks write
+them, including ReduceLROnPlateau's decisions (Keras' rule, simulated here so
+the test needs no training). ``python tests/browser_helpers.py screenshot OUT.png``
+writes the README's screenshot from the same logs.
+"""
+
+import contextlib
+import math
+import os
+import pathlib
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import tb_helpers  # noqa: E402
+
+from lr_plugin import metadata  # noqa: E402
+from lr_plugin import writer  # noqa: E402
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+STARTUP_TIMEOUT_S = 120
+STEPS_PER_EPOCH = 24
+XSS_RUN = "<img src=x onerror=alert(1)>"
+
+
+def browser_missing_reason():
+    """Why the browser tests cannot run here, or None."""
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (pip install playwright)"
+    return None
+
+
+# Logs.
+
+
+class PlateauSimulator:
+    """Keras' ReduceLROnPlateau (mode "min"), one epoch at a time.
+
+    ``decide(epoch, current)`` returns the plateau record and the events
+    lr_plugin.callbacks.ReduceLROnPlateau writes for that epoch (without steps).
+    """
+
+    def __init__(self, lr, factor, patience, cooldown, min_delta, min_lr):
+        self.lr, self.factor, self.patience = lr, factor, patience
+        self.cooldown, self.min_delta, self.min_lr = cooldown, min_delta, min_lr
+        self.best, self.wait, self.counter = math.inf, 0, 0
+
+    def decide(self, epoch, current):
+        lr_before, best_before, wait_before = self.lr, self.best, self.wait
+        counter_before = self.counter
+        reduced = improved = False
+        if self.counter > 0:
+            self.counter -= 1
+            self.wait = 0
+        if current < self.best - self.min_delta:
+            self.best, self.wait, improved = current, 0, True
+        elif self.counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and self.lr > float(np.float32(self.min_lr)):
+                self.lr = max(self.lr * self.factor, self.min_lr)
+                self.counter, self.wait, reduced = self.cooldown, 0, True
+        if reduced:
+            action = "reduce"
+        elif improved:
+            action = "improved"
+        elif self.wait == 0:
+            action = "cooldown"
+        elif self.wait >= self.patience:
+            action = "at_min_lr"
+        else:
+            action = "wait"
+        record = {
+            "epoch": epoch, "monitor": "val_loss", "mode": "min", "value": current,
+            "best": self.best, "best_before": best_before,
+            "threshold": self.best - self.min_delta, "min_delta": self.min_delta,
+            "wait": self.wait, "wait_before": wait_before, "patience": self.patience,
+            "cooldown": self.cooldown, "cooldown_counter": self.counter,
+            "factor": self.factor, "min_lr": self.min_lr, "action": action,
+            "lr_before": lr_before, "lr_after": self.lr,
+        }
+        events = []
+        if counter_before > 0 and self.counter == 0:
+            events.append({"epoch": epoch, "kind": "cooldown_end"})
+        if reduced:
+            events.append({
+                "epoch": epoch, "kind": "reduce", "optimizer": "Adam", "lr_before": lr_before,
+                "lr_after": self.lr, "value": current, "best": self.best,
+                "wait": wait_before + 1, "patience": self.patience, "monitor": "val_loss",
+            })
+            if self.cooldown > 0:
+                events.append({
+                    "epoch": epoch, "kind": "cooldown_start", "cooldown": self.cooldown,
+                    "blocked_epochs": max(self.cooldown - 1, 0),
+                    "until_epoch": epoch + max(self.cooldown - 1, 0),
+                })
+        return record, events
+
+
+def write_run(run_dir, optimizer, rates_by_step, epochs, metrics, plateau=None, events=None,
+              planned_by_step=None):
+    """Writes one lr_timeline run as the callbacks do, one flush per epoch."""
+    run_writer = writer.open_run_writer(run_dir)
+    by_epoch_events = {}
+    for event in events or ():
+        by_epoch_events.setdefault(event["epoch"], []).append(event)
+    for epoch in range(epochs):
+        first = epoch * STEPS_PER_EPOCH
+        last = first + STEPS_PER_EPOCH - 1
+        steps = np.arange(first, last + 1)
+        run_writer.add_rates(optimizer, steps, rates_by_step[first:last + 1])
+        if planned_by_step is not None:
+            run_writer.add_rates(optimizer, steps, planned_by_step[first:last + 1], planned=True)
+        run_writer.add_record(metadata.EPOCHS_TAG, {
+            "epoch": epoch, "first_step": first, "last_step": last,
+            "learning_rate": float(rates_by_step[last]),
+            "learning_rates": {optimizer: float(rates_by_step[last])},
+            "metrics": metrics[epoch],
+        })
+        if plateau is not None:
+            run_writer.add_record(metadata.PLATEAU_TAG, dict(plateau[epoch], step=int(last)))
+        for event in by_epoch_events.get(epoch, ()):
+            run_writer.add_record(metadata.EVENTS_TAG, dict(event, step=int(last)))
+        run_writer.flush(step=int(last))
+    run_writer.close()
+
+
+def write_plateau_run(logdir, name="plateau", epochs=40):
+    """Adam with ReduceLROnPlateau(factor=0.5, patience=3, cooldown=2): several reductions.
+
+    The loss floor falls with the rate, so each reduction buys an improvement.
+    Returns {"records": [...], "events": [...], "rates": [rate of each epoch]}.
+    """
+    rng = np.random.default_rng(7)
+    simulator = PlateauSimulator(0.02, factor=0.5, patience=3, cooldown=2, min_delta=1e-3, min_lr=1e-4)
+    val = 1.1
+    rates, records, events, metrics = [], [], [], []
+    for epoch in range(epochs):
+        rates.append(simulator.lr)
+        val = val - 0.35 * (val - (0.22 + 3.0 * simulator.lr)) + rng.normal(scale=0.004)
+        record, epoch_events = simulator.decide(epoch, float(val))
+        records.append(record)
+        events.extend(epoch_events)
+        metrics.append({"loss": round(val - 0.04 - 0.0015 * epoch, 6), "val_loss": float(val),
+                        "mae": round(0.8 * val, 6)})
+    rates_by_step = np.repeat(np.asarray(rates, dtype=np.float64), STEPS_PER_EPOCH)
+    run_dir = pathlib.Path(logdir) / name
+    write_run(run_dir / metadata.RUN_SUBDIR, "Adam", rates_by_step, epochs, metrics,
+              plateau=records, events=events)
+    # Keras' TensorBoard callback beside it: a per-batch loss (Keras counts batches from 1).
+    batch = []
+    for step in range(epochs * STEPS_PER_EPOCH):
+        loss = metrics[step // STEPS_PER_EPOCH]["loss"]
+        batch.append((step + 1, float(loss + 0.05 + rng.normal(scale=0.03))))
+    tb_helpers.write_scalars(run_dir / "train", {"batch_loss": batch})
+    for record, step in zip(records, range(STEPS_PER_EPOCH - 1, 10**9, STEPS_PER_EPOCH)):
+        record["step"] = step
+    for event in events:
+        event["step"] = event["epoch"] * STEPS_PER_EPOCH + STEPS_PER_EPOCH - 1
+    return {"records": records, "events": events, "rates": rates}
+
+
+def cosine_warmup(steps, base=1e-4, peak=0.01, warmup=120, alpha=0.01):
+    """Linear warmup to peak, then cosine decay to alpha * peak."""
+    rates = np.empty(steps)
+    for step in range(steps):
+        if step < warmup:
+            rates[step] = base + (peak - base) * step / warmup
+        else:
+            progress = (step - warmup) / max(1, steps - warmup)
+            rates[step] = peak * (alpha + (1 - alpha) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return rates
+
+
+def write_cosine_run(logdir, name="cosine_warmup", epochs=30):
+    """A per-step schedule, with the planned series: no plateau data."""
+    steps = epochs * STEPS_PER_EPOCH
+    rates = cosine_warmup(steps)
+    metrics = [{"loss": 0.3 + 0.7 * math.exp(-e / 5), "val_loss": 0.33 + 0.7 * math.exp(-e / 5)}
+               for e in range(epochs)]
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "Adam", rates, epochs, metrics,
+              planned_by_step=rates)
+
+
+def write_diverged_run(logdir, name="diverged", epochs=10):
+    """SGD with too high a rate: the loss becomes infinite, then NaN."""
+    rates = np.full(epochs * STEPS_PER_EPOCH, 0.5)
+    metrics = []
+    for epoch in range(epochs):
+        if epoch < 5:
+            metrics.append({"loss": 1.0 + epoch * 3.0, "val_loss": 1.2 + epoch * 4.0})
+        elif epoch == 5:
+            metrics.append({"loss": math.inf, "val_loss": math.nan})
+        else:
+            metrics.append({"loss": math.nan, "val_loss": math.nan})
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "SGD", rates, epochs, metrics)
+
+
+def write_demo_logs(logdir, xss=False):
+    """The browser tests' log directory; returns what the plateau run decided."""
+    plateau = write_plateau_run(logdir)
+    write_cosine_run(logdir)
+    write_diverged_run(logdir)
+    if xss:
+        write_cosine_run(logdir, name=XSS_RUN, epochs=3)
+    return plateau
+
+
+# TensorBoard.
+
+
+def _get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+@contextlib.contextmanager
+def running_tensorboard(logdir, scratch_dir, wait_for_runs=0):
+    """A ``tensorboard`` subprocess on a free port; yields its base URL.
+
+    Waits until the plugin lists ``wait_for_runs`` runs (0: until it answers).
+    """
+    import json
+
+    scratch_dir = pathlib.Path(scratch_dir)
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    port = tb_helpers.free_port()
+    log_path = scratch_dir / f"tensorboard-{port}.log"
+    process = tb_helpers.start_tensorboard(
+        logdir, port, ["--load_fast=false"], tb_helpers.tensorboard_env(scratch_dir / "site"), log_path
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"tensorboard exited with {process.returncode}:\n"
+                    + log_path.read_text(errors="replace")[-4000:]
+                )
+            try:
+                runs = json.loads(_get(f"{base}/data/plugin/lr_timeline/runs"))["runs"]
+                if len(runs) >= wait_for_runs:
+                    break
+            except (urllib.error.URLError, OSError, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "tensorboard did not serve the runs in time:\n"
+                    + log_path.read_text(errors="replace")[-4000:]
+                )
+            time.sleep(0.5)
+        yield base
+    finally:
+        tb_helpers.stop_process(process)
+
+
+# Chromium.
+
+
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium (Debian's) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def plugin_url(base):
+    """The iframe page TensorBoard loads for the tab."""
+    return f"{base}/data/plugin_entry.html?name=lr_timeline"
+
+
+# Canvas checks, run in the page.
+
+COUNT_INK_JS = """
+([selector, background]) => {
+  const canvas = document.querySelector(selector);
+  if (!canvas) return -1;
+  const ctx = canvas.getContext('2d');
+  const {width, height} = canvas;
+  const data = ctx.getImageData(0, 0, width, height).data;
+  const [br, bg, bb] = background;
+  let count = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3];
+    if (a < 40) continue;
+    const dr = Math.abs(data[i] - br), dg = Math.abs(data[i + 1] - bg), db = Math.abs(data[i + 2] - bb);
+    // Saturated ink: a series colour, not the grey of grid lines and labels.
+    const max = Math.max(data[i], data[i + 1], data[i + 2]);
+    const min = Math.min(data[i], data[i + 1], data[i + 2]);
+    if (dr + dg + db > 60 && max - min > 40) count++;
+  }
+  return count;
+}
+"""
+
+COUNT_COLOR_JS = """
+([selector, rgb, tolerance]) => {
+  const canvas = document.querySelector(selector);
+  if (!canvas) return -1;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let count = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] < 200) continue;
+    if (Math.abs(data[i] - rgb[0]) <= tolerance && Math.abs(data[i + 1] - rgb[1]) <= tolerance
+        && Math.abs(data[i + 2] - rgb[2]) <= tolerance) count++;
+  }
+  return count;
+}
+"""
+
+
+def hex_rgb(color):
+    color = color.lstrip("#")
+    return [int(color[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def take_screenshots(out_path, dark_out_path=None, width=1280):
+    """Writes a screenshot of the demo logs in the LR Timeline tab."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        logdir = pathlib.Path(scratch) / "logs"
+        write_demo_logs(logdir)
+        with running_tensorboard(logdir, pathlib.Path(scratch) / "tb", wait_for_runs=3) as base:
+            with chromium() as browser:
+                for path, scheme in ((out_path, "light"), (dark_out_path, "dark")):
+                    if not path:
+                        continue
+                    page = browser.new_page(viewport={"width": width, "height": 900},
+                                            color_scheme=scheme, device_scale_factor=1)
+                    page.goto(plugin_url(base))
+                    page.locator('[data-testid="track-plateau"] canvas').first.wait_for()
+                    page.wait_for_timeout(300)
+                    page.locator('[data-testid="reduction-marker"]').nth(1).hover()
+                    page.wait_for_timeout(200)
+                    page.screenshot(path=str(path), full_page=False)
+                    page.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "screenshot":
+        take_screenshots(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    else:
+        print("usage: python tests/browser_helpers.py screenshot OUT.png [DARK_OUT.png]")
+        sys.exit(2)
