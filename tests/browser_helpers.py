@@ -157,7 +157,7 @@ def write_plateau_run(logdir, name="plateau", epochs=40):
     rates, records, events, metrics = [], [], [], []
     for epoch in range(epochs):
         rates.append(simulator.lr)
-        val = val - 0.35 * (val - (0.22 + 3.0 * simulator.lr)) + rng.normal(scale=0.004)
+        val = val - 0.5 * (val - (0.22 + 6.0 * simulator.lr)) + rng.normal(scale=0.004)
         record, epoch_events = simulator.decide(epoch, float(val))
         records.append(record)
         events.extend(epoch_events)

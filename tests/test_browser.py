@@ -144,7 +144,7 @@ def test_tab_draws_rate_loss_plateau_and_a_marker_per_reduction(tab, demo):
     assert page.ink("loss") > 500
     assert page.ink("plateau") > 500
     reductions = reduce_events(demo)
-    assert len(reductions) == 3
+    assert len(reductions) == 4
     for track in ("lr", "loss", "plateau"):
         # The dashed red reduction lines are on every track's canvas...
         assert page.ink(track, LIGHT_REDUCTION, tolerance=12) > 3 * 40, track
@@ -415,7 +415,7 @@ def test_zoom_survives_a_refresh_of_a_run_still_training(browser, tensorboard, d
         live.close()
 
 
-def test_full_tensorboard_page_shows_the_tab_and_follows_its_dark_mode(browser, tensorboard):
+def test_full_tensorboard_page_shows_the_tab_follows_its_reload_and_dark_mode(browser, tensorboard):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="light")
     try:
         page = context.new_page()
@@ -432,6 +432,9 @@ def test_full_tensorboard_page_shows_the_tab_and_follows_its_dark_mode(browser, 
         assert frame.locator('[data-testid="decision-row"]').count() == 40
         root = frame.locator('[data-testid="lr-timeline"]')
         assert "lrt-dark" not in root.get_attribute("class")
+        # TensorBoard's reload button reaches the tab through the plugin message port.
+        with page.expect_request(lambda r: r.url.endswith("/data/plugin/lr_timeline/runs"), timeout=10000):
+            page.locator("button.reload-button").click()
         page.evaluate("document.body.classList.add('dark-mode')")
         page.wait_for_function(
             "document.querySelector('iframe').contentDocument"

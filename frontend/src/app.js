@@ -368,7 +368,7 @@ export class App {
     epochButton.title = this.view.model.epochAxisAvailable
       ? "Place every point by epoch"
       : "A selected run has no epoch records yet";
-    this.renderStatus(entries);
+    this.renderStatus(entries, this.axis === "epoch" && !this.view.model.epochAxisAvailable);
     this.drawn = true;
     await afterPaint();
     window.__lrTimelinePaintMs = performance.now() - start;
@@ -380,8 +380,9 @@ export class App {
     });
   }
 
-  renderStatus(entries) {
+  renderStatus(entries, epochUnavailable) {
     const parts = [];
+    if (epochUnavailable) parts.push("Shown by step: a selected run has no epoch records yet");
     for (const entry of entries) {
       const timeline = entry.timeline;
       if (!isDownsampled(timeline)) continue;
@@ -392,7 +393,8 @@ export class App {
         }
       }
     }
-    this.statusEl.textContent = parts.length ? `${parts.join("; ")} (downloads hold every point)` : "";
+    const downsampled = parts.length > (epochUnavailable ? 1 : 0);
+    this.statusEl.textContent = parts.join("; ") + (downsampled ? " (downloads hold every point)" : "");
   }
 
   showNoRuns() {

@@ -36,7 +36,7 @@ function seriesMap(value) {
   const result = {};
   if (!isObject(value)) return result;
   for (const [name, points] of Object.entries(value)) {
-    if (Array.isArray(points)) result[name] = points.filter(Array.isArray);
+    if (Array.isArray(points)) result[name] = points; // entries are checked where they are read
   }
   return result;
 }
@@ -47,7 +47,7 @@ export function normalizeTimeline(raw) {
   const metrics = {};
   if (isObject(timeline.metrics)) {
     for (const [name, points] of Object.entries(timeline.metrics)) {
-      if (Array.isArray(points)) metrics[name] = points.filter(Array.isArray);
+      if (Array.isArray(points)) metrics[name] = points;
     }
   }
   return {
@@ -180,13 +180,16 @@ export function placeRates(pairs, axis, logScale) {
   const flagged = [];
   let hiddenNonPositive = 0;
   const n = pairs.length;
+  const onSteps = axis.name === "step";
   let previousX = -Infinity;
   for (let i = 0; i < n; i++) {
-    const step = toNumber(pairs[i][0]);
+    const pair = pairs[i];
+    if (!Array.isArray(pair)) continue;
+    const step = typeof pair[0] === "number" ? pair[0] : toNumber(pair[0]);
     if (!Number.isFinite(step)) continue;
-    const x = axis.point(step);
+    const x = onSteps ? step : axis.point(step);
     if (x === null || !(x > previousX)) continue;
-    let y = toNumber(pairs[i][1]);
+    let y = typeof pair[1] === "number" ? pair[1] : toNumber(pair[1]);
     if (y === null || !Number.isFinite(y)) {
       flagged.push({ x, value: y === null ? NaN : y, step });
       y = null;
@@ -222,31 +225,39 @@ export function dropFlatInteriors(xs, ys) {
  * the end of their epoch, batch metrics (epoch null) at their step.
  */
 export function placeMetric(triples, axis) {
-  const points = [];
+  let xs = [];
+  let ys = [];
   const flagged = [];
+  let sorted = true;
   for (const triple of triples) {
+    if (!Array.isArray(triple)) continue;
     const epoch = finiteInt(triple[0]);
     const step = finiteInt(triple[1]);
     const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
     if (x === null || !Number.isFinite(x)) continue;
-    const value = toNumber(triple[2]);
+    let value = toNumber(triple[2]);
     if (value === null || !Number.isFinite(value)) {
       flagged.push({ x, value: value === null ? NaN : value, epoch, step });
-      points.push([x, null]);
-    } else {
-      points.push([x, value]);
+      value = null;
     }
+    if (xs.length && x <= xs[xs.length - 1]) sorted = false;
+    xs.push(x);
+    ys.push(value);
   }
-  points.sort((a, b) => a[0] - b[0]);
-  const xs = [];
-  const ys = [];
-  for (const [x, y] of points) {
-    if (xs.length && xs[xs.length - 1] === x) {
-      ys[ys.length - 1] = y; // the later record of a repeated point wins
-    } else {
-      xs.push(x);
-      ys.push(y);
+  if (!sorted) {
+    // Sort by x; of repeated points the later record wins.
+    const order = xs.map((_, index) => index).sort((a, b) => xs[a] - xs[b] || a - b);
+    const outX = [];
+    const outY = [];
+    for (const index of order) {
+      if (outX.length && outX[outX.length - 1] === xs[index]) outY[outY.length - 1] = ys[index];
+      else {
+        outX.push(xs[index]);
+        outY.push(ys[index]);
+      }
     }
+    xs = outX;
+    ys = outY;
   }
   return { xs, ys, flagged };
 }
@@ -489,6 +500,7 @@ export function unionOfSorted(arrays) {
   let result = nonEmpty[0];
   for (let k = 1; k < nonEmpty.length; k++) {
     const other = nonEmpty[k];
+    if (sameValues(result, other)) continue; // optimizers stepped together: nothing to merge
     const merged = [];
     let i = 0;
     let j = 0;
@@ -512,6 +524,13 @@ export function unionOfSorted(arrays) {
   return nonEmpty.length === 1 ? result.slice() : result;
 }
 
+function sameValues(a, b) {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * uPlot's columnar data for series with their own x values: [xs, ys1, ys2, ...].
  *
@@ -522,6 +541,10 @@ export function alignSeries(seriesList) {
   const xs = unionOfSorted(seriesList.map((series) => series.xs));
   const columns = [xs];
   for (const series of seriesList) {
+    if (sameValues(series.xs, xs)) {
+      columns.push(series.ys);
+      continue;
+    }
     const column = new Array(xs.length).fill(undefined);
     let j = 0;
     for (let i = 0; i < series.xs.length; i++) {
@@ -568,6 +591,7 @@ export function ratesCsv(timelines) {
     for (const [optimizer, pairs] of Object.entries(timeline.learning_rate)) {
       const prefix = `${csvField(timeline.run)},${csvField(optimizer)},`;
       for (const pair of pairs) {
+        if (!Array.isArray(pair)) continue;
         lines.push(prefix + csvNumber(pair[0]) + "," + csvNumber(pair[1]));
       }
     }

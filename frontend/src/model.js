@@ -68,7 +68,7 @@ export function buildModel(entries, settings, theme) {
   const logScale = settings.scale !== "linear";
   const lr = { id: "lr", series: [], bands: [], flagged: [], notes: [] };
   const loss = { id: "loss", series: [], bands: [], flagged: [], notes: [], monitorScale: null };
-  const plateau = { id: "plateau", series: [], bands: [], flagged: [], notes: [], maxY: 1 };
+  const plateau = { id: "plateau", series: [], bands: [], flagged: [], notes: [], maxY: 1, legendExtras: [] };
   const markers = [];
   const maps = entries.map((entry) => new EpochMap(entry.timeline.epochs));
   // Every run needs its epochs for the epoch axis; otherwise all stay on steps.
@@ -248,9 +248,11 @@ export function buildModel(entries, settings, theme) {
       }
       const bandColor = several ? withAlpha(color, 0.12) : theme.cooldown;
       const edgeColor = several ? withAlpha(color, 0.4) : theme.cooldownEdge;
-      for (const [x0, x1] of cooldownWindows(timeline, axis)) {
+      const windows = cooldownWindows(timeline, axis);
+      for (const [x0, x1] of windows) {
         plateau.bands.push({ x0, x1, color: bandColor, edge: edgeColor, run: entry.run });
       }
+      if (windows.length) plateau.legendExtras.push({ label: `${prefix}cooldown`, color: edgeColor });
     }
 
     for (const reduction of reductions(timeline)) {

@@ -55,6 +55,7 @@ function signatureOf(spec, context) {
     context.height,
     Boolean(spec.monitorScale),
     spec.series.map((s) => [s.key, s.label, s.color, s.width, s.dash, s.step, s.scale, s.fill, s.points]),
+    spec.legendExtras || [],
   ]);
 }
 
@@ -319,7 +320,15 @@ export class Track {
       if (context.hidden.has(s.key)) item.classList.add("lrt-off");
       return item;
     });
-    replaceChildren(this.legendEl, items);
+    const extras = (spec.legendExtras || []).map((extra) =>
+      h(
+        "span",
+        { class: "lrt-legend-item lrt-legend-static" },
+        h("span", { class: "lrt-swatch lrt-swatch-band", style: { background: extra.color } }),
+        h("span", { class: "lrt-legend-label", text: extra.label }),
+      ),
+    );
+    replaceChildren(this.legendEl, items, extras);
   }
 
   renderNotes(spec) {
