@@ -72,6 +72,8 @@ class Tab:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error} {error.stack}"))
         self.page.on("dialog", self._dialog)
+        self.requests = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.goto(url)
 
     def _console(self, message):
@@ -134,7 +136,7 @@ def reduce_events(demo):
     return [event for event in demo["plateau"]["events"] if event["kind"] == "reduce"]
 
 
-def test_tab_draws_rate_loss_plateau_and_a_marker_per_reduction(tab, demo):
+def test_tab_draws_rate_loss_plateau_and_a_marker_per_reduction(tab, demo, tensorboard):
     page = tab()
     p = page.page
     # The first run with plateau decisions is shown first.
@@ -156,6 +158,12 @@ def test_tab_draws_rate_loss_plateau_and_a_marker_per_reduction(tab, demo):
     assert p.locator('[data-testid="decision-row"]').count() == 40
     assert p.locator('[data-testid="legend-lr"]').inner_text().startswith("Adam")
     assert "val_loss (monitored)" in p.locator('[data-testid="legend-loss"]').inner_text()
+    # Everything comes from TensorBoard's origin, through the plugin's relative routes.
+    origin = helpers.plugin_url(tensorboard).split("/data/")[0] + "/"
+    assert all(url.startswith(origin) for url in page.requests), page.requests
+    plugin_requests = [url for url in page.requests if "/data/plugin/lr_timeline/" in url]
+    assert any(url.endswith("/data/plugin/lr_timeline/index.js") for url in plugin_requests)
+    assert any("/data/plugin/lr_timeline/timeline?run=plateau%2Flr_timeline" in url for url in plugin_requests)
     assert page.errors == []
 
 

@@ -74,7 +74,6 @@ export class Track {
     this.signature = null;
     this.legendValues = [];
     this.titleEl = h("h3", { class: "lrt-track-title", text: title });
-    this.badgeEl = h("span", { class: "lrt-track-badge" });
     this.legendEl = h("div", { class: "lrt-legend", testid: `legend-${id}` });
     this.notesEl = h("div", { class: "lrt-notes" });
     this.plotEl = h("div", { class: "lrt-plot", testid: `plot-${id}` });
@@ -82,7 +81,7 @@ export class Track {
     this.el = h(
       "section",
       { class: `lrt-track lrt-track-${id}`, testid: `track-${id}` },
-      h("header", { class: "lrt-track-head" }, this.titleEl, this.badgeEl, this.legendEl),
+      h("header", { class: "lrt-track-head" }, this.titleEl, this.legendEl),
       this.notesEl,
       this.plotEl,
       this.emptyEl,
@@ -287,7 +286,6 @@ export class Track {
         draw: [(u) => this.drawOverlays(u)],
         setScale: [(u, key) => key === "x" && view.onScale(this, u)],
         setCursor: [() => this.onCursor()],
-        ready: [(u) => view.onReady(this, u)],
       },
     };
   }

@@ -207,8 +207,6 @@ export class TimelineView {
     }
   }
 
-  onReady() {}
-
   resetZoom() {
     this.zoom = null;
     this.zoomButton.hidden = true;
