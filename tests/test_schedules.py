@@ -1,5 +1,6 @@
 """lr_plugin.schedules: each schedule against its formula, serialization, training, bad input."""
 
+import importlib.util
 import json
 import math
 import os
@@ -427,7 +428,8 @@ def test_fit_applies_each_steps_rate():
         (lambda: schedules.LinearWarmup(K.CosineDecay(0.1, 10), -1),
          "LinearWarmup does not support warmup_steps < 0. Received warmup_steps=-1"),
         (lambda: schedules.LinearWarmup(None, 10),
-         "LinearWarmup expects schedule to be a Python float. Received schedule=None"),
+         "LinearWarmup expects schedule to be a LearningRateSchedule or a Python float. "
+         "Received schedule=None"),
         (lambda: schedules.CyclicLR(0.01, 0.001, 10),
          "CyclicLR does not support max_lr < base_lr. Received base_lr=0.01, max_lr=0.001"),
         (lambda: schedules.CyclicLR(0.001, 0.01, 0),
@@ -558,38 +560,42 @@ _BACKEND_CASES = """[
     schedules.ScaledSchedule(K.CosineDecay(0.1, 1000), scale=0.3, min_lr=0.01),
 ]"""
 
-_JAX_RATES = """
+_BACKEND_RATES = """
 import json, sys
-import numpy as np, keras, jax
+import numpy as np, keras
+from keras import ops
 from lr_plugin import schedules
-assert keras.backend.backend() == "jax"
 K = keras.optimizers.schedules
 steps = [int(s) for s in sys.argv[2].split(",")]
 rates = []
 for schedule in eval(sys.argv[1]):
-    compiled = jax.jit(lambda step: schedule(step))
-    rates.append([float(compiled(np.int32(k))) for k in steps])
+    if keras.backend.backend() == "jax":
+        import jax
+        compiled = jax.jit(lambda step: schedule(step))
+        rates.append([float(compiled(np.int32(k))) for k in steps])
+    else:
+        rates.append([float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(np.int64(k)))))
+                      for k in steps])
 print(json.dumps(rates))
 """
 
-_JAX_SCALE_IN_FIT = """
+_SCALE_IN_FIT = """
 import json
 import numpy as np, keras
 from keras import ops
 from lr_plugin import schedules
-assert keras.backend.backend() == "jax"
 
 def per_step_rates(retrace):
     schedule = schedules.ScaledSchedule(0.1)
     model = keras.Sequential(
         [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
     model.compile(optimizer=keras.optimizers.SGD(schedule),
-                  loss=lambda y_true, y_pred: ops.mean(y_pred))
+                  loss=lambda y_true, y_pred: ops.mean(y_pred), jit_compile=True)
     weights = []
 
     class HalveEachEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            weights.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
+            weights.append(float(ops.convert_to_numpy(self.model.layers[0].kernel)[0, 0]))
             schedule.set_scale(schedule.scale * 0.5)
             if retrace:
                 self.model.make_train_function(force=True)
@@ -602,9 +608,10 @@ print(json.dumps([per_step_rates(False), per_step_rates(True)]))
 """
 
 
-def _run_on_jax(script, *args):
-    pytest.importorskip("jax")
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=REPO)
+def _run_on(backend, script, *args):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO)
     result = subprocess.run(
         [sys.executable, "-c", script, *args],
         capture_output=True, text=True, env=env, timeout=300,
@@ -614,13 +621,15 @@ def _run_on_jax(script, *args):
 
 
 @pytest.mark.slow
-def test_schedules_give_the_same_rates_on_the_jax_backend():
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_schedules_give_the_same_rates_on_other_backends(backend):
     steps = np.unique(np.concatenate([np.arange(0, 400), np.arange(400, 20000, 97), [22, 220]]))
-    jax_rates = _run_on_jax(_JAX_RATES, _BACKEND_CASES, ",".join(str(s) for s in steps))
+    backend_rates = _run_on(backend, _BACKEND_RATES, _BACKEND_CASES,
+                            ",".join(str(s) for s in steps))
     cases = eval(_BACKEND_CASES, {"schedules": schedules, "K": K})
-    for schedule, rates in zip(cases, jax_rates):
+    for schedule, rates in zip(cases, backend_rates):
         expected = schedules.schedule_values(schedule, steps)
-        # XLA fuses float32 operations differently: a few ulps of the peak.
+        # XLA (jit) fuses float32 operations differently: a few ulps of the peak.
         np.testing.assert_allclose(rates, expected, rtol=1e-6, atol=1e-6 * expected.max(),
                                    err_msg=type(schedule).__name__)
 
@@ -628,6 +637,13 @@ def test_schedules_give_the_same_rates_on_the_jax_backend():
 @pytest.mark.slow
 def test_on_jax_a_scale_change_needs_a_retrace_of_the_compiled_step():
     # The documented limitation: jit captures the scale variable as a constant.
-    without, with_retrace = _run_on_jax(_JAX_SCALE_IN_FIT)
+    without, with_retrace = _run_on("jax", _SCALE_IN_FIT)
     np.testing.assert_allclose(without, [0.1, 0.1, 0.1], rtol=1e-5)
+    np.testing.assert_allclose(with_retrace, [0.1, 0.05, 0.025], rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_on_torch_a_scale_change_takes_effect_at_once():
+    without, with_retrace = _run_on("torch", _SCALE_IN_FIT)
+    np.testing.assert_allclose(without, [0.1, 0.05, 0.025], rtol=1e-5)
     np.testing.assert_allclose(with_retrace, [0.1, 0.05, 0.025], rtol=1e-5)

@@ -120,6 +120,11 @@ def check_rate_source(owner, name, value):
     """A learning-rate source a wrapper accepts: a LearningRateSchedule or a float."""
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
         return value
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+        raise ValueError(
+            f"{owner} expects {name} to be a LearningRateSchedule or a Python float. "
+            f"Received {name}={value!r}"
+        )
     return check_number(owner, name, value, minimum=0.0)
 
 

@@ -30,8 +30,8 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
     is kept: `min_lr` bounds the reduction, not the schedule.
 
     `scale` lives in a non-trainable float32 `keras.Variable`, so a change
-    takes effect at the next update of an already compiled (`tf.function`)
-    train step on the TensorFlow and PyTorch backends. On the JAX backend a
+    takes effect at the next update of an already compiled (`tf.function`,
+    `torch.compile`) train step on the TensorFlow and PyTorch backends. On the JAX backend a
     jit-compiled step reads variables that the optimizer does not own as
     constants: after a change during `fit()`, call
     `model.make_train_function(force=True)` (one recompilation) for it to
