@@ -29,7 +29,9 @@ class WeightTrace:
 
     @staticmethod
     def read(model):
-        return float(np.asarray(model.layers[-1].kernel.value).ravel()[0])
+        import keras
+
+        return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).ravel()[0])
 
     def applied_rates(self):
         """Each update subtracts exactly its rate (gradient 1, SGD, no momentum)."""

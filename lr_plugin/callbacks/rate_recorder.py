@@ -146,10 +146,20 @@ def read_step(optimizer):
     return int(getattr(iterations, "value", iterations))
 
 
-def _variable_reader(variable):
-    # float(variable.value) is the cheapest host read Keras offers on every
-    # backend (about 14 us on TF CPU, a quarter of ops.convert_to_numpy).
+def _variable_reader(variable, model):
+    # float(variable.value) is the cheapest host read Keras offers (about
+    # 14 us on TF CPU, a quarter of ops.convert_to_numpy).
+    jax_index = []
+
     def read():
+        if getattr(variable, "_value", 0) is None:
+            # JAX detaches optimizer variables during an epoch and keeps their
+            # values in the trainer's state; read it there rather than through
+            # Callback.model, which would sync the whole model every step.
+            if not jax_index:
+                jax_index.append(next(i for i, v in enumerate(model.optimizer.variables)
+                                      if v is variable))
+            return float(model._jax_state["optimizer_variables"][jax_index[0]])
         return float(variable.value)
 
     return read
@@ -212,7 +222,7 @@ class RateRecorder:
             kind, source = learning_rate_source(optimizer)
             reader = None
             if kind == "variable":
-                reader = _variable_reader(source)
+                reader = _variable_reader(source, self._model)
             elif kind == "callable":
                 reader = lambda source=source: float(np.asarray(source()))  # noqa: E731
             self._optimizers.append(

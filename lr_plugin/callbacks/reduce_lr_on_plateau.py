@@ -125,6 +125,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             RateRecorder(log_dir, update_freq, owner=self) if log_dir is not None else None
         )
         self._reductions = []
+        self._retrace = False
 
     def get_config(self):
         return dict(self._config)
@@ -171,6 +172,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             step = rate_recorder.read_step(optimizer)
             schedule.set_scale(schedule.scale * self.factor, step=step)
             schedule.min_lr = self.min_lr
+            # A jit-compiled JAX step holds the schedule's variables as
+            # constants: retrace it (once per reduction) to apply the new scale.
+            self._retrace = keras.backend.backend() == "jax"
             new_lr = rate_recorder.current_rate(optimizer)
             if self.verbose > 0:
                 name_str = f" {name}" if name else ""
@@ -201,6 +205,12 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             self._recorder.on_train_batch_end(batch)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._retrace = False
+        self._decide(epoch, logs)
+        if self._retrace:
+            self.model.make_train_function(force=True)
+
+    def _decide(self, epoch, logs):
         if self._recorder is None or self._recorder.writer is None:
             return super().on_epoch_end(epoch, logs)
         optimizers = rate_recorder.unwrap_optimizers(self.model.optimizer)
