@@ -46,6 +46,27 @@ def _parser():
     export.add_argument("--output", "-o", help="write to this file instead of standard output")
     export.set_defaults(handler=_export)
 
+    replay = commands.add_parser(
+        "replay",
+        help="replay a run's plateau decisions with other ReduceLROnPlateau settings",
+        description=(
+            "Replays ReduceLROnPlateau (Keras' own decision code) over the monitored "
+            "values a run recorded, with the settings you change, and prints each "
+            "epoch's recorded and replayed action and rate. It shows when the settings "
+            "act on these values; after the first different decision, training itself "
+            "would have gone differently."
+        ),
+    )
+    replay.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
+    replay.add_argument("--run", help="the run (needed when several have plateau records)")
+    replay.add_argument("--factor", type=float)
+    replay.add_argument("--patience", type=int)
+    replay.add_argument("--cooldown", type=int)
+    replay.add_argument("--min-delta", type=float, dest="min_delta")
+    replay.add_argument("--min-lr", type=float, dest="min_lr")
+    replay.add_argument("--format", choices=("table", "json"), default="table")
+    replay.set_defaults(handler=_replay)
+
     demo = commands.add_parser(
         "demo",
         help="train small models with every kind of schedule and open TensorBoard",
@@ -101,6 +122,53 @@ def write_csv(runs, output):
         for optimizer, points in data["learning_rate"].items():
             for step, rate in points:
                 writer.writerow([run, optimizer, step, rate])
+
+
+def _replay(args):
+    from lr_plugin import reader
+    from lr_plugin import replay
+    from lr_plugin import timeline
+
+    try:
+        timelines = reader.read_timelines(args.logdir, run=args.run)
+    except reader.LogDirNotFound as error:
+        return _fail("replay", str(error))
+    with_plateau = {name: run for name, run in timelines.items() if run["plateau"]}
+    if len(with_plateau) != 1:
+        found = ", ".join(sorted(with_plateau)) or "none"
+        return _fail("replay", "Pass --run with one run that has plateau records "
+                               f"(ReduceLROnPlateau with log_dir). Runs with them: {found}.")
+    (name, run), = with_plateau.items()
+    changes = {key: getattr(args, key) for key in replay.SETTINGS}
+    try:
+        decisions = replay.replay(run["plateau"], **changes)
+    except ValueError as error:
+        return _fail("replay", str(error))
+    if args.format == "json":
+        json.dump({"run": name, "settings": replay.recorded_settings(decisions),
+                   "recorded": timeline.clean(run["plateau"]),
+                   "replayed": timeline.clean(decisions)}, sys.stdout, indent=1, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    print_replay(name, run["plateau"], decisions, changes)
+    return 0
+
+
+def print_replay(name, recorded, replayed, changes):
+    """A table of recorded against replayed decisions, then the reductions of each."""
+    from lr_plugin.replay import reductions
+
+    changed = ", ".join(f"{k}={v}" for k, v in changes.items() if v is not None) or "no change"
+    print(f"{name}: replayed with {changed}")
+    print(f"{'epoch':>5}  {recorded[0]['monitor']:>12}  {'recorded':<14} {'lr':>10}"
+          f"  {'replayed':<14} {'lr':>10}")
+    for old, new in zip(recorded, replayed):
+        marker = "  *" if (old["action"], old["lr_after"]) != (new["action"], new["lr_after"]) else ""
+        value = "missing" if old.get("value") is None else f"{float(old['value']):.6g}"
+        print(f"{old['epoch']:>5}  {value:>12}  {old['action']:<14} {old['lr_after']:>10.4g}"
+              f"  {new['action']:<14} {new['lr_after']:>10.4g}{marker}")
+    print(f"recorded reductions at epochs {reductions(recorded) or 'none'}; "
+          f"replayed: {reductions(replayed) or 'none'}  (* marks a different decision)")
 
 
 def _demo(args):

@@ -39,6 +39,10 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     by `factor` at each reduction, so the schedule keeps its shape; a reduction
     never takes the rate below `min_lr`.
 
+    After each epoch, `last_decision` holds that epoch's plateau record, with or
+    without `log_dir`; `lr-plugin replay` replays a recorded run with other
+    settings.
+
     Example:
 
     ```python
@@ -126,6 +130,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         )
         self._reductions = []
         self._retrace = False
+        self.last_decision = None
+        """The plateau record of the last epoch (see README's export format), also
+        without log_dir: what was decided and why."""
 
     def get_config(self):
         return dict(self._config)
@@ -211,8 +218,6 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             self.model.make_train_function(force=True)
 
     def _decide(self, epoch, logs):
-        if self._recorder is None or self._recorder.writer is None:
-            return super().on_epoch_end(epoch, logs)
         optimizers = rate_recorder.unwrap_optimizers(self.model.optimizer)
         lr_before = rate_recorder.current_rate(optimizers[0][1])
         best_before, wait_before = self.best, self.wait
@@ -222,19 +227,27 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         current = logs.get(self.monitor)
         super().on_epoch_end(epoch, logs)
         lr_after = rate_recorder.current_rate(optimizers[0][1])
-        self._record(epoch, logs, current, lr_before, lr_after, best_before,
-                     wait_before, cooldown_before)
-        self._recorder.on_epoch_end(epoch, logs)
+        step = None
+        if self._recorder is not None and self._recorder.writer is not None:
+            first, done = self._recorder.step_range()
+            step = first + done - 1
+        self.last_decision, events = self._explain(
+            epoch, step, current, lr_before, lr_after, best_before, wait_before,
+            cooldown_before)
+        if self._recorder is not None and self._recorder.writer is not None:
+            writer = self._recorder.writer
+            writer.add_record(metadata.PLATEAU_TAG, self.last_decision)
+            for event in events:
+                writer.add_record(metadata.EVENTS_TAG, event)
+            self._recorder.on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
         if self._recorder is not None:
             self._recorder.on_train_end()
 
-    def _record(self, epoch, logs, current, lr_before, lr_after, best_before,
-                wait_before, cooldown_before):
-        first, done = self._recorder.step_range()
-        step = first + done - 1
-        action = self._action(current, best_before)
+    def _explain(self, epoch, step, current, lr_before, lr_after, best_before,
+                 wait_before, cooldown_before):
+        """The plateau record of an epoch and the events it caused."""
         threshold = None
         if self.best is not None and self.monitor_op is not None:
             # min_delta is negative in min mode once Keras set the monitor up.
@@ -256,34 +269,32 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             "cooldown_counter": int(self.cooldown_counter),
             "factor": float(self.factor),
             "min_lr": float(self.min_lr),
-            "action": action,
+            "action": self._action(current, best_before),
             "lr_before": lr_before,
             "lr_after": lr_after,
         }
-        writer = self._recorder.writer
-        writer.add_record(metadata.PLATEAU_TAG, record)
+        events = []
         base = {"epoch": int(epoch), "step": step}
         # Keras decrements the counter before anything else: the epoch where it
         # reaches 0 is counted normally again. Blocked epochs lie strictly
         # between cooldown_start and cooldown_end.
         if cooldown_before > 0 and self.cooldown_counter == 0 and current is not None:
-            writer.add_record(metadata.EVENTS_TAG, dict(base, kind="cooldown_end"))
+            events.append(dict(base, kind="cooldown_end"))
+        floor = float(np.float32(self.min_lr))
         for name, before, after in self._reductions:
-            writer.add_record(metadata.EVENTS_TAG, dict(
+            events.append(dict(
                 base, kind="reduce", optimizer=name or None, lr_before=before,
                 lr_after=after, value=_number(current), best=_number(self.best),
                 wait=int(wait_before) + 1, patience=int(self.patience),
                 monitor=self.monitor))
-            if after <= float(np.float32(self.min_lr)) and before > float(np.float32(self.min_lr)):
-                writer.add_record(metadata.EVENTS_TAG, dict(
-                    base, kind="min_lr_reached", optimizer=name or None,
-                    lr=after, min_lr=float(self.min_lr)))
+            if after <= floor < before:
+                events.append(dict(base, kind="min_lr_reached", optimizer=name or None,
+                                   lr=after, min_lr=float(self.min_lr)))
         if self._reductions and self.cooldown > 0:
-            writer.add_record(metadata.EVENTS_TAG, dict(
-                base, kind="cooldown_start", cooldown=int(self.cooldown),
-                # Keras decrements before testing: c blocks c - 1 epochs.
-                blocked_epochs=max(int(self.cooldown) - 1, 0),
-                until_epoch=int(epoch) + max(int(self.cooldown) - 1, 0)))
+            blocked = max(int(self.cooldown) - 1, 0)  # Keras blocks cooldown - 1 epochs
+            events.append(dict(base, kind="cooldown_start", cooldown=int(self.cooldown),
+                               blocked_epochs=blocked, until_epoch=int(epoch) + blocked))
+        return record, events
 
     def _action(self, current, best_before):
         if current is None:
