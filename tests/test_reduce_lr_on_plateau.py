@@ -176,17 +176,25 @@ def test_unwritable_log_dir_fails_before_training(tmp_path):
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
 
 
-def test_works_on_a_schedule_by_scaling_it(tmp_path, weight_trace):
+@pytest.mark.parametrize("monitor_first", [False, True], ids=["plateau-alone", "monitor-first"])
+def test_works_on_a_schedule_by_scaling_it(tmp_path, weight_trace, monitor_first):
+    from lr_plugin.callbacks import LearningRateMonitor
+
     schedule = keras.optimizers.schedules.ExponentialDecay(0.2, decay_steps=5, decay_rate=0.9)
     model = linear_probe(schedule)
     x, y = probe_data(5)
-    callback = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=100,
-                                 log_dir=tmp_path)
-    model.fit(x, y, batch_size=4, epochs=4, verbose=0, shuffle=False,
-              callbacks=[callback, weight_trace.callback])
+    callbacks = [ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=100,
+                                   log_dir=tmp_path), weight_trace.callback]
+    if monitor_first:
+        # The monitor resolves the rate source before the plateau callback wraps it.
+        callbacks.insert(0, LearningRateMonitor(tmp_path))
+    model.fit(x, y, batch_size=4, epochs=4, verbose=0, shuffle=False, callbacks=callbacks)
     applied = weight_trace.applied_rates()
     base = np.array([float(schedule(s)) for s in range(20)])
     scale = np.repeat([1.0, 1.0, 0.5, 0.25], 5)
     np.testing.assert_allclose(applied, base * scale, rtol=1e-5)
-    logged = np.array([r for _, r in read_run(tmp_path)["learning_rate"]["SGD"]])
+    run = read_run(tmp_path)
+    logged = np.array([r for _, r in run["learning_rate"]["SGD"]])
     np.testing.assert_allclose(logged, applied, rtol=1e-5)
+    planned = np.array([r for _, r in run["planned"]["SGD"]])
+    np.testing.assert_allclose(planned, base, rtol=1e-6)  # the plan is the unscaled schedule

@@ -219,19 +219,25 @@ class RateRecorder:
         for name, optimizer in unwrap_optimizers(optimizer):
             if not self.writer.claim(("rates", name), self, self._session):
                 continue  # another callback already records this optimizer here
-            kind, source = learning_rate_source(optimizer)
-            reader = None
-            if kind == "variable":
-                reader = _variable_reader(source, self._model)
-            elif kind == "callable":
-                reader = lambda source=source: float(np.asarray(source()))  # noqa: E731
-            self._optimizers.append(
-                {"name": name, "optimizer": optimizer, "kind": kind, "source": source,
-                 "read": reader}
-            )
+            entry = {"name": name, "optimizer": optimizer}
+            self._refresh_source(entry)
+            self._optimizers.append(entry)
         if self._total_steps and self._optimizers:
             self._write_planned(self._total_steps)
         return True
+
+    def _refresh_source(self, entry):
+        # Looked up again every epoch: another callback may have replaced the
+        # rate source since (ReduceLROnPlateau wraps a schedule at train begin).
+        kind, source = learning_rate_source(entry["optimizer"])
+        if entry.get("source") is source:
+            return
+        reader = None
+        if kind == "variable":
+            reader = _variable_reader(source, self._model)
+        elif kind == "callable":
+            reader = lambda: float(np.asarray(source()))  # noqa: E731
+        entry.update(kind=kind, source=source, read=reader)
 
     def _write_planned(self, total_steps):
         scheduled = [e for e in self._optimizers if e["kind"] == "schedule"]
@@ -249,6 +255,8 @@ class RateRecorder:
             return
         self._first_of_epoch = read_step(model.optimizer)
         self._done = 0
+        for entry in self._optimizers:
+            self._refresh_source(entry)
 
     def on_train_batch_end(self, batch):
         """Records the rates of the updates done since the last call (memory only)."""
@@ -294,6 +302,7 @@ class RateRecorder:
         steps = self._recorded_steps(first, done)
         rates = {}
         for entry in self._optimizers:
+            self._refresh_source(entry)
             if entry["kind"] == "schedule":
                 if steps.size:
                     from lr_plugin.schedules.evaluate import schedule_values
