@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outfile = resolve(here, "../lr_plugin/static/index.js");
+// LRT_OUTFILE: another path, for experiments (bench/paint.py); the committed bundle is the default.
+const outfile = resolve(here, process.env.LRT_OUTFILE || "../lr_plugin/static/index.js");
 const check = process.argv.includes("--check");
 
 // Inlined CSS is text to esbuild: minify it first.

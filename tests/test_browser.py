@@ -155,6 +155,8 @@ def test_tab_draws_rate_loss_plateau_and_a_marker_per_reduction(tab, demo, tenso
         assert [int(m.get_attribute("data-epoch")) for m in markers.all()] == [
             event["epoch"] for event in reductions
         ]
+    # The table is built right after the tracks' first paint.
+    p.locator('[data-testid="decision-row"]').nth(39).wait_for(state="attached")
     assert p.locator('[data-testid="decision-row"]').count() == 40
     assert p.locator('[data-testid="legend-lr"]').inner_text().startswith("Adam")
     assert "val_loss (monitored)" in p.locator('[data-testid="legend-loss"]').inner_text()
@@ -437,6 +439,7 @@ def test_full_tensorboard_page_shows_the_tab_follows_its_reload_and_dark_mode(br
         page.goto(f"{tensorboard}/#lr_timeline")
         frame = page.frame_locator("iframe")
         frame.locator('[data-testid="reduction-marker"]').first.wait_for(timeout=60000)
+        frame.locator('[data-testid="decision-row"]').nth(39).wait_for(state="attached")
         assert frame.locator('[data-testid="decision-row"]').count() == 40
         root = frame.locator('[data-testid="lr-timeline"]')
         assert "lrt-dark" not in root.get_attribute("class")

@@ -166,100 +166,263 @@ export function makeAxis(axisName, epochMap) {
   };
 }
 
-/**
- * The [[step, value], ...] pairs of a rate series placed on an axis.
- *
- * Returns {xs, ys, flagged}: ys holds null where the value cannot be drawn (NaN,
- * infinite, or not positive on a log scale), which draws as a gap; flagged lists
- * the non-finite ones, drawn as markers. Flat stretches keep only their two
- * ends, which draws the same step line with far fewer points.
- */
-export function placeRates(pairs, axis, logScale) {
-  const xs = [];
-  const ys = [];
-  const flagged = [];
-  let hiddenNonPositive = 0;
+// The 100k-point loops below are written for V8's first run of them, which is what
+// the first paint waits for: each is a function of its own that returns right after
+// its loop, so no code runs after the loop that the optimized loop has not seen yet
+// (that would throw the optimized code away, and the next series would start again
+// in the interpreter); what they find besides the points goes into a small state
+// object; and no double is carried from one iteration to the next in a local (the
+// optimized code would box it: an allocation a point).
+//
+// What they write: xs as an Int32Array when every x is a whole number (steps), else a
+// Float64Array; ys as a Float64Array; and per block of 16 points the min and max of
+// ys (drawing a dense series reads a block's two values instead of its 16 points).
+// Unoptimized code boxes every double it reads from a typed array; whole numbers from
+// an Int32Array it does not.
+
+export const BLOCK_SHIFT = 4;
+
+function newScanState(ints) {
+  return { gaps: 0, hidden: 0, same: true, ints };
+}
+
+function scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
   const n = pairs.length;
   const onSteps = axis.name === "step";
   let previousX = -Infinity;
+  let k = 0; // points written
+  let ints = st.ints; // writing xi (whole numbers) rather than xs
+  // (The last values are read back from ys, the block's extent from bmin and bmax.)
   for (let i = 0; i < n; i++) {
     const pair = pairs[i];
     if (!Array.isArray(pair)) continue;
-    const step = typeof pair[0] === "number" ? pair[0] : toNumber(pair[0]);
-    if (!Number.isFinite(step)) continue;
+    // (x - x === 0: a finite number, without a call in unoptimized code)
+    const first = pair[0];
+    let step = first;
+    if (typeof first !== "number") {
+      step = toNumber(first);
+      if (step === null) continue;
+    }
+    if (step - step !== 0) continue;
     const x = onSteps ? step : axis.point(step);
     if (x === null || !(x > previousX)) continue;
-    let y = typeof pair[1] === "number" ? pair[1] : toNumber(pair[1]);
-    if (y === null || !Number.isFinite(y)) {
-      flagged.push({ x, value: y === null ? NaN : y, step });
-      y = null;
-    } else if (logScale && y <= 0) {
-      hiddenNonPositive++;
-      y = null;
-    }
-    xs.push(x);
-    ys.push(y);
     previousX = x;
+    const second = pair[1];
+    const value = typeof second === "number" ? second : toNumber(second);
+    let y = value;
+    if (value === null || value - value !== 0) {
+      flagged.push({ x, value: value === null ? NaN : value, step });
+      y = NaN; // a gap: equal to nothing
+      st.gaps++;
+    } else if (logScale && value <= 0) {
+      y = NaN;
+      st.gaps++;
+      st.hidden++;
+    }
+    // Flat stretches keep their two ends: the last point written is dropped (written
+    // over) when it and the one before have this value too (a gap, NaN, equals nothing).
+    if (k >= 2 && y === ys[k - 1] && y === ys[k - 2]) k--;
+    if (!ints) xs[k] = x;
+    else if ((x | 0) === x) xi[k] = x;
+    else {
+      ints = st.ints = false;
+      copyInto(xs, xi, k);
+      xs[k] = x;
+    }
+    ys[k] = y;
+    // BLOCK_SHIFT 4: blocks of 16 (a point written over has the same value).
+    const block = k >> 4;
+    const opens = (k & 15) === 0;
+    if (opens || y < bmin[block]) bmin[block] = y;
+    if (opens || y > bmax[block]) bmax[block] = y;
+    k++;
   }
-  const compressed = dropFlatInteriors(xs, ys);
-  return { xs: compressed.xs, ys: compressed.ys, flagged, hiddenNonPositive };
+  return k;
 }
 
-/** Keeps the first and last point of every run of equal values (lossless for step lines). */
-export function dropFlatInteriors(xs, ys) {
-  const n = ys.length;
-  if (n < 3) return { xs, ys };
-  const outX = [];
-  const outY = [];
-  for (let i = 0; i < n; i++) {
-    const y = ys[i];
-    if (i > 0 && i < n - 1 && y !== null && y === ys[i - 1] && y === ys[i + 1]) continue;
-    outX.push(xs[i]);
-    outY.push(y);
+/** to[0..n) = from[0..n) */
+function copyInto(to, from, n) {
+  for (let i = 0; i < n; i++) to[i] = from[i];
+}
+
+/** The first n of an array or typed array (itself when that is all of it). */
+function head(values, n) {
+  return n === values.length ? values : values.subarray(0, n);
+}
+
+/**
+ * The [[step, value], ...] pairs of a rate series placed on an axis.
+ *
+ * Returns {xs, ys, blocks, flagged, hiddenNonPositive, extent}: ys holds null where
+ * the value cannot be drawn (NaN, infinite, or not positive on a log scale), which
+ * draws as a gap; flagged lists the non-finite ones, drawn as markers; extent is
+ * [min, max] of the values drawn (null if none). Flat stretches keep only their two
+ * ends, which draws the same step line with far fewer points.
+ *
+ * One pass into typed arrays (see above): ys is a Float64Array unless the series has
+ * gaps (then a plain array with null there, what uPlot draws as a gap, and no blocks).
+ * `like`: the xs of another series; when this series has the same, its xs is that very
+ * array, so lining the series up for the chart needs no comparison.
+ */
+export function placeRates(pairs, axis, logScale, like = null) {
+  const n = pairs.length;
+  const xs = new Float64Array(n);
+  const xi = axis.name === "step" ? new Int32Array(n) : null;
+  const ys = new Float64Array(n); // NaN marks a gap until the end
+  const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const flagged = [];
+  const st = newScanState(xi !== null);
+  const k = scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+  const placedXs = head(st.ints ? xi : xs, k);
+  return {
+    xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
+    ys: st.gaps ? withNulls(ys, k) : head(ys, k),
+    blocks: st.gaps ? null : { min: bmin, max: bmax },
+    flagged,
+    hiddenNonPositive: st.hidden,
+    extent: st.gaps ? extentOf(ys, k) : extentOfBlocks(bmin, bmax, k),
+  };
+}
+
+let largest = -Infinity; // smallestOf's second result
+
+/** The smallest of lows[0..n) and, in `largest`, the largest of highs[0..n) (NaN skipped). */
+function smallestOf(lows, highs, n) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; ; i++) {
+    if (i >= n) {
+      largest = max;
+      return min;
+    }
+    if (lows[i] < min) min = lows[i];
+    if (highs[i] > max) max = highs[i];
   }
-  return { xs: outX, ys: outY };
+}
+
+/** [min, max] of the first n ys, NaN skipped (null if none). */
+function extentOf(ys, n) {
+  const min = smallestOf(ys, ys, n);
+  return min <= largest ? [min, largest] : null;
+}
+
+/** [min, max] of n gapless values from their blocks (null if n is 0). */
+function extentOfBlocks(bmin, bmax, n) {
+  const min = smallestOf(bmin, bmax, n ? ((n - 1) >> BLOCK_SHIFT) + 1 : 0);
+  return min <= largest ? [min, largest] : null;
+}
+
+/** The first n values, NaN -> null, in a plain array: what uPlot draws as a gap. */
+function withNulls(values, n = values.length) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const value = values[i];
+    out[i] = Number.isNaN(value) ? null : value;
+  }
+  return out;
+}
+
+function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
+  const n = triples.length;
+  let m = 0;
+  let previousX = -Infinity;
+  let ints = st.ints; // writing xi (whole numbers) rather than xs
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    const triple = triples[i];
+    if (!Array.isArray(triple)) continue;
+    const first = triple[0];
+    const epoch = first === null ? null : finiteInt(first);
+    const second = triple[1];
+    const step = typeof second === "number" && second - second === 0 ? second : finiteInt(second);
+    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
+    if (x === null || x - x !== 0) continue;
+    const third = triple[2];
+    const value = typeof third === "number" ? third : toNumber(third);
+    let y = value;
+    if (value === null || value - value !== 0) {
+      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
+      y = NaN;
+      st.gaps++;
+    }
+    if (sorted && x <= previousX) sorted = st.same = false;
+    previousX = x;
+    if (!ints) xs[m] = x;
+    else if ((x | 0) === x) xi[m] = x;
+    else {
+      ints = st.ints = false;
+      copyInto(xs, xi, m);
+      xs[m] = x;
+    }
+    ys[m] = y;
+    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanPairs).
+    const block = m >> 4;
+    const opens = (m & 15) === 0;
+    if (opens || y < bmin[block]) bmin[block] = y;
+    if (opens || y > bmax[block]) bmax[block] = y;
+    m++;
+  }
+  return m;
 }
 
 /**
  * A metric's [[epoch, step, value], ...] triples placed on an axis: epoch metrics at
  * the end of their epoch, batch metrics (epoch null) at their step.
+ *
+ * Like placeRates: typed arrays and blocks, ys with null instead where a value is not
+ * finite; extent is [min, max] of the finite values.
  */
 export function placeMetric(triples, axis) {
-  let xs = [];
-  let ys = [];
+  const n = triples.length;
+  const xs = new Float64Array(n);
+  const xi = axis.name === "step" ? new Int32Array(n) : null;
+  const ys = new Float64Array(n);
+  const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
-  let sorted = true;
-  for (const triple of triples) {
-    if (!Array.isArray(triple)) continue;
-    const epoch = finiteInt(triple[0]);
-    const step = finiteInt(triple[1]);
-    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
-    if (x === null || !Number.isFinite(x)) continue;
-    let value = toNumber(triple[2]);
-    if (value === null || !Number.isFinite(value)) {
-      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
-      value = null;
-    }
-    if (xs.length && x <= xs[xs.length - 1]) sorted = false;
-    xs.push(x);
-    ys.push(value);
+  const st = newScanState(xi !== null); // st.same: sorted by x
+  const m = scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged);
+  if (st.same) {
+    return {
+      xs: head(st.ints ? xi : xs, m),
+      ys: st.gaps ? withNulls(ys, m) : head(ys, m),
+      blocks: st.gaps ? null : { min: bmin, max: bmax },
+      flagged,
+      extent: st.gaps ? extentOf(ys, m) : extentOfBlocks(bmin, bmax, m),
+    };
   }
-  if (!sorted) {
-    // Sort by x; of repeated points the later record wins.
-    const order = xs.map((_, index) => index).sort((a, b) => xs[a] - xs[b] || a - b);
-    const outX = [];
-    const outY = [];
-    for (const index of order) {
-      if (outX.length && outX[outX.length - 1] === xs[index]) outY[outY.length - 1] = ys[index];
-      else {
-        outX.push(xs[index]);
-        outY.push(ys[index]);
-      }
+  // Sort by x; of repeated points the later record wins.
+  const placedXs = st.ints ? xi : xs;
+  const order = Array.from({ length: m }, (_, index) => index).sort(
+    (a, b) => placedXs[a] - placedXs[b] || a - b,
+  );
+  const outX = new Float64Array(m);
+  const outY = new Float64Array(m);
+  let k = 0;
+  for (const index of order) {
+    if (k && outX[k - 1] === placedXs[index]) outY[k - 1] = ys[index];
+    else {
+      outX[k] = placedXs[index];
+      outY[k] = ys[index];
+      k++;
     }
-    xs = outX;
-    ys = outY;
   }
-  return { xs, ys, flagged };
+  const sortedYs = outY.subarray(0, k);
+  // The extent of the values kept: a repeated point may have dropped one.
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < k; i++) {
+    if (sortedYs[i] < min) min = sortedYs[i];
+    if (sortedYs[i] > max) max = sortedYs[i];
+  }
+  return {
+    xs: outX.subarray(0, k),
+    ys: st.gaps ? withNulls(sortedYs) : sortedYs,
+    blocks: null,
+    flagged,
+    extent: min <= max ? [min, max] : null,
+  };
 }
 
 /** The metrics of a run: the backend's `metrics`, else those inside the epoch records. */
@@ -493,35 +656,40 @@ export function decisionRows(timeline) {
   });
 }
 
-/** Merges sorted x arrays into one sorted array without repeats. */
+/**
+ * Merges sorted x arrays (plain or typed) into one sorted array without repeats: the
+ * first array itself when it holds all the others' values, else a new Float64Array.
+ */
 export function unionOfSorted(arrays) {
   const nonEmpty = arrays.filter((xs) => xs.length);
-  if (!nonEmpty.length) return [];
+  if (!nonEmpty.length) return new Float64Array(0);
   let result = nonEmpty[0];
   for (let k = 1; k < nonEmpty.length; k++) {
     const other = nonEmpty[k];
     if (sameValues(result, other)) continue; // optimizers stepped together: nothing to merge
-    const merged = [];
+    if (isSubset(other, result)) continue; // epoch metrics at steps the batch metric has
+    const merged = new Float64Array(result.length + other.length);
     let i = 0;
     let j = 0;
+    let m = 0;
     while (i < result.length || j < other.length) {
       const a = i < result.length ? result[i] : Infinity;
       const b = j < other.length ? other[j] : Infinity;
       if (a < b) {
-        merged.push(a);
+        merged[m++] = a;
         i++;
       } else if (b < a) {
-        merged.push(b);
+        merged[m++] = b;
         j++;
       } else {
-        merged.push(a);
+        merged[m++] = a;
         i++;
         j++;
       }
     }
-    result = merged;
+    result = m === merged.length ? merged : merged.subarray(0, m);
   }
-  return nonEmpty.length === 1 ? result.slice() : result;
+  return result;
 }
 
 function sameValues(a, b) {
@@ -531,11 +699,36 @@ function sameValues(a, b) {
   return true;
 }
 
+/** The first index of sorted xs at or after `from` whose value is >= x (xs.length if none). */
+export function lowerBound(xs, x, from = 0) {
+  let lo = from;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether every value of sorted `small` is in sorted `big` (a binary search each). */
+function isSubset(small, big) {
+  if (small.length > big.length) return false;
+  let j = 0;
+  for (let i = 0; i < small.length; i++) {
+    const x = small[i];
+    j = lowerBound(big, x, j);
+    if (j === big.length || big[j] !== x) return false;
+  }
+  return true;
+}
+
 /**
  * uPlot's columnar data for series with their own x values: [xs, ys1, ys2, ...].
  *
  * A series has undefined where it has no point (uPlot draws across it) and null
- * where its value could not be drawn (uPlot leaves a gap).
+ * where its value could not be drawn (uPlot leaves a gap). A series that has a
+ * point at every x keeps its own ys (a Float64Array when it has no gap).
  */
 export function alignSeries(seriesList) {
   const xs = unionOfSorted(seriesList.map((series) => series.xs));
@@ -548,8 +741,7 @@ export function alignSeries(seriesList) {
     const column = new Array(xs.length).fill(undefined);
     let j = 0;
     for (let i = 0; i < series.xs.length; i++) {
-      const x = series.xs[i];
-      while (xs[j] < x) j++;
+      j = lowerBound(xs, series.xs[i], j); // xs holds every x of every series
       column[j] = series.ys[i];
     }
     columns.push(column);

@@ -86,11 +86,13 @@ export function buildModel(entries, settings, theme) {
     for (const name of Object.keys(timeline.planned)) {
       if (!optimizers.includes(name)) optimizers.push(name);
     }
+    let lrXs = null; // optimizers that step together share one xs array
     optimizers.forEach((optimizer, k) => {
       const seriesColor = several ? color : theme.palette[k % theme.palette.length];
       const actual = timeline.learning_rate[optimizer];
       if (actual) {
-        const placed = placeRates(actual, axis, logScale);
+        const placed = placeRates(actual, axis, logScale, lrXs);
+        lrXs = lrXs || placed.xs;
         lr.series.push({
           key: `${entry.run}\u0000lr\u0000${optimizer}`,
           run: entry.run,
@@ -101,6 +103,8 @@ export function buildModel(entries, settings, theme) {
           step: "after",
           xs: placed.xs,
           ys: placed.ys,
+          extent: placed.extent,
+          blocks: placed.blocks,
         });
         for (const point of placed.flagged) {
           lr.flagged.push({ ...point, color: theme.nonFinite, label: `${prefix}${optimizer}` });
@@ -113,7 +117,8 @@ export function buildModel(entries, settings, theme) {
       }
       const planned = timeline.planned[optimizer];
       if (planned && planned.length) {
-        const placed = placeRates(planned, axis, logScale);
+        const placed = placeRates(planned, axis, logScale, lrXs);
+        lrXs = lrXs || placed.xs;
         lr.series.push({
           key: `${entry.run}\u0000planned\u0000${optimizer}`,
           run: entry.run,
@@ -124,6 +129,8 @@ export function buildModel(entries, settings, theme) {
           step: "after",
           xs: placed.xs,
           ys: placed.ys,
+          extent: placed.extent,
+          blocks: placed.blocks,
         });
       }
     });
@@ -156,6 +163,8 @@ export function buildModel(entries, settings, theme) {
         scale,
         xs: placed.xs,
         ys: placed.ys,
+        extent: placed.extent,
+        blocks: placed.blocks,
       });
       for (const point of placed.flagged) {
         loss.flagged.push({ ...point, color: theme.nonFinite, label: `${prefix}${name}` });

@@ -19,3 +19,12 @@ export function afterPaint() {
     setTimeout(finish, FALLBACK_MS);
   });
 }
+
+/**
+ * Runs fn in a task after the next paint, queued behind the afterPaint() waits of the
+ * same frame: work that can follow the first paint (the decision table) runs after
+ * the tracks are on screen and after the time to paint them has been taken.
+ */
+export function afterPaintTask(fn) {
+  afterPaint().then(() => setTimeout(fn, 0));
+}

@@ -14,6 +14,24 @@ const ACTION_TEXT = {
   missing_metric: "metric missing",
 };
 
+const COLUMNS_AFTER_MONITOR = [
+  ["Best", "Best value so far, after this epoch's decision"],
+  ["\u0394 vs best", "Value minus the best it was compared against (best after the previous epoch)"],
+  ["Wait", "Epochs without improvement, as compared with patience (a reduction then resets it to 0)"],
+  ["Cooldown", "Epochs of cooldown left"],
+  ["Action", "What ReduceLROnPlateau did"],
+  ["Learning rate", "Rate before \u2192 after the decision"],
+];
+
+/** A <td> (class, data-field and text; no listeners: the body listens for all rows). */
+function cell(className, field, text) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  if (field) td.setAttribute("data-field", field);
+  td.textContent = text;
+  return td;
+}
+
 export class DecisionTable {
   /**
    * handlers: {onHover(row | null), onSelect(row)}
@@ -22,11 +40,26 @@ export class DecisionTable {
     this.handlers = handlers;
     this.rows = [];
     this.rowElements = new Map(); // epoch -> <tr>
+    this.rowOf = new WeakMap(); // <tr> -> row
     this.highlighted = null;
     this.selected = null;
+    this.scrollToSelected = false; // a selection asked to scroll before its row was built
+    this.stale = false; // new rows are on their way (the view builds them after a paint)
+    this.hoveredEl = null;
     this.signature = null;
     this.captionEl = h("div", { class: "lrt-table-caption" });
-    this.bodyEl = h("tbody");
+    // One set of listeners for every row.
+    this.bodyEl = h("tbody", {
+      onmouseover: (event) => this.hover(event.target.closest("tr")),
+      onmouseout: (event) => {
+        const to = event.relatedTarget;
+        if (this.hoveredEl && !(to && this.hoveredEl.contains(to))) this.hover(null);
+      },
+      onclick: (event) => {
+        const row = this.rowOf.get(event.target.closest("tr"));
+        if (row) this.handlers.onSelect(row);
+      },
+    });
     this.headRow = h("tr");
     this.tableEl = h("table", { class: "lrt-table" }, h("thead", {}, this.headRow), this.bodyEl);
     this.scrollEl = h("div", { class: "lrt-table-scroll" }, this.tableEl);
@@ -40,10 +73,22 @@ export class DecisionTable {
     );
   }
 
+  /** The pointer entered a row (tr) or left the rows (null). */
+  hover(tr) {
+    const row = tr ? this.rowOf.get(tr) : undefined;
+    const element = row ? tr : null;
+    if (element === this.hoveredEl) return;
+    if (this.hoveredEl) this.handlers.onHover(null);
+    this.hoveredEl = element;
+    if (row) this.handlers.onHover(row);
+  }
+
   showEmpty(testid, ...content) {
+    this.stale = false;
     this.rows = [];
     this.signature = null;
     this.rowElements.clear();
+    this.hoveredEl = null;
     this.scrollEl.hidden = true;
     this.emptyEl.hidden = false;
     this.emptyEl.setAttribute("data-testid", testid);
@@ -56,6 +101,7 @@ export class DecisionTable {
    * runName: shown in the caption. monitor: the monitored metric's name.
    */
   render(rows, runName, monitor) {
+    this.stale = false;
     this.scrollEl.hidden = false;
     this.emptyEl.hidden = true;
     replaceChildren(
@@ -68,60 +114,66 @@ export class DecisionTable {
       }),
     );
     const signature = JSON.stringify([runName, monitor, rows]);
-    if (signature === this.signature) return;
+    if (signature === this.signature) {
+      this.applySelection();
+      return;
+    }
     this.signature = signature;
-    const scrollTop = this.scrollEl.scrollTop;
+    // Reading scrollTop forces a layout: only a table that had rows can be scrolled.
+    const scrollTop = this.rows.length ? this.scrollEl.scrollTop : 0;
     this.rows = rows;
     const columns = [
       ["Epoch", "Epoch (0-based)"],
       ["Step", "Last optimizer step of the epoch"],
       [monitor || "Monitored", "Value of the monitored metric at the end of the epoch"],
-      ["Best", "Best value so far, after this epoch's decision"],
-      ["\u0394 vs best", "Value minus the best it was compared against (best after the previous epoch)"],
-      ["Wait", "Epochs without improvement, as compared with patience (a reduction then resets it to 0)"],
-      ["Cooldown", "Epochs of cooldown left"],
-      ["Action", "What ReduceLROnPlateau did"],
-      ["Learning rate", "Rate before \u2192 after the decision"],
+      ...COLUMNS_AFTER_MONITOR,
     ];
     replaceChildren(
       this.headRow,
       columns.map(([text, title]) => h("th", { scope: "col", title, text })),
     );
     this.rowElements.clear();
-    const elements = rows.map((row) => {
-      const tr = h(
-        "tr",
-        {
-          testid: "decision-row",
-          "data-epoch": row.epoch,
-          "data-action": row.action || "",
-          class: `lrt-row lrt-action-${cssName(row.action)}`,
-          tabindex: "-1",
-          onmouseenter: () => this.handlers.onHover(row),
-          onmouseleave: () => this.handlers.onHover(null),
-          onclick: () => this.handlers.onSelect(row),
-        },
-        h("td", { class: "lrt-num", text: row.epoch }),
-        h("td", { class: "lrt-num", text: formatCount(row.step) }),
-        h("td", { class: "lrt-num", "data-field": "value", text: formatValue(row.value) }),
-        h("td", { class: "lrt-num", "data-field": "best", text: formatValue(row.best) }),
-        h("td", { class: `lrt-num ${deltaClass(row)}`, "data-field": "delta", text: formatDelta(row.delta) }),
-        h("td", { class: "lrt-num", "data-field": "wait", text: waitText(row) }),
-        h("td", { class: "lrt-num", "data-field": "cooldown", text: cooldownText(row) }),
-        h(
-          "td",
-          { "data-field": "action" },
-          h("span", { class: "lrt-badge", text: ACTION_TEXT[row.action] || row.action || DASH }),
-        ),
-        h("td", { class: "lrt-num", "data-field": "lr", text: rateText(row) }),
+    this.hoveredEl = null;
+    const body = document.createDocumentFragment();
+    for (const row of rows) {
+      const tr = document.createElement("tr");
+      tr.className = `lrt-row lrt-action-${cssName(row.action)}`;
+      tr.setAttribute("data-testid", "decision-row");
+      tr.setAttribute("data-epoch", String(row.epoch));
+      tr.setAttribute("data-action", row.action || "");
+      tr.setAttribute("tabindex", "-1");
+      const badge = document.createElement("span");
+      badge.className = "lrt-badge";
+      badge.textContent = ACTION_TEXT[row.action] || row.action || DASH;
+      const action = cell(null, "action", "");
+      action.append(badge);
+      tr.append(
+        cell("lrt-num", null, String(row.epoch)),
+        cell("lrt-num", null, formatCount(row.step)),
+        cell("lrt-num", "value", formatValue(row.value)),
+        cell("lrt-num", "best", formatValue(row.best)),
+        cell(`lrt-num ${deltaClass(row)}`, "delta", formatDelta(row.delta)),
+        cell("lrt-num", "wait", waitText(row)),
+        cell("lrt-num", "cooldown", cooldownText(row)),
+        action,
+        cell("lrt-num", "lr", rateText(row)),
       );
       this.rowElements.set(row.epoch, tr);
-      return tr;
-    });
-    replaceChildren(this.bodyEl, elements);
-    this.scrollEl.scrollTop = scrollTop;
+      this.rowOf.set(tr, row);
+      body.append(tr);
+    }
+    this.bodyEl.textContent = "";
+    this.bodyEl.append(body);
+    if (scrollTop) this.scrollEl.scrollTop = scrollTop;
     if (this.highlighted !== null) this.highlight(this.highlighted);
-    if (this.selected !== null) this.select(this.selected, false);
+    this.applySelection();
+  }
+
+  /** Marks the selected row again, scrolling to it if a selection asked to before it existed. */
+  applySelection() {
+    const scroll = this.scrollToSelected;
+    this.scrollToSelected = false;
+    if (this.selected !== null) this.select(this.selected, scroll);
   }
 
   /** Marks the row under the chart cursor (null: none). */
@@ -139,6 +191,11 @@ export class DecisionTable {
       element.removeAttribute("aria-selected");
     }
     this.selected = epoch;
+    if (this.stale) {
+      // The rows shown are about to be replaced: select (and scroll) in the new ones.
+      this.scrollToSelected = this.scrollToSelected || scroll;
+      return;
+    }
     const element = this.rowElements.get(epoch);
     if (!element) return;
     element.classList.add("lrt-selected");

@@ -5,23 +5,12 @@ import uPlot from "uplot";
 import { h, replaceChildren } from "./dom.js";
 import { alignSeries, valueAt } from "./data.js";
 import { formatCompact, formatEpoch, formatValue } from "./format.js";
+import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
 
 export const FONT_FAMILY =
   'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
 const AXIS_LEFT = 62;
 const AXIS_RIGHT = 58;
-
-const stepAfter = uPlot.paths.stepped({ align: 1 });
-const stepBefore = uPlot.paths.stepped({ align: -1 });
-const linear = uPlot.paths.linear();
-
-// Steps narrower than a pixel look the same as a line; the line path is
-// decimated per pixel and far cheaper for 100k-point series.
-function steppedPaths(stepped) {
-  return (u, seriesIdx, idx0, idx1) =>
-    (idx1 - idx0 > u.bbox.width ? linear : stepped)(u, seriesIdx, idx0, idx1);
-}
-const PATHS = { after: steppedPaths(stepAfter), before: steppedPaths(stepBefore) };
 
 // Log scale: a little room around the data rather than whole decades, and
 // ticks at 1, 2 and 5 (every mantissa when the range is under a decade).
@@ -186,16 +175,18 @@ export class Track {
       },
     };
     const axes = [xAxis];
+    // The series are ranged from their own points (see paths.js): auto: false below.
+    const seriesOf = () => (this.spec ? this.spec.series : []);
     if (this.id === "lr") {
       const log = context.scale !== "linear";
       scales.y = log
-        ? { distr: 3, log: 10, range: logRange }
+        ? { distr: 3, log: 10, range: rangeFromOwnPoints(seriesOf, logRange, true) }
         : {
-            range: (u, min, max) => {
+            range: rangeFromOwnPoints(seriesOf, (u, min, max) => {
               if (min === null || max === null) return [0, 1];
               const top = max > 0 ? max * 1.08 : 1;
               return [Math.min(0, min), top];
-            },
+            }, false),
           };
       axes.push({
         ...axisStyle,
@@ -205,7 +196,7 @@ export class Track {
         values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
       });
     } else if (this.id === "loss") {
-      scales.y = { auto: true };
+      scales.y = { auto: true, range: rangeFromOwnPoints(seriesOf, numericRange, false) };
       axes.push({ ...axisStyle, scale: "y", size: AXIS_LEFT, values: (u, s) => s.map(fmtSplit) });
     } else {
       scales.y = { range: () => [0, Math.ceil(this.spec.maxY) + 0.6] };
@@ -218,7 +209,7 @@ export class Track {
       });
     }
     if (spec.monitorScale) {
-      scales.y2 = { auto: true };
+      scales.y2 = { auto: true, range: rangeFromOwnPoints(seriesOf, numericRange, false) };
       axes.push({
         ...axisStyle,
         scale: "y2",
@@ -241,7 +232,8 @@ export class Track {
       });
     }
     const series = [{}];
-    for (const s of spec.series) {
+    const ownSeries = (k) => (this.spec ? this.spec.series[k] : null);
+    spec.series.forEach((s, k) => {
       series.push({
         label: s.label,
         scale: s.scale || "y",
@@ -251,12 +243,13 @@ export class Track {
         fill: s.fill || undefined,
         spanGaps: false,
         show: !context.hidden.has(s.key),
-        paths: s.step ? PATHS[s.step] : undefined,
+        auto: false,
+        paths: seriesPaths(ownSeries, k, s.step),
         points: s.points
           ? { show: (u, si, i0, i1) => i1 - i0 < u.bbox.width / 12, size: 5, width: 1, fill: s.color }
           : { show: false },
       });
-    }
+    });
     return {
       width: context.width,
       height: context.height,
@@ -451,7 +444,7 @@ export class Track {
       }
     }
     ctx.restore();
-    this.view.placeMarkers(this, u);
+    this.view.placeMarkers(this, u, width / ratio);
   }
 }
 

@@ -3,6 +3,7 @@
 
 import { h, replaceChildren } from "./dom.js";
 import { buildModel } from "./model.js";
+import { afterPaintTask } from "./paint.js";
 import { Track } from "./track.js";
 import { DecisionTable } from "./table.js";
 import { EpochMap, makeAxis, decisionRows } from "./data.js";
@@ -28,6 +29,7 @@ export class TimelineView {
     this.entries = [];
     this.settings = { axis: "step", scale: "log" };
     this.rowX = new Map(); // epoch -> x of the table's run
+    this.tableToken = 0; // the latest table render asked for
     this.applyingScale = false;
     this.tracks = {
       lr: new Track("lr", "Learning rate", this),
@@ -75,6 +77,7 @@ export class TimelineView {
   }
 
   destroy() {
+    this.tableToken++; // a table render still to come draws nothing
     if (this.resizeObserver) this.resizeObserver.disconnect();
     for (const track of Object.values(this.tracks)) track.destroy();
     this.el.remove();
@@ -147,9 +150,22 @@ export class TimelineView {
     this.renderTable(focus);
   }
 
+  /**
+   * The decision table of the focused run. Where each row sits on the x axis (the
+   * cursor's link to the rows) is known at once; the rows themselves are built in a
+   * task after the tracks are painted, so the first paint of the tracks waits for no
+   * table (selections and highlights made meanwhile apply to the new rows).
+   */
   renderTable(focus) {
+    const token = ++this.tableToken;
+    this.table.stale = true;
     if (!focus) {
-      this.table.showEmpty("empty-no-table", "Select a run to see its plateau decisions.");
+      this.rowX = new Map();
+      this.tableRun = null;
+      afterPaintTask(() => {
+        if (token !== this.tableToken) return;
+        this.table.showEmpty("empty-no-table", "Select a run to see its plateau decisions.");
+      });
       return;
     }
     const rows = decisionRows(focus.timeline);
@@ -160,17 +176,20 @@ export class TimelineView {
       const x = axis.epochEnd(row.epoch, row.step);
       if (x !== null) this.rowX.set(row.epoch, x);
     }
-    if (!rows.length) {
-      this.table.showEmpty(
-        "empty-no-plateau-table",
-        "No plateau decisions for ",
-        h("strong", { text: focus.name }),
-        ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
-      );
-      return;
-    }
-    const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
-    this.table.render(rows, focus.name, monitor);
+    afterPaintTask(() => {
+      if (token !== this.tableToken) return;
+      if (!rows.length) {
+        this.table.showEmpty(
+          "empty-no-plateau-table",
+          "No plateau decisions for ",
+          h("strong", { text: focus.name }),
+          ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
+        );
+        return;
+      }
+      const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
+      this.table.render(rows, focus.name, monitor);
+    });
   }
 
   // The shared x range.
@@ -266,8 +285,13 @@ export class TimelineView {
     this.table.highlight(row.epoch);
   }
 
-  /** Positions a track's marker buttons over its plot (called after each draw). */
-  placeMarkers(track, u) {
+  /**
+   * Positions a track's marker buttons over its plot (called after each draw).
+   *
+   * width: the plot's width in CSS pixels, from uPlot's own layout (reading the
+   * element's would force a layout in the middle of drawing).
+   */
+  placeMarkers(track, u, width) {
     if (!track.markerLayer) {
       track.markerLayer = h("div", { class: "lrt-marker-layer" });
     }
@@ -280,7 +304,6 @@ export class TimelineView {
       track.markerLayerVersion = this.markersVersion;
       replaceChildren(layer, this.markers.map((marker) => this.markerButton(marker)));
     }
-    const width = u.over.clientWidth;
     this.markers.forEach((marker, index) => {
       const button = layer.children[index];
       if (!button) return;

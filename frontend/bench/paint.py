@@ -1,0 +1,295 @@
+"""Data received -> painted for renderTimeline, in headless Chromium: a quick local measure.
+
+Serves one or more bundles on 127.0.0.1 with the same page and the same synthetic timeline as
+``benchmarks/browser_paint.py`` (4 series of 100,000 points, 100 epochs of loss,
+plateau records and reductions), opens a new page per repetition and reports the
+medians of the first draw of a page and of a redraw in the same page (the bundle's
+own ``paintMs``).
+
+    python frontend/bench/paint.py                    # the committed bundle
+    python frontend/bench/paint.py --build            # a fresh build of src/ (not written
+                                                      # to lr_plugin/static)
+    python frontend/bench/paint.py --bundle old.js --build   # both, taking turns
+    python frontend/bench/paint.py --build --profile  # + CPU profile of one first draw
+    python frontend/bench/paint.py --screenshot a.png # + screenshot of one first draw
+
+Needs /usr/bin/chromium and the playwright Python package (never `playwright install`).
+"""
+
+import argparse
+import collections
+import functools
+import http.server
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FRONTEND = os.path.dirname(HERE)
+COMMITTED = os.path.join(os.path.dirname(FRONTEND), "lr_plugin", "static", "index.js")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+POINTS = 100_000
+STEPS_PER_EPOCH = 1000
+VIEWPORT = {"width": 1280, "height": 900}
+
+# The page of benchmarks/browser_paint.py.
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>LR Timeline paint benchmark</title></head>
+<body style="margin:0"><div id="host" style="width:1240px"></div>
+<script type="module">
+import { renderTimeline } from "./index.js";
+let view = null;
+window.__paintOnce = async (url) => {
+  const text = await (await fetch(url)).text();
+  if (view) view.destroy();
+  const host = document.getElementById("host");
+  host.replaceChildren();
+  const container = document.createElement("div");
+  host.append(container);
+  const start = performance.now();
+  const timeline = JSON.parse(text);
+  const parsed = performance.now();
+  const options = { axis: "step", scale: "log", dark: false };
+  const result = await renderTimeline(container, timeline, options);
+  view = result.view;
+  return {
+    parse_ms: parsed - start,
+    paint_ms: result.paintMs,
+    hook_ms: window.__lrTimelinePaintMs,
+    parse_and_paint_ms: performance.now() - start,
+    canvases: container.querySelectorAll("canvas").length,
+    json_bytes: text.length,
+  };
+};
+window.__benchReady = true;
+</script></body></html>
+"""
+
+
+def make_timeline(points=POINTS):
+    """The /timeline response of benchmarks/browser_paint.py: 4 series, every point distinct."""
+    epochs = math.ceil(points / STEPS_PER_EPOCH)
+    adam, sgd, planned, batch_loss = [], [], [], []
+    for step in range(points):
+        progress = step / points
+        wobble = 1 + 0.02 * math.sin(step * 0.37)
+        cosine = 0.01 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+        adam.append([step, cosine * wobble])
+        sgd.append([step, 0.1 * 0.5 ** (step // 20_000) * wobble])
+        planned.append([step, cosine])
+        loss = 0.3 + 0.7 / (1 + step / 5000) + 0.05 * math.sin(step * 0.11)
+        batch_loss.append([None, step, loss])
+    epoch_records, plateau, events = [], [], []
+    loss, val_loss = [], []
+    for epoch in range(epochs):
+        first, last = epoch * STEPS_PER_EPOCH, min(points, (epoch + 1) * STEPS_PER_EPOCH) - 1
+        value = 0.3 + 0.7 / (1 + 0.2 * epoch)
+        epoch_records.append({"epoch": epoch, "first_step": first, "last_step": last,
+                              "learning_rate": adam[last][1],
+                              "metrics": {"loss": value - 0.05, "val_loss": value}})
+        loss.append([epoch, last, value - 0.05])
+        val_loss.append([epoch, last, value])
+        reduce = epoch % 20 == 19
+        plateau.append({"epoch": epoch, "step": last, "monitor": "val_loss", "mode": "min",
+                        "value": value, "best": value, "wait": epoch % 5, "patience": 5,
+                        "cooldown": 2, "cooldown_counter": 2 if reduce else 0,
+                        "action": "reduce" if reduce else "wait",
+                        "lr_before": sgd[last][1],
+                        "lr_after": sgd[last][1] * (0.5 if reduce else 1)})
+        if reduce:
+            events.append({"epoch": epoch, "step": last, "kind": "reduce", "optimizer": "SGD",
+                           "lr_before": sgd[last][1], "lr_after": sgd[last][1] * 0.5,
+                           "value": value, "best": value, "wait": 5, "patience": 5,
+                           "monitor": "val_loss"})
+    return {
+        "version": 1, "run": "bench/lr_timeline", "name": "bench",
+        "train_run": "bench/train", "validation_run": "bench/validation",
+        "learning_rate": {"Adam": adam, "SGD": sgd},
+        "planned": {"Adam": planned},
+        "points": {"Adam": points, "SGD": points},
+        "planned_points": {"Adam": points},
+        "epochs": epoch_records, "plateau": plateau, "events": events,
+        "metrics": {"batch_loss": batch_loss, "loss": loss, "val_loss": val_loss},
+    }
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def __init__(self, *args, files=None, **kwargs):
+        self.files = files
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):  # noqa: N802
+        body_type = self.files.get(self.path.split("?", 1)[0])
+        if body_type is None:
+            self.send_error(404)
+            return
+        body, content_type = body_type
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def build(outfile, debug=False):
+    env = dict(os.environ, LRT_OUTFILE=outfile)
+    if debug:
+        env["LRT_DEBUG"] = "1"
+    subprocess.run(["node", "build.mjs"], cwd=FRONTEND, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def top_functions(profile, limit=25):
+    """Self and total time per (function, url:line) of a CDP Profiler profile, largest first."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    parent = {}
+    for node in profile["nodes"]:
+        for child in node.get("children", []):
+            parent[child] = node["id"]
+
+    def key(node_id):
+        frame = nodes[node_id]["callFrame"]
+        name = frame["functionName"] or "(anonymous)"
+        where = f"{os.path.basename(frame['url'])}:{frame['lineNumber'] + 1}" if frame["url"] else ""
+        return name, where
+
+    self_us = collections.Counter()
+    total_us = collections.Counter()
+    times = profile.get("timeDeltas", [])
+    for sample, delta in zip(profile.get("samples", []), times[1:] + [0]):
+        self_us[key(sample)] += delta
+        seen = set()
+        node_id = sample
+        while node_id is not None:
+            seen.add(key(node_id))
+            node_id = parent.get(node_id)
+        for k in seen:
+            total_us[k] += delta
+    lines = [f"  total sampled {sum(self_us.values()) / 1e3:.1f} ms", "  self time:"]
+    for (name, where), us in self_us.most_common(limit):
+        lines.append(f"  {us / 1e3:8.1f} ms  {name}  {where}")
+    lines.append("  total time:")
+    for (name, where), us in total_us.most_common(limit + 15):
+        lines.append(f"  {us / 1e3:8.1f} ms  {name}  {where}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", action="append", default=[],
+                        help="a bundle to serve (repeatable: the bundles take turns)")
+    parser.add_argument("--build", action="store_true", help="also serve a fresh build of src/")
+    parser.add_argument("--debug", action="store_true", help="with --build: unminified")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--points", type=int, default=POINTS)
+    parser.add_argument("--profile", action="store_true", help="CPU profile of one first draw")
+    parser.add_argument("--screenshot", default=None,
+                        help="PNG of one first draw (of each bundle: NAME-0.png, NAME-1.png...)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    bundles = list(args.bundle)
+    if args.build:
+        fresh = os.path.join(tempfile.mkdtemp(prefix="lrt-bench-"), "index.js")
+        build(fresh, debug=args.debug)
+        bundles.append(fresh)
+    if not bundles:
+        bundles = [COMMITTED]
+    files = {}
+    for index, bundle in enumerate(bundles):
+        with open(bundle, "rb") as handle:
+            files[f"/b{index}/index.js"] = (handle.read(), "text/javascript")
+        files[f"/b{index}/bench.html"] = (PAGE.encode(), "text/html; charset=utf-8")
+    body = json.dumps(make_timeline(args.points), separators=(",", ":")).encode()
+    files["/timeline.json"] = (body, "application/json")
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Handler, files=files))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    first = [[] for _ in bundles]
+    second = [[] for _ in bundles]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             headless=True)
+
+        def new_page(index):
+            page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{base}/b{index}/bench.html")
+            page.wait_for_function("window.__benchReady === true")
+            return page, errors
+
+        try:
+            for repeat in range(args.repeats + 1):  # the first round is a warm-up
+                order = list(range(len(bundles)))
+                if repeat % 2:
+                    order.reverse()  # alternate who goes first
+                for index in order:
+                    page, errors = new_page(index)
+                    a = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                    b = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                    page.close()
+                    if errors:
+                        raise RuntimeError(f"{bundles[index]}: the page raised: {errors[0]}")
+                    if repeat:
+                        first[index].append(a["paint_ms"])
+                        second[index].append(b["paint_ms"])
+                        print(f"repeat {repeat}, bundle {index}: first draw {a['paint_ms']:.1f} ms, "
+                              f"redraw {b['paint_ms']:.1f} ms, JSON.parse {a['parse_ms']:.1f} ms, "
+                              f"{a['canvases']} canvases", file=sys.stderr)
+            if args.profile:
+                page, _ = new_page(len(bundles) - 1)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+                cdp.send("Profiler.start")
+                result = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                profile = cdp.send("Profiler.stop")["profile"]
+                print(f"profiled first draw of {bundles[-1]}: {result['paint_ms']:.1f} ms")
+                print(top_functions(profile))
+                page.close()
+            if args.screenshot:
+                stem = args.screenshot[:-4] if args.screenshot.endswith(".png") else args.screenshot
+                for index in range(len(bundles)):
+                    page, _ = new_page(index)
+                    page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                    page.wait_for_timeout(300)
+                    path = args.screenshot if len(bundles) == 1 else f"{stem}-{index}.png"
+                    page.screenshot(path=path, full_page=True)
+                    page.close()
+        finally:
+            browser.close()
+            server.shutdown()
+    print(f"4 series x {args.points:,} points, {args.repeats} pages per bundle, "
+          f"data received -> painted (paintMs)")
+    for index, bundle in enumerate(bundles):
+        print(f"[{index}] {os.path.relpath(bundle)}")
+        print(f"    first draw median {statistics.median(first[index]):6.1f} ms "
+              f"(min {min(first[index]):.1f}, max {max(first[index]):.1f})")
+        print(f"    redraw     median {statistics.median(second[index]):6.1f} ms "
+              f"(min {min(second[index]):.1f}, max {max(second[index]):.1f})")
+
+
+if __name__ == "__main__":
+    main()

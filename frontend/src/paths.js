@@ -1,0 +1,282 @@
+// How the series are drawn and ranged, fast for 100k-point series.
+//
+// A track's chart gets one x column for all its series (alignSeries): an epoch metric
+// among a batch metric's steps is a column of 100k slots holding 100 values. uPlot
+// would walk every slot to draw it and again to range the y axis; here each series is
+// drawn and ranged from its own points (spec.series[k].xs / .ys), over the same
+// window of x uPlot would use, with the same path builders, so the pixels are the same.
+//
+// Dense series without gaps (Float64Array ys) are drawn by denseLinear: uPlot's
+// per-pixel decimation of a linear path, move for move, with a pixel column's extent
+// taken from the series' blocks (min and max of every 16 points, see data.js) rather
+// than from each point.
+
+import uPlot from "uplot";
+import { BLOCK_SHIFT, lowerBound } from "./data.js";
+
+const linear = uPlot.paths.linear();
+const STEPPED = {
+  after: uPlot.paths.stepped({ align: 1 }),
+  before: uPlot.paths.stepped({ align: -1 }),
+};
+const BAND_CLIP_FILL = 1; // uPlot's flag for a series path (no band clipping)
+
+const BLOCK = 1 << BLOCK_SHIFT;
+
+/** The first index in [lo, hi) of sorted xs whose value is >= x (hi if none), galloping from lo. */
+function firstAtOrAfter(xs, x, lo, hi) {
+  let bound = lo;
+  let step = 1;
+  while (bound < hi && xs[bound] < x) {
+    lo = bound + 1;
+    bound += step;
+    step += step;
+  }
+  if (bound > hi) bound = hi;
+  while (lo < bound) {
+    const mid = (lo + bound) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else bound = mid;
+  }
+  return lo;
+}
+
+let extentMax = -Infinity; // extentMin's second result
+
+/** The smallest of ys[a..b] (whole blocks from bmin/bmax when given); the largest in extentMax. */
+function extentMin(ys, bmin, bmax, a, b) {
+  let min = ys[a];
+  let max = min;
+  let i = a + 1;
+  if (bmin !== null && b - i >= 2 * BLOCK) {
+    const firstBlock = (i + BLOCK - 1) >> BLOCK_SHIFT; // blocks firstBlock..endBlock-1 lie in i..b
+    const endBlock = (b + 1) >> BLOCK_SHIFT;
+    for (const stop = firstBlock << BLOCK_SHIFT; i < stop; i++) {
+      const v = ys[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    for (let j = firstBlock; j < endBlock; j++) {
+      const lo = bmin[j];
+      const hi = bmax[j];
+      if (lo < min) min = lo;
+      if (hi > max) max = hi;
+    }
+    i = endBlock << BLOCK_SHIFT;
+  }
+  for (; i <= b; i++) {
+    const v = ys[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  extentMax = max;
+  return min;
+}
+
+/**
+ * uPlot's decimation of a linear path (its linear() builder, branch "4+ points a
+ * pixel", orientation horizontal, direction 1, no gaps), move for move. uPlot walks
+ * the points: a point joins the current pixel column while x < posToVal(column's
+ * pixel + 1), or when its own pixel is the column's; a column draws a line to its
+ * first value, then (uPlot's drawAcc) to its min and max and to its last value. Here
+ * a column's end is found by a search in xs and its min and max from the blocks.
+ */
+function decimate(u, stroke, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound) {
+  const xKey = scaleX.key;
+  const end = idx1 + 1;
+  let start = idx0; // the column's first point
+  let accX = pxRound(valToPosX(dataX[start], scaleX, xDim, xOff)); // its pixel
+  stroke.lineTo(accX, pxRound(valToPosY(dataY[start], scaleY, yDim, yOff)));
+  let e = firstAtOrAfter(dataX, u.posToVal(accX + 1, xKey, true), start + 1, end);
+  for (;;) {
+    let x = 0;
+    if (e < end) {
+      x = pxRound(valToPosX(dataX[e], scaleX, xDim, xOff));
+      if (x === accX) {
+        e++; // past the column's x but on its pixel: uPlot keeps it in the column
+        continue;
+      }
+    }
+    // The column is start..e-1: uPlot's drawAcc. (After the last column uPlot calls it
+    // only when min != max, when it draws nothing anyway.)
+    const minY = extentMin(dataY, bmin, bmax, start, e - 1);
+    const minPx = pxRound(valToPosY(minY, scaleY, yDim, yOff));
+    const maxPx = pxRound(valToPosY(extentMax, scaleY, yDim, yOff));
+    if (minPx != maxPx) {
+      const inPx = pxRound(valToPosY(dataY[start], scaleY, yDim, yOff));
+      const outPx = pxRound(valToPosY(dataY[e - 1], scaleY, yDim, yOff));
+      if (inPx != minPx && outPx != minPx) stroke.lineTo(accX, minPx);
+      if (inPx != maxPx && outPx != maxPx) stroke.lineTo(accX, maxPx);
+      stroke.lineTo(accX, outPx);
+    }
+    if (e >= end) return;
+    // A new column at point e.
+    start = e;
+    accX = x;
+    stroke.lineTo(x, pxRound(valToPosY(dataY[e], scaleY, yDim, yOff)));
+    e = firstAtOrAfter(dataX, u.posToVal(accX + 1, xKey, true), e + 1, end);
+  }
+}
+
+/**
+ * uPlot.paths.linear() for idx0..idx1, same path: the decimating branch (4+ points a
+ * pixel) is done here for gapless typed arrays, the rest by uPlot's builder.
+ * blocks: the series' blocks when dataY is its ys, else null.
+ */
+export function denseLinear(u, seriesIdx, idx0, idx1, blocks = null) {
+  return uPlot.orient(u, seriesIdx, (series, dataX, dataY, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim) => {
+    if (
+      !(dataY instanceof Float64Array) ||
+      !ArrayBuffer.isView(dataX) ||
+      idx0 < 0 ||
+      idx1 - idx0 < xDim * 4 ||
+      scaleX.ori !== 0 ||
+      scaleX.dir !== 1 ||
+      series.spanGaps ||
+      (u.bands && u.bands.length)
+    ) {
+      return linear(u, seriesIdx, idx0, idx1);
+    }
+    const gaps = series.gaps(u, seriesIdx, idx0, idx1, []);
+    if (gaps.length) return linear(u, seriesIdx, idx0, idx1);
+    const pxRound = series.pxRound;
+    const stroke = new Path2D();
+    const bmin = blocks ? blocks.min : null;
+    const bmax = blocks ? blocks.max : null;
+    decimate(u, stroke, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound);
+    // Like uPlot, a fill path for every series (drawn only if the series has a fill).
+    const fill = new Path2D(stroke);
+    const fillTo = series.fillTo(u, seriesIdx, series.min, series.max, 0);
+    const fillToY = pxRound(valToPosY(fillTo, scaleY, yDim, yOff));
+    fill.lineTo(pxRound(valToPosX(dataX[idx1], scaleX, xDim, xOff)), fillToY);
+    fill.lineTo(pxRound(valToPosX(dataX[idx0], scaleX, xDim, xOff)), fillToY);
+    return { stroke, fill, clip: null, band: null, gaps, flags: BAND_CLIP_FILL };
+  });
+}
+
+/** The last index of sorted xs whose value is <= x (-1 if none). */
+function lastAtOrBefore(xs, x) {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+function gapless(ys) {
+  return ArrayBuffer.isView(ys) || !ys.includes(null);
+}
+
+/**
+ * The `paths` option of a chart series: draws spec series k (own points from
+ * ownSeries(k)) as a step line (step "after"/"before") or a line.
+ *
+ * Steps narrower than a pixel look the same as a line, which is decimated per pixel
+ * and far cheaper: a step series is drawn as a line when the chart has more x values
+ * in view than pixels. (Counted on the chart's x column, as uPlot's indices are: a
+ * sparse step series among a dense one, such as `best` among 100k batch_loss steps, is
+ * then drawn as a line too.)
+ */
+export function seriesPaths(ownSeries, k, step) {
+  const stepped = step ? STEPPED[step] : null;
+  return (u, seriesIdx, idx0, idx1) => {
+    const own = ownSeries(k);
+    let target = u;
+    let i0 = idx0;
+    let i1 = idx1;
+    // A sparse column (not the series' own ys): draw the series' own points in the
+    // same x window. Series with gaps keep the column, whose gaps uPlot measures
+    // from the neighbouring x of any series.
+    if (own && u.data[seriesIdx] !== own.ys && idx0 >= 0 && gapless(own.ys)) {
+      const x0 = u.data[0][idx0];
+      const x1 = u.data[0][idx1];
+      const j0 = lowerBound(own.xs, x0);
+      const j1 = lastAtOrBefore(own.xs, x1);
+      if (j0 <= j1) {
+        const data = [];
+        data[0] = own.xs;
+        data[seriesIdx] = own.ys;
+        target = Object.create(u, { _data: { value: data } });
+        i0 = j0;
+        i1 = j1;
+      }
+    }
+    const builder = stepped && idx1 - idx0 <= u.bbox.width ? stepped : denseLinear;
+    const blocks = own && target._data[seriesIdx] === own.ys ? own.blocks : null;
+    return builder(target, seriesIdx, i0, i1, blocks);
+  };
+}
+
+let windowMax = -Infinity; // windowMin's second result
+
+/** The smallest value of ys[i0..i1] (null/NaN skipped; only > 0 when log); the largest in windowMax. */
+function windowMin(ys, i0, i1, log) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = i0; ; i++) {
+    if (i > i1) {
+      windowMax = max;
+      return min;
+    }
+    const v = ys[i];
+    if (v === null || v === undefined || v !== v || (log && !(v > 0))) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+}
+
+/**
+ * [min, max] of a spec series' values at its xs in [x0, x1] (only those > 0 when log),
+ * or nulls: what uPlot's getMinMax finds in the aligned column over the same window.
+ * A window over the whole series takes the series' extent, found when it was read.
+ */
+export function windowMinMax(series, x0, x1, log) {
+  const { xs, ys, extent } = series;
+  if (!xs.length) return [null, null];
+  if (extent && x0 <= xs[0] && x1 >= xs[xs.length - 1] && !(log && extent[0] <= 0)) return extent;
+  const min = windowMin(ys, lowerBound(xs, x0), lastAtOrBefore(xs, x1), log);
+  return min <= windowMax ? [min, windowMax] : [null, null];
+}
+
+/**
+ * A y scale's `range` option that ranges over the series' own points: the chart's
+ * series have `auto: false` (uPlot does not walk their columns) and this adds what
+ * uPlot would have found, then calls `range(u, dataMin, dataMax, key)`.
+ *
+ * seriesOf(): the spec series of the chart, in chart order (chart series i + 1).
+ */
+export function rangeFromOwnPoints(seriesOf, range, log) {
+  const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, min, max]
+  return (u, _dataMin, _dataMax, key) => {
+    const list = seriesOf();
+    const x0 = u.series[0].min;
+    const x1 = u.series[0].max;
+    let min = null;
+    let max = null;
+    if (x0 !== null && x0 !== undefined && x1 !== null && x1 !== undefined) {
+      for (let k = 0; k < list.length; k++) {
+        const s = list[k];
+        const chartSeries = u.series[k + 1];
+        if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) continue;
+        let hit = cache.get(s);
+        if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
+          const [lo, hi] = windowMinMax(s, x0, x1, log);
+          hit = [s.xs, s.ys, x0, x1, lo, hi];
+          cache.set(s, hit);
+        }
+        if (hit[4] === null) continue;
+        if (min === null || hit[4] < min) min = hit[4];
+        if (max === null || hit[5] > max) max = hit[5];
+      }
+    }
+    return range(u, min, max, key);
+  };
+}
+
+/** uPlot's default range of a numeric y scale (its snapNumY). */
+export function numericRange(u, min, max) {
+  return min === null ? [null, null] : uPlot.rangeNum(min, max, 0.1, true);
+}
