@@ -175,10 +175,9 @@ function gapless(ys) {
  * ownSeries(k)) as a step line (step "after"/"before") or a line.
  *
  * Steps narrower than a pixel look the same as a line, which is decimated per pixel
- * and far cheaper: a step series is drawn as a line when the chart has more x values
- * in view than pixels. (Counted on the chart's x column, as uPlot's indices are: a
- * sparse step series among a dense one, such as `best` among 100k batch_loss steps, is
- * then drawn as a line too.)
+ * and far cheaper: a step series is drawn as a line when it has more points in view
+ * than pixels. Counted on the series' own points, so a sparse step series among a dense
+ * one (`best` among 100k batch_loss steps) stays a step line.
  */
 export function seriesPaths(ownSeries, k, step) {
   const stepped = step ? STEPPED[step] : null;
@@ -204,7 +203,7 @@ export function seriesPaths(ownSeries, k, step) {
         i1 = j1;
       }
     }
-    const builder = stepped && idx1 - idx0 <= u.bbox.width ? stepped : denseLinear;
+    const builder = stepped && i1 - i0 <= u.bbox.width ? stepped : denseLinear;
     const blocks = own && target._data[seriesIdx] === own.ys ? own.blocks : null;
     return builder(target, seriesIdx, i0, i1, blocks);
   };
