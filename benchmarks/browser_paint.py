@@ -16,6 +16,7 @@ and "warm", a second draw of the same data in the same page.
 
 import functools
 import gzip
+import hashlib
 import http.server
 import json
 import math
@@ -99,6 +100,7 @@ def bundle_sizes():
                 with open(path, "rb") as handle:
                     data = handle.read()
                 files[os.path.relpath(path, common.REPO_ROOT)] = {
+                    "sha256": hashlib.sha256(data).hexdigest(),
                     "bytes": len(data),
                     "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
                 }

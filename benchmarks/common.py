@@ -81,13 +81,11 @@ def _version(distribution):
         return None
 
 
-def _git_commit():
+def _git(*args):
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-            text=True, timeout=10,
-        ).stdout.strip()
-        return commit or None
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+        ).stdout.rstrip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -118,7 +116,11 @@ def machine_description():
         "tensorboard_data_server": _version("tensorboard-data-server"),
         "numpy": _version("numpy"),
         "lr_plugin": _version("lr_plugin"),
-        "git_commit": _git_commit(),
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        # Files changed since that commit (the measured code may differ from it).
+        "git_changed": [
+            line.strip() for line in
+            (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
