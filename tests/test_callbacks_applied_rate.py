@@ -176,3 +176,46 @@ def test_several_optimizers_get_one_series_each(tmp_path):
         np.testing.assert_allclose(body, [0.1] * 5 + [0.05] * 5, rtol=1e-6)
     assert run["epochs"][1]["learning_rates"] == {
         "body_sgd": pytest.approx(body[-1]), "head_adam": pytest.approx(head[-1])}
+
+
+class StepWarmup(keras.callbacks.Callback):
+    """A user's per-step warmup: sets the rate before every update of the first epoch."""
+
+    def __init__(self, target, steps):
+        super().__init__()
+        self.target, self.steps = target, steps
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if step < self.steps:
+            self.model.optimizer.learning_rate = self.target * (step + 1) / self.steps
+
+
+@pytest.mark.parametrize("warmup_first", [True, False], ids=["warmup-first", "monitor-first"])
+def test_a_callback_changing_the_rate_every_step(tmp_path, weight_trace, warmup_first):
+    warmup, monitor = StepWarmup(0.1, steps=7), LearningRateMonitor(tmp_path)
+    order = [warmup, monitor] if warmup_first else [monitor, warmup]
+    fit(linear_probe(0.1), order + [weight_trace.callback], epochs=2)
+    logged = assert_logged_equals_applied(tmp_path, weight_trace)
+    np.testing.assert_allclose(logged[:7], [0.1 * (s + 1) / 7 for s in range(7)], rtol=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="writes the TF variable directly")
+def test_a_change_that_bypasses_assign_is_caught_and_then_read_every_step(tmp_path, weight_trace):
+    class Bypass(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            if step in (10, 150):  # writes the tf.Variable under the Keras variable
+                self.model.optimizer._learning_rate.value.assign(0.01 if step == 10 else 0.001)
+
+    with pytest.warns(UserWarning, match="changed without Variable.assign"):
+        fit(linear_probe(0.1), [Bypass(), LearningRateMonitor(tmp_path), weight_trace.callback],
+            epochs=1, steps_per_epoch=200)
+    steps, logged = rates_of(read_run(tmp_path))
+    applied = weight_trace.applied_rates()
+    # The weight grows to about 2.5: its float32 rounding is about 1e-6 absolute.
+    late = np.flatnonzero(~np.isclose(logged, applied, rtol=1e-5, atol=1e-6))
+    # The first bypass is seen at the next check, at most 64 steps late ...
+    assert late.size and late.min() == 10 and late.max() < 10 + 64
+    # ... after which every step is read: the second one is exact.
+    np.testing.assert_allclose(logged[100:], applied[100:], rtol=1e-5, atol=1e-6)
