@@ -149,6 +149,7 @@ def test_epoch_records_carry_metrics_and_steps(tmp_path):
     assert [(e["epoch"], e["first_step"], e["last_step"]) for e in epochs] == [(0, 0, 4), (1, 5, 9)]
     assert set(epochs[0]["metrics"]) == {"loss", "val_loss"}
     assert epochs[0]["learning_rate"] == pytest.approx(0.1)
+    assert epochs[0]["start_time"] <= epochs[0]["end_time"] <= epochs[1]["start_time"]
 
 
 def test_several_optimizers_get_one_series_each(tmp_path):

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+import time
 import warnings
 
 import numpy as np
@@ -261,6 +262,7 @@ class RateRecorder:
         self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
         self._first_of_epoch = self._iterations
         self._done = 0
+        self._epoch_start_time = time.time()
         self._resolved = self._resolve_optimizers()
 
     def _resolve_optimizers(self):
@@ -312,6 +314,7 @@ class RateRecorder:
             return
         self._first_of_epoch = read_step(model.optimizer)
         self._done = 0
+        self._epoch_start_time = time.time()
         for entry in self._optimizers:
             self._refresh_source(entry)
 
@@ -383,6 +386,9 @@ class RateRecorder:
                 "learning_rate": next(iter(rates.values()), None),
                 "learning_rates": rates,
                 "metrics": metrics,
+                # Unix seconds, for a wall-time axis: steps in between are spread evenly.
+                "start_time": self._epoch_start_time,
+                "end_time": time.time(),
             }
             self.writer.add_record(metadata.EPOCHS_TAG, record)
         if flush:
