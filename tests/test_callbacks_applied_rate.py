@@ -220,3 +220,15 @@ def test_a_change_that_bypasses_assign_is_caught_and_then_read_every_step(tmp_pa
     assert late.size and late.min() == 10 and late.max() < 10 + 64
     # ... after which every step is read: the second one is exact.
     np.testing.assert_allclose(logged[100:], applied[100:], rtol=1e-5, atol=1e-6)
+
+
+def test_planned_series_covers_the_whole_training_also_when_resumed(tmp_path):
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=5, decay_rate=0.5)
+    model = linear_probe(schedule)
+    fit(model, [LearningRateMonitor(tmp_path)], epochs=2)
+    fit(model, [LearningRateMonitor(tmp_path)], epochs=4, initial_epoch=2)
+    run = read_run(tmp_path)
+    planned_steps = [s for s, _ in run["planned"]["SGD"]]
+    assert planned_steps == list(range(4 * STEPS_PER_EPOCH))
+    planned = np.array([r for _, r in run["planned"]["SGD"]])
+    np.testing.assert_allclose(planned, rates_of(run)[1], rtol=1e-6)  # nothing changed the plan

@@ -42,7 +42,8 @@ class LearningRateMonitor(keras.callbacks.Callback):
             integer `N` logs the updates whose step is a multiple of `N`.
         write_planned: if True (default) and the optimizer's rate is a
             `LearningRateSchedule`, writes at train begin the planned rate of
-            every step of the fit, which the plugin draws dashed under the
+            every step from 0 to `epochs * steps_per_epoch` (when Keras knows
+            the steps per epoch), which the plugin draws dashed under the
             actual rate.
     """
 

@@ -304,7 +304,9 @@ class RateRecorder:
             return
         from lr_plugin.schedules.evaluate import schedule_values
 
-        steps = np.arange(self._iterations, self._iterations + total_steps, dtype=np.int64)
+        # The plan of the whole training from step 0, so a resumed fit() writes
+        # the same plan again rather than one shifted by the steps already done.
+        steps = np.arange(total_steps, dtype=np.int64)
         for entry in scheduled:
             values = schedule_values(entry["source"], steps)
             self.writer.add_rates(entry["name"], steps, values, planned=True)
