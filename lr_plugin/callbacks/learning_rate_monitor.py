@@ -24,6 +24,13 @@ class LearningRateMonitor(keras.callbacks.Callback):
     do no I/O. With `steps_per_execution=k`, every one of the k updates is
     recorded, each with the rate in effect for that execution.
 
+    A float rate is read after each update, so changes made in
+    `on_epoch_begin`, `on_train_batch_begin` or `on_epoch_end` by any callback,
+    before or after this one, land on the right steps. A callback that changes
+    the rate in `on_train_batch_end` should come after this one in the list.
+    Steps are counted per batch: with `gradient_accumulation_steps`, where
+    several batches make one update, the steps are batches.
+
     Example:
 
     ```python
