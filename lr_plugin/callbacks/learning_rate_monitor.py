@@ -28,8 +28,9 @@ class LearningRateMonitor(keras.callbacks.Callback):
     `on_epoch_begin`, `on_train_batch_begin` or `on_epoch_end` by any callback,
     before or after this one, land on the right steps. A callback that changes
     the rate in `on_train_batch_end` should come after this one in the list.
-    Steps are counted per batch: with `gradient_accumulation_steps`, where
-    several batches make one update, the steps are batches.
+    Updates are counted per batch, so an optimizer built with
+    `gradient_accumulation_steps` (several batches per update) is not
+    supported yet: its recorded steps would not be its updates.
 
     Example:
 
