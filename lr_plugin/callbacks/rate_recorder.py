@@ -278,6 +278,12 @@ class RateRecorder:
         for name, optimizer in unwrap_optimizers(optimizer):
             if not self.writer.claim(("rates", name), self, self._session):
                 continue  # another callback already records this optimizer here
+            if getattr(optimizer, "gradient_accumulation_steps", None):
+                warnings.warn(
+                    f"lr_plugin: optimizer {name} accumulates gradients over "
+                    f"{optimizer.gradient_accumulation_steps} batches; lr_plugin counts "
+                    "one update per batch, so its recorded steps are batches, not "
+                    "updates.", stacklevel=2)
             entry = {"name": name, "optimizer": optimizer}
             self._refresh_source(entry)
             self._optimizers.append(entry)
