@@ -38,6 +38,21 @@ CHROMIUM_ARGS = [
 STARTUP_TIMEOUT_S = 120
 STEPS_PER_EPOCH = 24
 XSS_RUN = "<img src=x onerror=alert(1)>"
+START_TIME = 1795250000.0  # Unix seconds: when the runs' first epoch starts
+
+
+def epoch_times(epochs):
+    """[(start_time, end_time)] of each epoch, as the callbacks record them.
+
+    Epochs take 10, 12.5 or 15 s in turn (the time axis is not the epoch axis
+    scaled), with 0.5 s between them (validation, callbacks).
+    """
+    times, start = [], START_TIME
+    for epoch in range(epochs):
+        end = start + 10.0 + 2.5 * (epoch % 3)
+        times.append((start, end))
+        start = end + 0.5
+    return times
 
 
 def browser_missing_reason():
@@ -108,6 +123,9 @@ class PlateauSimulator:
                 "lr_after": self.lr, "value": current, "best": self.best,
                 "wait": wait_before + 1, "patience": self.patience, "monitor": "val_loss",
             })
+            if self.lr <= self.min_lr < lr_before:
+                events.append({"epoch": epoch, "kind": "min_lr_reached", "optimizer": "Adam",
+                               "lr": self.lr, "min_lr": self.min_lr})
             if self.cooldown > 0:
                 events.append({
                     "epoch": epoch, "kind": "cooldown_start", "cooldown": self.cooldown,
@@ -118,12 +136,18 @@ class PlateauSimulator:
 
 
 def write_run(run_dir, optimizer, rates_by_step, epochs, metrics, plateau=None, events=None,
-              planned_by_step=None):
-    """Writes one lr_timeline run as the callbacks do, one flush per epoch."""
+              planned_by_step=None, times=True):
+    """Writes one lr_timeline run as the callbacks do, one flush per epoch.
+
+    Events without a ``step`` get their epoch's last step (epoch-end events).
+    ``times=False`` leaves out the epochs' start_time and end_time, as older
+    lr_plugin versions did.
+    """
     run_writer = writer.open_run_writer(run_dir)
     by_epoch_events = {}
     for event in events or ():
         by_epoch_events.setdefault(event["epoch"], []).append(event)
+    wall_times = epoch_times(epochs)
     for epoch in range(epochs):
         first = epoch * STEPS_PER_EPOCH
         last = first + STEPS_PER_EPOCH - 1
@@ -131,16 +155,19 @@ def write_run(run_dir, optimizer, rates_by_step, epochs, metrics, plateau=None, 
         run_writer.add_rates(optimizer, steps, rates_by_step[first:last + 1])
         if planned_by_step is not None:
             run_writer.add_rates(optimizer, steps, planned_by_step[first:last + 1], planned=True)
-        run_writer.add_record(metadata.EPOCHS_TAG, {
+        record = {
             "epoch": epoch, "first_step": first, "last_step": last,
             "learning_rate": float(rates_by_step[last]),
             "learning_rates": {optimizer: float(rates_by_step[last])},
             "metrics": metrics[epoch],
-        })
+        }
+        if times:
+            record["start_time"], record["end_time"] = wall_times[epoch]
+        run_writer.add_record(metadata.EPOCHS_TAG, record)
         if plateau is not None:
             run_writer.add_record(metadata.PLATEAU_TAG, dict(plateau[epoch], step=int(last)))
         for event in by_epoch_events.get(epoch, ()):
-            run_writer.add_record(metadata.EVENTS_TAG, dict(event, step=int(last)))
+            run_writer.add_record(metadata.EVENTS_TAG, dict({"step": int(last)}, **event))
         run_writer.flush(step=int(last))
     run_writer.close()
 
@@ -202,6 +229,50 @@ def write_cosine_run(logdir, name="cosine_warmup", epochs=30):
               planned_by_step=rates)
 
 
+def step_decay(epoch):
+    """The scheduler run's schedule: 0.1, halved every 5 epochs."""
+    return 0.1 * 0.5 ** (epoch // 5)
+
+
+def write_scheduler_run(logdir, name="scheduler", epochs=20):
+    """lr_plugin.callbacks.LearningRateScheduler(step_decay): an lr_set event every epoch.
+
+    Returns the events, each at the first step of the epoch it applies to.
+    """
+    rates = [step_decay(epoch) for epoch in range(epochs)]
+    rates_by_step = np.repeat(np.asarray(rates), STEPS_PER_EPOCH)
+    events = [{"kind": "lr_set", "epoch": epoch, "step": epoch * STEPS_PER_EPOCH, "lr": rate,
+               "optimizer": "SGD", "source": "LearningRateScheduler"}
+              for epoch, rate in enumerate(rates)]
+    metrics = [{"loss": 0.2 + 0.8 * math.exp(-e / 6)} for e in range(epochs)]
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "SGD", rates_by_step, epochs,
+              metrics, events=events)
+    return events
+
+
+def write_min_lr_run(logdir, name="to_min_lr", epochs=16):
+    """ReduceLROnPlateau reaching its min_lr, logged as an older lr_plugin did: no wall times.
+
+    Returns the events (reduce, min_lr_reached) with their steps.
+    """
+    simulator = PlateauSimulator(0.001, factor=0.5, patience=2, cooldown=0, min_delta=1e-3,
+                                 min_lr=3e-4)
+    rates, records, events, metrics = [], [], [], []
+    for epoch in range(epochs):
+        rates.append(simulator.lr)
+        val = 0.5 + 0.3 * math.exp(-epoch)  # improves twice, then stalls
+        record, epoch_events = simulator.decide(epoch, val)
+        records.append(record)
+        events.extend(epoch_events)
+        metrics.append({"loss": val - 0.05, "val_loss": val})
+    rates_by_step = np.repeat(np.asarray(rates), STEPS_PER_EPOCH)
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "Adam", rates_by_step, epochs,
+              metrics, plateau=records, events=events, times=False)
+    for event in events:
+        event["step"] = event["epoch"] * STEPS_PER_EPOCH + STEPS_PER_EPOCH - 1
+    return events
+
+
 def write_diverged_run(logdir, name="diverged", epochs=10):
     """SGD with too high a rate: the loss becomes infinite, then NaN."""
     rates = np.full(epochs * STEPS_PER_EPOCH, 0.5)
@@ -216,11 +287,20 @@ def write_diverged_run(logdir, name="diverged", epochs=10):
     write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "SGD", rates, epochs, metrics)
 
 
+DEMO_RUNS = 5  # runs in the demo logs, XSS_RUN aside
+
+
 def write_demo_logs(logdir, xss=False):
-    """The browser tests' log directory; returns what the plateau run decided."""
+    """The browser tests' log directory; returns what the plateau run decided.
+
+    The returned dict also holds the scheduler run's and the min_lr run's events,
+    under "scheduler_events" and "min_lr_events".
+    """
     plateau = write_plateau_run(logdir)
     write_cosine_run(logdir)
     write_diverged_run(logdir)
+    plateau["scheduler_events"] = write_scheduler_run(logdir)
+    plateau["min_lr_events"] = write_min_lr_run(logdir)
     if xss:
         write_cosine_run(logdir, name=XSS_RUN, epochs=3)
     return plateau
@@ -348,7 +428,7 @@ def take_screenshots(out_path, dark_out_path=None, width=1280):
     with tempfile.TemporaryDirectory() as scratch:
         logdir = pathlib.Path(scratch) / "logs"
         write_demo_logs(logdir)
-        with running_tensorboard(logdir, pathlib.Path(scratch) / "tb", wait_for_runs=3) as base:
+        with running_tensorboard(logdir, pathlib.Path(scratch) / "tb", wait_for_runs=DEMO_RUNS) as base:
             with chromium() as browser:
                 for path, scheme in ((out_path, "light"), (dark_out_path, "dark")):
                     if not path:

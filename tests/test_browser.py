@@ -1,15 +1,18 @@
 """The LR Timeline tab in headless Chromium, served by a real ``tensorboard`` process.
 
 The logs are demo-like and written with lr_plugin.writer as the callbacks write
-them (browser_helpers): a ReduceLROnPlateau run with three reductions and
+them (browser_helpers): a ReduceLROnPlateau run with four reductions and
 cooldowns, a warmup + cosine run without plateau data, a diverged run whose loss
-becomes infinite and NaN, and a run whose directory is named like HTML.
+becomes infinite and NaN, a LearningRateScheduler run (lr_set events), a run
+that reaches min_lr logged without wall times (as older versions did), and a run
+whose directory is named like HTML.
 """
 
 import csv
 import io
 import json
 import math
+import re
 
 import pytest
 
@@ -26,6 +29,8 @@ PLATEAU_RUN = "plateau/lr_timeline"
 COSINE_RUN = "cosine_warmup/lr_timeline"
 DIVERGED_RUN = "diverged/lr_timeline"
 XSS_RUN = f"{helpers.XSS_RUN}/lr_timeline"
+SCHEDULER_RUN = "scheduler/lr_timeline"
+MIN_LR_RUN = "to_min_lr/lr_timeline"
 LIGHT_REDUCTION = helpers.hex_rgb("#d93025")
 LIGHT_RATE = helpers.hex_rgb("#1a73e8")
 DARK_RATE = helpers.hex_rgb("#8ab4f8")
@@ -46,7 +51,7 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tensorboard(demo, tmp_path_factory):
     with helpers.running_tensorboard(
-        demo["logdir"], tmp_path_factory.mktemp("tensorboard"), wait_for_runs=4
+        demo["logdir"], tmp_path_factory.mktemp("tensorboard"), wait_for_runs=helpers.DEMO_RUNS + 1
     ) as base:
         yield base
 
@@ -469,6 +474,231 @@ def test_empty_logdir_says_to_add_the_learning_rate_monitor(browser, tmp_path):
             assert page.errors == []
         finally:
             page.close()
+
+
+LIGHT_LR_SET = helpers.hex_rgb("#80868b")
+LIGHT_MIN_LR = helpers.hex_rgb("#b06000")
+
+# Pixels of one colour in a strip of a track's plot area: [from, to) CSS pixels below its top
+# (negative: above its bottom).
+COUNT_IN_STRIP_JS = """
+([track, rgb, from, to]) => {
+  const u = window.__lrTimelineApp.view.tracks[track].chart;
+  const r = devicePixelRatio;
+  const {left, top, width, height} = u.bbox;
+  const y0 = Math.round(from >= 0 ? top + from * r : top + height + from * r);
+  const y1 = Math.round(to > 0 ? top + to * r : top + height + to * r);
+  const data = u.ctx.getImageData(left, y0, width, y1 - y0).data;
+  let count = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - rgb[0]) <= 16 && Math.abs(data[i + 1] - rgb[1]) <= 16
+        && Math.abs(data[i + 2] - rgb[2]) <= 16 && data[i + 3] > 200) count++;
+  }
+  return count;
+}
+"""
+
+
+def duration(seconds):
+    """A time-axis position as the tab prints it at a resolution of 1 s: "3m 25s"."""
+    rest, parts = round(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if rest or not parts:
+        parts.append(f"{rest}s")
+    return " ".join(parts)
+
+
+def epoch_end(epoch):
+    """The end of an epoch of the demo runs on the time axis (seconds since the first start)."""
+    return helpers.epoch_times(epoch + 1)[epoch][1] - helpers.START_TIME
+
+
+def time_of_step(step):
+    """Where the time axis puts update `step` of a demo run."""
+    epoch = int(step // helpers.STEPS_PER_EPOCH)
+    offset = step - epoch * helpers.STEPS_PER_EPOCH
+    start, end = helpers.epoch_times(epoch + 1)[epoch]
+    return start - helpers.START_TIME + (offset + 1) / helpers.STEPS_PER_EPOCH * (end - start)
+
+
+def test_scheduler_run_shows_lr_set_markers_on_the_rate_track(tab, demo):
+    page = tab()
+    p = page.page
+    page.select_only(SCHEDULER_RUN)
+    events = demo["plateau"]["scheduler_events"]
+    markers = p.locator('[data-testid="track-lr"] [data-testid="event-marker"][data-kind="lr_set"]')
+    markers.first.wait_for(state="attached")
+    assert [int(m.get_attribute("data-step")) for m in markers.all()] == [e["step"] for e in events]
+    assert [int(m.get_attribute("data-epoch")) for m in markers.all()] == [e["epoch"] for e in events]
+    # On the rate track only, and no reduction there.
+    assert p.locator('[data-testid="track-loss"] [data-testid="event-marker"]').count() == 0
+    assert p.locator('[data-testid="reduction-marker"]').count() == 0
+    # Each set sits where the rate it set starts: the epoch's first step.
+    xs = p.evaluate("window.__lrTimelineApp.view.eventMarkers.map(m => m.x)")
+    assert xs == [e["step"] for e in events]
+    # A legend entry for the kind shown, none for the others.
+    legend = p.locator('[data-testid="legend-lr"] [data-testid="legend-marker"]')
+    assert [m.get_attribute("data-kind") for m in legend.all()] == ["lr_set"]
+    # Small grey dots at the top edge of the rate track, nothing like it lower down or on the loss track.
+    assert page.page.evaluate(COUNT_IN_STRIP_JS, ["lr", LIGHT_LR_SET, 0, 12]) > 4 * 8
+    assert page.page.evaluate(COUNT_IN_STRIP_JS, ["lr", LIGHT_LR_SET, 30, -1]) == 0
+    assert page.page.evaluate(COUNT_IN_STRIP_JS, ["loss", LIGHT_LR_SET, 0, 12]) == 0
+    assert page.ink("lr", LIGHT_RATE) > 200  # the rate line is still drawn
+
+    tooltip = p.locator('[data-testid="tooltip"]')
+    changed = events[5]
+    markers.nth(5).hover()
+    tooltip.wait_for(state="visible")
+    text = tooltip.locator('[data-field="text"]').inner_text()
+    assert text == (
+        f'LearningRateScheduler set the rate to {g4(changed["lr"])} at epoch 5 (step {changed["step"]:,})'
+    )
+    assert tooltip.locator('[data-field="lr"]').inner_text() == g4(changed["lr"])
+    assert tooltip.locator('[data-field="previous"]').inner_text() == g4(events[4]["lr"])
+    assert "SGD" in tooltip.inner_text()
+    markers.nth(6).hover()
+    p.wait_for_function(
+        "document.querySelector('[data-testid=\"tooltip\"] [data-field=\"text\"]').textContent.includes('epoch 6')"
+    )
+    assert tooltip.locator('[data-field="previous"]').inner_text() == f'{g4(events[6]["lr"])} (unchanged)'
+    p.mouse.move(5, 5)
+    tooltip.wait_for(state="hidden")
+    assert page.errors == []
+
+
+def test_min_lr_reached_has_its_own_marker_beside_the_reductions(tab, demo):
+    page = tab()
+    p = page.page
+    page.select_only(MIN_LR_RUN)
+    events = demo["plateau"]["min_lr_events"]
+    reached = [e for e in events if e["kind"] == "min_lr_reached"]
+    assert len(reached) == 1
+    event = reached[0]
+    marker = p.locator('[data-testid="track-lr"] [data-testid="event-marker"][data-kind="min_lr_reached"]')
+    marker.wait_for(state="attached")
+    assert marker.count() == 1
+    assert int(marker.get_attribute("data-epoch")) == event["epoch"]
+    assert int(marker.get_attribute("data-step")) == event["step"]
+    # The reductions keep their red lines on every track.
+    reductions = [e["epoch"] for e in events if e["kind"] == "reduce"]
+    for track in ("lr", "loss", "plateau"):
+        markers = p.locator(f'[data-testid="track-{track}"] [data-testid="reduction-marker"]')
+        assert [int(m.get_attribute("data-epoch")) for m in markers.all()] == reductions
+        assert page.ink(track, LIGHT_REDUCTION, tolerance=12) > 2 * 40, track
+    legend = p.locator('[data-testid="legend-lr"] [data-testid="legend-marker"]')
+    assert [m.get_attribute("data-kind") for m in legend.all()] == ["reduction", "min_lr_reached"]
+    # An amber triangle at the bottom edge of the rate track.
+    assert p.evaluate(COUNT_IN_STRIP_JS, ["lr", LIGHT_MIN_LR, -12, 0]) > 20
+    assert p.evaluate(COUNT_IN_STRIP_JS, ["loss", LIGHT_MIN_LR, -12, 0]) == 0
+    tooltip = p.locator('[data-testid="tooltip"]')
+    marker.hover()
+    tooltip.wait_for(state="visible")
+    assert tooltip.locator('[data-field="text"]').inner_text() == (
+        f'The rate reached min_lr (3e-4) at epoch {event["epoch"]} (step {event["step"]})'
+    )
+    assert tooltip.locator('[data-field="min_lr"]').inner_text() == "3e-4"
+    assert tooltip.locator('[data-field="lr"]').inner_text() == "3e-4"
+    # A click selects the epoch's decision.
+    marker.click()
+    row = p.locator(f'[data-testid="decision-row"][data-epoch="{event["epoch"]}"]')
+    assert row.get_attribute("aria-selected") == "true"
+    assert page.errors == []
+
+
+def test_time_axis_places_points_by_wall_time_since_the_start(tab, demo):
+    page = tab()
+    p = page.page
+    time_button = p.locator('[data-testid="axis-time"]')
+    assert time_button.is_enabled()
+    time_button.click()
+    assert p.locator('[data-testid="axis-switch"]').get_attribute("data-value") == "time"
+    assert time_button.get_attribute("aria-pressed") == "true"
+    # From the start of epoch 0 to the end of epoch 39; each reduction at the end of its epoch.
+    assert page.scale_x() == pytest.approx([0, epoch_end(39)])
+    xs = p.evaluate("window.__lrTimelineApp.view.markers.map(m => m.x)")
+    assert xs == pytest.approx([epoch_end(event["epoch"]) for event in reduce_events(demo)])
+    # A step is placed within its epoch's wall time.
+    series_xs = p.evaluate("Array.from(window.__lrTimelineApp.view.model.tracks.lr.series[0].xs)")
+    assert series_xs[0] == pytest.approx(time_of_step(0))
+    # Tick labels in seconds and minutes, under the last track.
+    ticks = p.evaluate("window.__lrTimelineApp.view.tracks.plateau.xTicks")
+    assert ticks[0] == "0s"
+    assert all(re.fullmatch(r"(\d+m)?( ?\d+s)?", tick) and tick for tick in ticks), ticks
+    assert any("m" in tick for tick in ticks) and len(ticks) >= 4
+    # The rate line and the reduction lines are still drawn.
+    assert page.ink("lr", LIGHT_RATE) > 500
+    assert page.ink("lr", LIGHT_REDUCTION, tolerance=12) > 3 * 40
+    assert page.ink("loss") > 500
+    # The cursor reads the time; a reduction's tooltip says when it happened.
+    p.locator('[data-testid="decision-row"][data-epoch="10"]').hover()
+    assert p.locator('[data-testid="cursor-readout"]').inner_text() == f"time {duration(epoch_end(10))}"
+    event = reduce_events(demo)[0]
+    p.locator(f'[data-testid="track-lr"] [data-testid="reduction-marker"][data-epoch="{event["epoch"]}"]').hover()
+    tooltip = p.locator('[data-testid="tooltip"]')
+    tooltip.wait_for(state="visible")
+    assert tooltip.locator('[data-field="time"]').inner_text() == duration(epoch_end(event["epoch"]))
+    assert page.errors == []
+
+
+def test_time_axis_is_disabled_for_a_run_without_wall_times(tab):
+    page = tab()
+    p = page.page
+    time_button = p.locator('[data-testid="axis-time"]')
+    time_button.click()
+    page.select_only(PLATEAU_RUN, MIN_LR_RUN)
+    assert time_button.is_disabled()
+    assert "no start and end times" in time_button.get_attribute("title")
+    assert p.locator('[data-testid="axis-epoch"]').is_enabled()
+    # The runs are shown by step meanwhile, and the status says why.
+    assert p.evaluate("window.__lrTimelineApp.view.axisName") == "step"
+    assert p.locator('[data-testid="status"]').inner_text().startswith(
+        "Shown by step: a selected run has no start and end times"
+    )
+    assert page.ink("lr") > 500
+    page.select_only(MIN_LR_RUN)
+    assert time_button.is_disabled()
+    # Without the older run, the time axis comes back.
+    page.select_only(PLATEAU_RUN)
+    assert time_button.is_enabled()
+    assert p.evaluate("window.__lrTimelineApp.view.axisName") == "time"
+    assert p.locator('[data-testid="status"]').inner_text() == ""
+    assert page.errors == []
+
+
+def test_zoom_survives_switching_between_step_epoch_and_time(tab):
+    page = tab()
+    p = page.page
+    plot = p.locator('[data-testid="track-lr"] .u-over').bounding_box()
+    y = plot["y"] + plot["height"] / 2
+    p.mouse.move(plot["x"] + plot["width"] * 0.3, y)
+    p.mouse.down()
+    p.mouse.move(plot["x"] + plot["width"] * 0.6, y, steps=5)
+    p.mouse.up()
+    steps = page.scale_x()
+    assert 250 < steps[0] < 330 and 540 < steps[1] < 620, steps
+    reset = p.locator('[data-testid="reset-zoom"]')
+    assert reset.is_visible()
+    p.locator('[data-testid="axis-epoch"]').click()
+    epochs = page.scale_x()
+    # Update s sits at (s + 1) / 24 on the epoch axis (24 updates an epoch, from step 0).
+    assert epochs == pytest.approx([(s + 1) / helpers.STEPS_PER_EPOCH for s in steps], abs=0.05)
+    assert page.scale_x("plateau") == epochs
+    assert reset.is_visible()
+    p.locator('[data-testid="axis-time"]').click()
+    times = page.scale_x()
+    assert times == pytest.approx([time_of_step(s) for s in steps], abs=1.0)
+    assert page.scale_x("loss") == times
+    assert reset.is_visible()
+    p.locator('[data-testid="axis-step"]').click()
+    assert page.scale_x() == pytest.approx(steps, abs=1.5)
+    # Reset still shows everything.
+    reset.click()
+    assert page.scale_x() == [0, 40 * helpers.STEPS_PER_EPOCH - 1]
+    assert reset.is_hidden()
+    assert page.errors == []
 
 
 BENCHMARK_JS = """

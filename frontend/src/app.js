@@ -14,6 +14,8 @@ const REFRESH_MS = 30000;
 const DOWNSAMPLE = 50000;
 const MAX_DOWNSAMPLE = 1000000; // the backend's limit
 const STORAGE_KEY = "lr_timeline.settings.v1";
+const NO_EPOCHS = "A selected run has no epoch records yet";
+const NO_TIMES = "A selected run has no start and end times in its epoch records (logs of an older lr_plugin)";
 
 function loadSettings() {
   try {
@@ -68,7 +70,7 @@ export class App {
   constructor(root) {
     this.root = root;
     const stored = loadSettings();
-    this.axis = stored.axis === "epoch" ? "epoch" : "step";
+    this.axis = stored.axis === "epoch" || stored.axis === "time" ? stored.axis : "step";
     this.scale = stored.scale === "linear" ? "linear" : "log";
     this.storedRuns = Array.isArray(stored.runs) ? stored.runs.map(String) : null;
     this.runs = []; // [{run, name, ...}] from ./runs
@@ -103,7 +105,7 @@ export class App {
     this.axisSwitch = segmented(
       "axis-switch",
       "x axis",
-      [["step", "Step"], ["epoch", "Epoch"]],
+      [["step", "Step"], ["epoch", "Epoch"], ["time", "Time"]],
       this.axis,
       (value) => this.setAxis(value),
     );
@@ -363,12 +365,18 @@ export class App {
     this.renderRunSelectorColors(theme);
     const start = receivedAt || performance.now();
     this.view.update(entries, { axis: this.axis, scale: this.scale, focusRun: this.focusRun }, theme);
+    const model = this.view.model;
     const epochButton = this.axisSwitch.querySelector('[data-value="epoch"]');
-    epochButton.disabled = !this.view.model.epochAxisAvailable;
-    epochButton.title = this.view.model.epochAxisAvailable
-      ? "Place every point by epoch"
-      : "A selected run has no epoch records yet";
-    this.renderStatus(entries, this.axis === "epoch" && !this.view.model.epochAxisAvailable);
+    epochButton.disabled = !model.epochAxisAvailable;
+    epochButton.title = model.epochAxisAvailable ? "Place every point by epoch" : NO_EPOCHS;
+    const timeButton = this.axisSwitch.querySelector('[data-value="time"]');
+    timeButton.disabled = !model.timeAxisAvailable;
+    timeButton.title = model.timeAxisAvailable
+      ? "Place every point by wall time since its run's first epoch started"
+      : model.timeUnavailable === "no-times"
+        ? NO_TIMES
+        : NO_EPOCHS;
+    this.renderStatus(entries, this.axis !== "step" && model.axisName === "step" ? this.axis : null);
     this.drawn = true;
     await afterPaint();
     window.__lrTimelinePaintMs = performance.now() - start;
@@ -380,9 +388,13 @@ export class App {
     });
   }
 
-  renderStatus(entries, epochUnavailable) {
+  /** fallback: the axis asked for ("epoch" or "time") when the runs are shown by step instead. */
+  renderStatus(entries, fallback) {
     const parts = [];
-    if (epochUnavailable) parts.push("Shown by step: a selected run has no epoch records yet");
+    if (fallback) {
+      const why = fallback === "time" && this.view.model.timeUnavailable === "no-times" ? NO_TIMES : NO_EPOCHS;
+      parts.push(`Shown by step: ${why.charAt(0).toLowerCase()}${why.slice(1)}`);
+    }
     for (const entry of entries) {
       const timeline = entry.timeline;
       if (!isDownsampled(timeline)) continue;
@@ -393,7 +405,7 @@ export class App {
         }
       }
     }
-    const downsampled = parts.length > (epochUnavailable ? 1 : 0);
+    const downsampled = parts.length > (fallback ? 1 : 0);
     this.statusEl.textContent = parts.join("; ") + (downsampled ? " (downloads hold every point)" : "");
   }
 

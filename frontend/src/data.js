@@ -9,8 +9,12 @@
 //   the fraction of the epoch done once s is applied. The last update of epoch e
 //   sits at e + 1.
 // - Whatever happens at the end of epoch e (epoch metrics, plateau decisions,
-//   reductions, cooldown edges) sits at the epoch's last step on the step axis
-//   and at e + 1 on the epoch axis: the same place as that last update.
+//   reductions, cooldown edges) sits at the epoch's last step on the step axis,
+//   at e + 1 on the epoch axis and at the epoch's end_time on the time axis: the
+//   same place as that last update.
+// - time axis: seconds since the run's first epoch started. Update s of epoch e sits
+//   at start_time + (s - first_step + 1) / (last_step - first_step + 1) *
+//   (end_time - start_time), the epoch's wall time spread evenly over its updates.
 
 /** TensorBoard's JSON writes NaN and infinities as strings; turn them back into numbers. */
 export function toNumber(value) {
@@ -70,10 +74,10 @@ function finiteInt(value) {
 }
 
 /**
- * Maps steps to epoch-axis positions from a run's epoch records.
+ * Maps steps to epoch-axis and time-axis positions from a run's epoch records.
  *
  * Steps after the last recorded epoch (the epoch in progress) continue with the
- * last epoch's length.
+ * last epoch's length (and, on the time axis, its seconds per update).
  */
 export class EpochMap {
   constructor(epochs) {
@@ -83,7 +87,7 @@ export class EpochMap {
       const first = finiteInt(record.first_step);
       const last = finiteInt(record.last_step);
       if (epoch === null || first === null || last === null || last < first) continue;
-      spans.push({ epoch, first, last });
+      spans.push({ epoch, first, last, start: finiteInt(record.start_time), end: finiteInt(record.end_time) });
     }
     spans.sort((a, b) => a.first - b.first || a.epoch - b.epoch);
     // A resumed run can repeat steps: keep the spans that move forward.
@@ -94,34 +98,62 @@ export class EpochMap {
       this.spans.push(span);
     }
     this.byEpoch = new Map(this.spans.map((span) => [span.epoch, span]));
+    // The time axis needs the wall times of every epoch (logs of older versions have none).
+    this.timeAvailable =
+      this.spans.length > 0 && this.spans.every((span) => span.start !== null && span.end !== null);
+    if (this.timeAvailable) {
+      // Seconds since the first epoch started, never going back (a clock set back).
+      const origin = this.spans[0].start;
+      let previousEnd = 0;
+      for (const span of this.spans) {
+        span.start = Math.max(span.start - origin, previousEnd);
+        span.end = previousEnd = Math.max(span.end - origin, span.start);
+      }
+    }
   }
 
   get available() {
     return this.spans.length > 0;
   }
 
-  /** The epoch-axis position of update `step`. */
-  x(step) {
+  /** The index of the span holding `step`, or the last before it (-1: before the first). */
+  spanIndex(step) {
     const spans = this.spans;
-    if (!spans.length) return null;
+    if (!spans.length || step < spans[0].first) return -1;
     let lo = 0;
     let hi = spans.length - 1;
-    if (step < spans[0].first) {
-      const span = spans[0];
-      return span.epoch + (step - span.first + 1) / (span.last - span.first + 1);
-    }
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (spans[mid].first <= step) lo = mid;
       else hi = mid - 1;
     }
-    const span = spans[lo];
+    return lo;
+  }
+
+  /** The epoch-axis position of update `step`. */
+  x(step) {
+    const spans = this.spans;
+    if (!spans.length) return null;
+    const lo = this.spanIndex(step);
+    const span = spans[Math.max(lo, 0)];
     const length = span.last - span.first + 1;
-    if (step <= span.last) return span.epoch + (step - span.first + 1) / length;
+    if (lo < 0 || step <= span.last) return span.epoch + (step - span.first + 1) / length;
     if (lo < spans.length - 1) return span.epoch + 1; // a gap between records
     const beyond = step - span.last - 1;
     const whole = Math.floor(beyond / length);
     return span.epoch + 1 + whole + (beyond - whole * length + 1) / length;
+  }
+
+  /** The time-axis position of update `step` (seconds since the first epoch started). */
+  t(step) {
+    const spans = this.spans;
+    if (!this.timeAvailable) return null;
+    const lo = this.spanIndex(step);
+    const span = spans[Math.max(lo, 0)];
+    const perStep = (span.end - span.start) / (span.last - span.first + 1);
+    if (lo < 0 || step <= span.last) return span.start + (step - span.first + 1) * perStep;
+    if (lo < spans.length - 1) return span.end; // a gap between records
+    return span.end + (step - span.last) * perStep;
   }
 
   lastStep(epoch) {
@@ -132,6 +164,17 @@ export class EpochMap {
   firstStep(epoch) {
     const span = this.byEpoch.get(epoch);
     return span ? span.first : null;
+  }
+
+  /** When the epoch ended / started, on the time axis (null: not recorded). */
+  endTime(epoch) {
+    const span = this.timeAvailable ? this.byEpoch.get(epoch) : undefined;
+    return span ? span.end : null;
+  }
+
+  startTime(epoch) {
+    const span = this.timeAvailable ? this.byEpoch.get(epoch) : undefined;
+    return span ? span.start : null;
   }
 }
 
@@ -153,6 +196,21 @@ export function makeAxis(axisName, epochMap) {
       epochStart: (epoch) => (epoch === null ? null : epoch),
     };
   }
+  if (axisName === "time") {
+    const point = (step) => (step === null ? null : epochMap.t(step));
+    return {
+      name: "time",
+      point,
+      epochEnd: (epoch, step) => {
+        const end = epoch === null ? null : epochMap.endTime(epoch);
+        return end !== null ? end : point(step ?? (epoch === null ? null : epochMap.lastStep(epoch)));
+      },
+      epochStart: (epoch, step) => {
+        const start = epoch === null ? null : epochMap.startTime(epoch);
+        return start !== null ? start : point(step);
+      },
+    };
+  }
   return {
     name: "step",
     point: (step) => step,
@@ -164,6 +222,22 @@ export function makeAxis(axisName, epochMap) {
       return previousLast !== null ? previousLast + 1 : step;
     },
   };
+}
+
+/**
+ * The (fractional) step an axis puts at x: axis.point inverted by bisection (it only
+ * grows with the step). Used to carry a zoom from one axis to another.
+ */
+export function stepAt(axis, x) {
+  if (axis.name === "step") return x;
+  let lo = -1e9;
+  let hi = 1e10;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (axis.point(mid) < x) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 // The 100k-point loops below are written for V8's first run of them, which is what
@@ -489,6 +563,8 @@ function eventRecords(timeline) {
       wait: toNumber(event.wait),
       patience: toNumber(event.patience),
       until_epoch: finiteInt(event.until_epoch),
+      lr: toNumber(event.lr),
+      min_lr: toNumber(event.min_lr),
     }))
     .sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || (a.epoch ?? -1) - (b.epoch ?? -1));
 }
@@ -550,6 +626,52 @@ export function reductions(timeline) {
       monitor: record.monitor ?? null,
       record,
     }));
+}
+
+/**
+ * The rate events drawn as small markers on the rate track: `lr_set` (a scheduler set
+ * the rate, at the first step of the epoch it applies to) and `min_lr_reached` (a
+ * reduction reached min_lr, at the end of the epoch).
+ *
+ * Events of one kind at one place (one per optimizer) are merged. Returns [{kind,
+ * epoch, step, source, min_lr, changed, rates: [{optimizer, lr, previous}]}], in step
+ * order; `previous` is the rate the optimizer's last lr_set set (undefined: none), and
+ * `changed` tells whether any rate differs from it.
+ */
+export function rateEvents(timeline) {
+  const result = [];
+  const byPlace = new Map();
+  const lastSet = new Map(); // optimizer -> the rate its last lr_set set
+  for (const event of eventRecords(timeline)) {
+    if (event.kind !== "lr_set" && event.kind !== "min_lr_reached") continue;
+    if (event.epoch === null && event.step === null) continue;
+    const place = `${event.kind}:${event.epoch}:${event.step}`;
+    let marker = byPlace.get(place);
+    if (!marker) {
+      marker = {
+        kind: event.kind,
+        epoch: event.epoch,
+        step: event.step,
+        source: typeof event.source === "string" && event.source ? event.source : null,
+        min_lr: event.min_lr,
+        changed: event.kind !== "lr_set",
+        rates: [],
+      };
+      byPlace.set(place, marker);
+      result.push(marker);
+    }
+    const optimizer = typeof event.optimizer === "string" ? event.optimizer : null;
+    const rate = { optimizer, lr: event.lr, previous: undefined };
+    if (event.kind === "lr_set") {
+      rate.previous = lastSet.get(optimizer);
+      lastSet.set(optimizer, event.lr);
+      if (!(rate.previous === event.lr || (Number.isNaN(rate.previous) && Number.isNaN(event.lr)))) {
+        marker.changed = true;
+      }
+    }
+    marker.rates.push(rate);
+  }
+  return result;
 }
 
 /**

@@ -50,4 +50,29 @@ export function formatEpoch(value) {
   return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }
 
+/**
+ * A time-axis position, seconds since the run started: "0s", "45s", "1m 30s", "2h 5m",
+ * "1d 3h". `resolution` (seconds) is what to round to: below 1, the seconds get decimals
+ * ("2.5s" at 0.5).
+ */
+export function formatDuration(value, resolution = 1) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  let decimals = 0; // enough for the resolution (0.25: 2), at most 3
+  while (decimals < 3 && Math.abs(Math.round(resolution * 10 ** decimals) - resolution * 10 ** decimals) > 1e-9) {
+    decimals++;
+  }
+  const scale = 10 ** decimals;
+  let rest = Math.round(Math.abs(value) * scale); // in units of the resolution's last digit
+  const sign = value < 0 && rest > 0 ? "\u2212" : "";
+  const parts = [];
+  for (const [unit, seconds] of [["d", 86400], ["h", 3600], ["m", 60]]) {
+    const count = Math.floor(rest / (seconds * scale));
+    rest -= count * seconds * scale;
+    if (count) parts.push(`${count}${unit}`);
+  }
+  if (!rest && !parts.length) return "0s";
+  if (rest) parts.push(`${(rest / scale).toFixed(decimals)}s`);
+  return sign + parts.join(" ");
+}
+
 export { DASH };

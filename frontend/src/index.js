@@ -36,7 +36,7 @@ export async function render() {
  * Draws one timeline object (the JSON of ./timeline) into container, without
  * fetching: for benchmarks and embedding.
  *
- * options: {axis: "step"|"epoch", scale: "log"|"linear", dark: boolean}
+ * options: {axis: "step"|"epoch"|"time", scale: "log"|"linear", dark: boolean}
  * Resolves after the first paint with {paintMs, view}: paintMs is the time from
  * the call (data received) to painted, also left in window.__lrTimelinePaintMs.
  */

@@ -11,6 +11,7 @@ import {
   runMetrics,
   plateauRecords,
   reductions,
+  rateEvents,
   cooldownWindows,
 } from "./data.js";
 
@@ -58,22 +59,30 @@ function isLossLike(name) {
  *
  * Args:
  *   entries: [{run, name, timeline (normalized), colorIndex}]
- *   settings: {axis: "step"|"epoch", scale: "log"|"linear"}
+ *   settings: {axis: "step"|"epoch"|"time", scale: "log"|"linear"}
  *   theme: from themeFor()
  * Returns:
- *   {tracks: {lr, loss, plateau}, markers: [...], epochAxisAvailable, axisName}
+ *   {tracks: {lr, loss, plateau}, markers: [...] (reductions, on every track),
+ *    eventMarkers: [...] (lr_set and min_lr_reached, on the rate track), epochAxisAvailable,
+ *    timeAxisAvailable, timeUnavailable (why not: "no-epochs" | "no-times" | null), axisName}
  */
 export function buildModel(entries, settings, theme) {
   const several = entries.length > 1;
   const logScale = settings.scale !== "linear";
-  const lr = { id: "lr", series: [], bands: [], flagged: [], notes: [] };
+  const lr = { id: "lr", series: [], bands: [], flagged: [], notes: [], legendExtras: [] };
   const loss = { id: "loss", series: [], bands: [], flagged: [], notes: [], monitorScale: null };
   const plateau = { id: "plateau", series: [], bands: [], flagged: [], notes: [], maxY: 1, legendExtras: [] };
   const markers = [];
+  const eventMarkers = [];
   const maps = entries.map((entry) => new EpochMap(entry.timeline.epochs));
-  // Every run needs its epochs for the epoch axis; otherwise all stay on steps.
+  // Every run needs its epochs for the epoch axis, and their wall times for the time
+  // axis; otherwise all stay on steps.
   const epochAxisAvailable = maps.length > 0 && maps.every((map) => map.available);
-  const axisName = settings.axis === "epoch" && epochAxisAvailable ? "epoch" : "step";
+  const timeAxisAvailable = epochAxisAvailable && maps.every((map) => map.timeAvailable);
+  const timeUnavailable = timeAxisAvailable ? null : epochAxisAvailable ? "no-times" : "no-epochs";
+  let axisName = "step";
+  if (settings.axis === "epoch" && epochAxisAvailable) axisName = "epoch";
+  if (settings.axis === "time" && timeAxisAvailable) axisName = "time";
 
   entries.forEach((entry, entryIndex) => {
     const timeline = entry.timeline;
@@ -275,10 +284,48 @@ export function buildModel(entries, settings, theme) {
         reduction,
       });
     }
+
+    // Rate events: a scheduler's lr_set where the rate starts to apply, min_lr_reached
+    // at the end of the epoch.
+    for (const event of rateEvents(timeline)) {
+      const x =
+        event.kind === "lr_set"
+          ? event.step !== null
+            ? axis.point(event.step)
+            : axis.epochStart(event.epoch, null)
+          : axis.epochEnd(event.epoch, event.step);
+      if (x === null || !Number.isFinite(x)) continue;
+      eventMarkers.push({
+        x,
+        kind: event.kind,
+        run: entry.run,
+        runName: entry.name,
+        color: event.kind === "min_lr_reached" ? theme.minLr : several ? color : theme.lrSet,
+        event,
+      });
+    }
   });
 
   markers.sort((a, b) => a.x - b.x);
-  return { tracks: { lr, loss, plateau }, markers, epochAxisAvailable, axisName };
+  eventMarkers.sort((a, b) => a.x - b.x);
+  // A legend entry for each kind of marker shown (overlaid runs: reductions in each run's colour).
+  const kinds = [
+    [markers.length > 0, "reduction", "reduction", several ? theme.axis : theme.reduction],
+    [eventMarkers.some((m) => m.kind === "lr_set"), "lr_set", "rate set by scheduler", theme.lrSet],
+    [eventMarkers.some((m) => m.kind === "min_lr_reached"), "min_lr_reached", "min_lr reached", theme.minLr],
+  ];
+  for (const [present, kind, label, markerColor] of kinds) {
+    if (present) lr.legendExtras.push({ label, color: markerColor, shape: kind });
+  }
+  return {
+    tracks: { lr, loss, plateau },
+    markers,
+    eventMarkers,
+    epochAxisAvailable,
+    timeAxisAvailable,
+    timeUnavailable,
+    axisName,
+  };
 }
 
 function placeDecisions(records, place, valueOf) {

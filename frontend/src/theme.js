@@ -21,6 +21,8 @@ const LIGHT = {
   cooldown: "rgba(0, 131, 143, 0.13)",
   cooldownEdge: "rgba(0, 131, 143, 0.45)",
   nonFinite: "#d93025",
+  lrSet: "#80868b",
+  minLr: "#b06000",
 };
 
 const DARK = {
@@ -39,6 +41,8 @@ const DARK = {
   cooldown: "rgba(120, 217, 236, 0.14)",
   cooldownEdge: "rgba(120, 217, 236, 0.5)",
   nonFinite: "#f28b82",
+  lrSet: "#9aa0a6",
+  minLr: "#fdd663",
 };
 
 export function themeFor(dark) {

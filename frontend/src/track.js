@@ -4,13 +4,20 @@
 import uPlot from "uplot";
 import { h, replaceChildren } from "./dom.js";
 import { alignSeries, valueAt } from "./data.js";
-import { formatCompact, formatEpoch, formatValue } from "./format.js";
+import { formatCompact, formatDuration, formatEpoch, formatValue } from "./format.js";
 import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
 
 export const FONT_FAMILY =
   'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
 const AXIS_LEFT = 62;
 const AXIS_RIGHT = 58;
+const X_LABELS = { step: "step", epoch: "epoch", time: "time since start" };
+// Tick spacings of the time axis, in seconds: fractions, then whole seconds, minutes,
+// hours and days people count in.
+const TIME_INCRS = [
+  0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30,
+  60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 1209600,
+];
 
 // Log scale: a little room around the data rather than whole decades, and
 // ticks at 1, 2 and 5 (every mantissa when the range is under a decade).
@@ -148,10 +155,11 @@ export class Track {
       grid: { stroke: theme.grid, width: 1 },
       ticks: { stroke: theme.ticks, width: 1, size: 4 },
     };
-    const xValues =
-      context.axisName === "epoch"
-        ? (u, splits) => splits.map((v) => (v == null ? "" : formatEpoch(v)))
-        : (u, splits) => splits.map((v) => (v == null ? "" : formatCompact(v)));
+    const format =
+      context.axisName === "epoch" ? formatEpoch : context.axisName === "time" ? formatDuration : formatCompact;
+    // (The labels drawn are kept in xTicks, for tests.)
+    const xValues = (u, splits, axisIdx, space, incr) =>
+      (this.xTicks = splits.map((v) => (v == null ? "" : format(v, incr))));
     const blank = (u, splits) => splits.map(() => "");
     const xAxis = {
       ...axisStyle,
@@ -159,12 +167,16 @@ export class Track {
       values: context.last ? xValues : blank,
       size: context.last ? 40 : 6,
       ticks: { ...axisStyle.ticks, show: context.last },
-      label: context.last ? (context.axisName === "epoch" ? "epoch" : "step") : undefined,
+      label: context.last ? X_LABELS[context.axisName] : undefined,
       labelSize: 14,
       labelFont: `12px ${FONT_FAMILY}`,
       labelGap: 0,
     };
     if (context.axisName === "epoch") xAxis.incrs = [0.25, 0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+    if (context.axisName === "time") {
+      xAxis.incrs = TIME_INCRS;
+      xAxis.space = 64; // room for "1h 30m"
+    }
     const scales = {
       x: {
         time: false,
@@ -311,14 +323,21 @@ export class Track {
       if (context.hidden.has(s.key)) item.classList.add("lrt-off");
       return item;
     });
-    const extras = (spec.legendExtras || []).map((extra) =>
-      h(
+    // Cooldown bands and the markers' kinds: a swatch shaped like what is drawn.
+    const extras = (spec.legendExtras || []).map((extra) => {
+      const swatch = h("span", { class: `lrt-swatch lrt-swatch-${extra.shape || "band"}` });
+      swatch.style.setProperty("--lrt-swatch-color", extra.color);
+      return h(
         "span",
-        { class: "lrt-legend-item lrt-legend-static" },
-        h("span", { class: "lrt-swatch lrt-swatch-band", style: { background: extra.color } }),
+        {
+          class: "lrt-legend-item lrt-legend-static",
+          testid: extra.shape ? "legend-marker" : undefined,
+          "data-kind": extra.shape,
+        },
+        swatch,
         h("span", { class: "lrt-legend-label", text: extra.label }),
-      ),
-    );
+      );
+    });
     replaceChildren(this.legendEl, items, extras);
   }
 
@@ -410,6 +429,7 @@ export class Track {
       }
     }
     ctx.setLineDash([]);
+    if (this.id === "lr") this.drawEventMarkers(u, ratio);
     const flagged = this.spec ? this.spec.flagged : [];
     if (flagged.length) {
       ctx.font = `${Math.round(10 * ratio)}px ${FONT_FAMILY}`;
@@ -445,6 +465,48 @@ export class Track {
     }
     ctx.restore();
     this.view.placeMarkers(this, u, width / ratio);
+  }
+
+  /**
+   * The rate events (rate track only, clipped to the plot): lr_set as a small dot hanging
+   * from the top edge (a ring where the scheduler set the rate it already had), and
+   * min_lr_reached as a triangle on a bar, at the bottom edge.
+   */
+  drawEventMarkers(u, ratio) {
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const bottom = top + height;
+    let lastX = -Infinity; // lr_set dots closer than this are drawn once
+    for (const marker of this.view.eventMarkers) {
+      const x = Math.round(u.valToPos(marker.x, "x", true));
+      if (x < left - 1 || x > left + width + 1) continue;
+      ctx.fillStyle = ctx.strokeStyle = marker.color;
+      if (marker.kind === "lr_set") {
+        if (x - lastX < 3 * ratio && !marker.event.changed) continue;
+        lastX = x;
+        const r = 2.5 * ratio;
+        const y = top + 7 * ratio;
+        ctx.lineWidth = Math.max(1, Math.round(ratio));
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, y - r);
+        ctx.stroke();
+        ctx.beginPath();
+        ctx.arc(x, y, marker.event.changed ? r : r - ctx.lineWidth / 2, 0, 2 * Math.PI);
+        if (marker.event.changed) ctx.fill();
+        else ctx.stroke();
+      } else {
+        const size = 5 * ratio;
+        const bar = 2 * ratio;
+        ctx.fillRect(x - size, bottom - bar, 2 * size, bar);
+        ctx.beginPath();
+        ctx.moveTo(x - size * 0.8, bottom - bar);
+        ctx.lineTo(x + size * 0.8, bottom - bar);
+        ctx.lineTo(x, bottom - bar - size * 1.4);
+        ctx.closePath();
+        ctx.fill();
+      }
+    }
   }
 }
 

@@ -6,8 +6,8 @@ import { buildModel } from "./model.js";
 import { afterPaintTask } from "./paint.js";
 import { Track } from "./track.js";
 import { DecisionTable } from "./table.js";
-import { EpochMap, makeAxis, decisionRows } from "./data.js";
-import { formatCount, formatEpoch, formatValue } from "./format.js";
+import { EpochMap, makeAxis, decisionRows, stepAt } from "./data.js";
+import { formatCount, formatDuration, formatEpoch, formatValue } from "./format.js";
 
 const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
 const X_AXIS_HEIGHT = 40;
@@ -24,6 +24,8 @@ export class TimelineView {
     this.zoom = null;
     this.fullRange = [0, 1];
     this.markers = [];
+    this.eventMarkers = [];
+    this.lrMarkers = []; // the rate track's: reductions, then rate events
     this.markersVersion = 0;
     this.hidden = new Set();
     this.entries = [];
@@ -99,21 +101,25 @@ export class TimelineView {
    * settings: {axis, scale, focusRun}
    */
   update(entries, settings, theme) {
-    const axisChanged = this.settings.axis !== settings.axis;
     this.entries = entries;
     this.settings = settings;
     this.theme = theme;
     const model = buildModel(entries, settings, theme);
     this.model = model;
-    if (axisChanged || this.axisName !== model.axisName) this.zoom = null;
+    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
+    const previousAxis = this.axisName;
     this.axisName = model.axisName;
     this.markers = model.markers;
+    this.eventMarkers = model.eventMarkers;
+    this.lrMarkers = model.markers.concat(model.eventMarkers);
     this.markersVersion++;
     this.fullRange = fullRangeOf(model);
+    if (this.zoom && previousAxis !== model.axisName) {
+      this.zoom = this.zoomOnAxis(this.zoom, previousAxis, model.axisName, focus);
+    }
     if (this.zoom && !(this.zoom[1] > this.zoom[0])) this.zoom = null;
 
     const { lr, loss, plateau } = model.tracks;
-    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
     const shown = {
       lr: lr.series.length > 0,
       loss: loss.series.length > 0,
@@ -226,6 +232,23 @@ export class TimelineView {
     }
   }
 
+  /**
+   * A zoom carried to another axis: its ends mapped through the steps of the table's
+   * run (null when that run cannot be placed on both axes, or the zoom shows it all).
+   */
+  zoomOnAxis([x0, x1], from, to, entry) {
+    const map = entry ? new EpochMap(entry.timeline.epochs) : null;
+    const placeable = (name) => name === "step" || (name === "epoch" ? map.available : map.timeAvailable);
+    if (!map || !placeable(from) || !placeable(to)) return null;
+    const before = makeAxis(from, map);
+    const after = makeAxis(to, map);
+    const [fullMin, fullMax] = this.fullRange;
+    const min = Math.max(fullMin, after.point(stepAt(before, x0)));
+    const max = Math.min(fullMax, after.point(stepAt(before, x1)));
+    const whole = min - fullMin < 1e-9 && fullMax - max < 1e-9;
+    return max > min && !whole ? [min, max] : null;
+  }
+
   resetZoom() {
     this.zoom = null;
     this.zoomButton.hidden = true;
@@ -255,8 +278,7 @@ export class TimelineView {
       return;
     }
     const x = u.posToVal(left, "x");
-    this.readoutEl.textContent =
-      this.axisName === "epoch" ? `epoch ${formatEpoch(Number(x.toFixed(2)))}` : `step ${formatCount(x)}`;
+    this.readoutEl.textContent = this.formatX(x, u.scales.x.max - u.scales.x.min);
     // The row of the epoch the cursor is in: the first decision at or after x.
     let epoch = null;
     let best = Infinity;
@@ -267,6 +289,13 @@ export class TimelineView {
       }
     }
     this.table.highlight(epoch);
+  }
+
+  /** An x position as the cursor readout shows it; span: the width of the range shown. */
+  formatX(x, span) {
+    if (this.axisName === "epoch") return `epoch ${formatEpoch(Number(x.toFixed(2)))}`;
+    if (this.axisName === "time") return `time ${formatDuration(x, span < 100 ? 0.1 : 1)}`;
+    return `step ${formatCount(x)}`;
   }
 
   /** Puts the cursor of every track at a table row (null: hides it). */
@@ -300,11 +329,15 @@ export class TimelineView {
       u.over.append(layer);
       track.markerLayerVersion = -1;
     }
+    const markers = track.id === "lr" ? this.lrMarkers : this.markers;
     if (track.markerLayerVersion !== this.markersVersion) {
       track.markerLayerVersion = this.markersVersion;
-      replaceChildren(layer, this.markers.map((marker) => this.markerButton(marker)));
+      replaceChildren(
+        layer,
+        markers.map((marker) => (marker.reduction ? this.markerButton(marker) : this.eventButton(marker))),
+      );
     }
-    this.markers.forEach((marker, index) => {
+    markers.forEach((marker, index) => {
       const button = layer.children[index];
       if (!button) return;
       const left = u.valToPos(marker.x, "x");
@@ -341,8 +374,33 @@ export class TimelineView {
     return button;
   }
 
+  /** The hit area of a rate event (lr_set, min_lr_reached): a tooltip, a click selects its row. */
+  eventButton(marker) {
+    const { event } = marker;
+    const button = h("button", {
+      type: "button",
+      class: "lrt-marker lrt-event-marker",
+      testid: "event-marker",
+      "aria-label": `${eventSentence(event)} (${marker.runName})`,
+      "data-kind": event.kind,
+      "data-epoch": event.epoch ?? "",
+      "data-step": event.step ?? "",
+      "data-run": marker.run,
+      onmouseenter: () => this.showEventTooltip(marker, button),
+      onmouseleave: () => this.hideTooltip(),
+      onfocus: () => this.showEventTooltip(marker, button),
+      onblur: () => this.hideTooltip(),
+      onclick: (clickEvent) => {
+        clickEvent.stopPropagation();
+        this.selectMarker(marker);
+      },
+    });
+    button.style.setProperty("--lrt-marker-color", marker.color);
+    return button;
+  }
+
   selectMarker(marker) {
-    const epoch = marker.reduction.epoch;
+    const epoch = (marker.reduction || marker.event).epoch;
     if (marker.run !== this.tableRun && this.handlers.onFocusRun) {
       this.handlers.onFocusRun(marker.run);
     }
@@ -373,6 +431,7 @@ export class TimelineView {
       ["best", "best", formatValue(reduction.best)],
       ["wait", "wait / patience", `${formatField(reduction.wait)} / ${formatField(reduction.patience)}`],
     ];
+    if (this.axisName === "time") rows.splice(2, 0, ["time", "time", formatDuration(marker.x)]);
     replaceChildren(
       this.tooltip,
       h(
@@ -391,6 +450,46 @@ export class TimelineView {
         ]),
       ),
     );
+    this.placeTooltip(anchor);
+  }
+
+  showEventTooltip(marker, anchor) {
+    const { event } = marker;
+    const rows = [];
+    event.rates.forEach((rate, index) => {
+      const name = rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate";
+      rows.push([index ? `lr-${index}` : "lr", name, formatValue(rate.lr)]);
+      if (event.kind === "lr_set" && rate.previous !== undefined) {
+        const same = rate.previous === rate.lr;
+        rows.push([index ? `previous-${index}` : "previous", "before", `${formatValue(rate.previous)}${same ? " (unchanged)" : ""}`]);
+      }
+    });
+    if (event.kind === "min_lr_reached") rows.push(["min_lr", "min_lr", formatValue(event.min_lr)]);
+    if (this.axisName === "time") rows.push(["time", "time", formatDuration(marker.x)]);
+    const title = event.kind === "lr_set" ? "Learning rate set" : "Learning rate at min_lr";
+    replaceChildren(
+      this.tooltip,
+      h(
+        "div",
+        { class: "lrt-tooltip-title" },
+        h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
+        h("span", { text: title }),
+      ),
+      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
+      h("p", { class: "lrt-tooltip-text", "data-field": "text", text: eventSentence(event) }),
+      rows.length
+        ? h(
+            "dl",
+            {},
+            rows.map(([field, name, text]) => [h("dt", { text: name }), h("dd", { "data-field": field, text })]),
+          )
+        : null,
+    );
+    this.placeTooltip(anchor);
+  }
+
+  /** Shows the tooltip beside an anchor, inside the window. */
+  placeTooltip(anchor) {
     this.tooltip.hidden = false;
     const rect = anchor.getBoundingClientRect();
     const tip = this.tooltip.getBoundingClientRect();
@@ -411,6 +510,20 @@ function numberOrNull(value) {
   return typeof value === "number" ? value : null;
 }
 
+/** What a rate event says, in one sentence (its tooltip, its button's label). */
+function eventSentence(event) {
+  const where = `at epoch ${formatField(event.epoch)}${
+    event.step === null || event.step === undefined ? "" : ` (step ${formatCount(event.step)})`
+  }`;
+  const rates = event.rates;
+  const one = rates.length === 1 ? formatValue(rates[0].lr) : null;
+  if (event.kind === "lr_set") {
+    const source = event.source || "The scheduler";
+    return one !== null ? `${source} set the rate to ${one} ${where}` : `${source} set the rates ${where}`;
+  }
+  return `The rate${rates.length > 1 ? "s" : ""} reached min_lr (${formatValue(event.min_lr)}) ${where}`;
+}
+
 function formatField(value) {
   return value === null || value === undefined ? "\u2014" : String(value);
 }
@@ -429,7 +542,7 @@ function fullRangeOf(model) {
       max = Math.max(max, band.x1);
     }
   }
-  for (const marker of model.markers) {
+  for (const marker of model.markers.concat(model.eventMarkers)) {
     min = Math.min(min, marker.x);
     max = Math.max(max, marker.x);
   }
