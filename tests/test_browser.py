@@ -11,7 +11,6 @@ whose directory is named like HTML.
 import csv
 import io
 import json
-import math
 import re
 
 import pytest

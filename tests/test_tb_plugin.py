@@ -17,7 +17,6 @@ from tensorboard import program
 from tensorboard.plugins.core import core_plugin
 
 import tb_helpers
-from lr_plugin import metadata
 from lr_plugin import tb_loader
 from lr_plugin import tb_plugin
 

@@ -18,135 +18,26 @@ Needs /usr/bin/chromium and the playwright Python package (never `playwright ins
 
 import argparse
 import collections
-import functools
-import http.server
 import json
-import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRONTEND = os.path.dirname(HERE)
 COMMITTED = os.path.join(os.path.dirname(FRONTEND), "lr_plugin", "static", "index.js")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-POINTS = 100_000
-STEPS_PER_EPOCH = 1000
-VIEWPORT = {"width": 1280, "height": 900}
-
-# The page of benchmarks/browser_paint.py.
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>LR Timeline paint benchmark</title></head>
-<body style="margin:0"><div id="host" style="width:1240px"></div>
-<script type="module">
-import { renderTimeline } from "./index.js";
-let view = null;
-window.__paintOnce = async (url) => {
-  const text = await (await fetch(url)).text();
-  if (view) view.destroy();
-  const host = document.getElementById("host");
-  host.replaceChildren();
-  const container = document.createElement("div");
-  host.append(container);
-  const start = performance.now();
-  const timeline = JSON.parse(text);
-  const parsed = performance.now();
-  const options = { axis: "step", scale: "log", dark: false };
-  const result = await renderTimeline(container, timeline, options);
-  view = result.view;
-  return {
-    parse_ms: parsed - start,
-    paint_ms: result.paintMs,
-    hook_ms: window.__lrTimelinePaintMs,
-    parse_and_paint_ms: performance.now() - start,
-    canvases: container.querySelectorAll("canvas").length,
-    json_bytes: text.length,
-  };
-};
-window.__benchReady = true;
-</script></body></html>
-"""
-
-
-def make_timeline(points=POINTS):
-    """The /timeline response of benchmarks/browser_paint.py: 4 series, every point distinct."""
-    epochs = math.ceil(points / STEPS_PER_EPOCH)
-    adam, sgd, planned, batch_loss = [], [], [], []
-    for step in range(points):
-        progress = step / points
-        wobble = 1 + 0.02 * math.sin(step * 0.37)
-        cosine = 0.01 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
-        adam.append([step, cosine * wobble])
-        sgd.append([step, 0.1 * 0.5 ** (step // 20_000) * wobble])
-        planned.append([step, cosine])
-        loss = 0.3 + 0.7 / (1 + step / 5000) + 0.05 * math.sin(step * 0.11)
-        batch_loss.append([None, step, loss])
-    epoch_records, plateau, events = [], [], []
-    loss, val_loss = [], []
-    for epoch in range(epochs):
-        first, last = epoch * STEPS_PER_EPOCH, min(points, (epoch + 1) * STEPS_PER_EPOCH) - 1
-        value = 0.3 + 0.7 / (1 + 0.2 * epoch)
-        epoch_records.append({"epoch": epoch, "first_step": first, "last_step": last,
-                              "learning_rate": adam[last][1],
-                              "metrics": {"loss": value - 0.05, "val_loss": value}})
-        loss.append([epoch, last, value - 0.05])
-        val_loss.append([epoch, last, value])
-        reduce = epoch % 20 == 19
-        plateau.append({"epoch": epoch, "step": last, "monitor": "val_loss", "mode": "min",
-                        "value": value, "best": value, "wait": epoch % 5, "patience": 5,
-                        "cooldown": 2, "cooldown_counter": 2 if reduce else 0,
-                        "action": "reduce" if reduce else "wait",
-                        "lr_before": sgd[last][1],
-                        "lr_after": sgd[last][1] * (0.5 if reduce else 1)})
-        if reduce:
-            events.append({"epoch": epoch, "step": last, "kind": "reduce", "optimizer": "SGD",
-                           "lr_before": sgd[last][1], "lr_after": sgd[last][1] * 0.5,
-                           "value": value, "best": value, "wait": 5, "patience": 5,
-                           "monitor": "val_loss"})
-    return {
-        "version": 1, "run": "bench/lr_timeline", "name": "bench",
-        "train_run": "bench/train", "validation_run": "bench/validation",
-        "learning_rate": {"Adam": adam, "SGD": sgd},
-        "planned": {"Adam": planned},
-        "points": {"Adam": points, "SGD": points},
-        "planned_points": {"Adam": points},
-        "epochs": epoch_records, "plateau": plateau, "events": events,
-        "metrics": {"batch_loss": batch_loss, "loss": loss, "val_loss": val_loss},
-    }
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def __init__(self, *args, files=None, **kwargs):
-        self.files = files
-        super().__init__(*args, **kwargs)
-
-    def do_GET(self):  # noqa: N802
-        body_type = self.files.get(self.path.split("?", 1)[0])
-        if body_type is None:
-            self.send_error(404)
-            return
-        body, content_type = body_type
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+# The page, the synthetic timeline and the server are the benchmark's own, so the two
+# measure the same thing.
+sys.path.insert(0, os.path.dirname(FRONTEND))
+from benchmarks.browser_paint import CHROMIUM  # noqa: E402
+from benchmarks.browser_paint import CHROMIUM_ARGS  # noqa: E402
+from benchmarks.browser_paint import PAGE  # noqa: E402
+from benchmarks.browser_paint import POINTS  # noqa: E402
+from benchmarks.browser_paint import VIEWPORT  # noqa: E402
+from benchmarks.browser_paint import make_timeline  # noqa: E402
+from benchmarks.browser_paint import serve  # noqa: E402
 
 
 def build(outfile, debug=False):
@@ -221,9 +112,7 @@ def main():
         files[f"/b{index}/bench.html"] = (PAGE.encode(), "text/html; charset=utf-8")
     body = json.dumps(make_timeline(args.points), separators=(",", ":")).encode()
     files["/timeline.json"] = (body, "application/json")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, files=files))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(files)
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
     first = [[] for _ in bundles]
