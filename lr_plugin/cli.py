@@ -103,8 +103,10 @@ def _export(args):
     output = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         if args.format == "json":
+            # Compact: a long run has millions of points (pipe through
+            # `python -m json.tool` to read it).
             json.dump({"version": timeline.TIMELINE_VERSION, "runs": runs}, output,
-                      indent=1, allow_nan=False)
+                      separators=(",", ":"), allow_nan=False)
             output.write("\n")
         else:
             write_csv(runs, output)
