@@ -16,7 +16,7 @@ setuptools.setup(
     ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license="MIT",
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["lr_plugin", "lr_plugin.*"]),
     package_data={"lr_plugin": ["static/*", "static/**/*"]},
