@@ -234,8 +234,6 @@ class RateRecorder:
 
     def __init__(self, log_dir, update_freq="batch", owner=None):
         self.log_dir = os.fspath(log_dir)
-        self.update_freq = update_freq
-        self.owner = owner
         self._interval = validate_update_freq(update_freq, type(owner).__name__)
         self.writer = None
         self._records_epochs = False
@@ -254,13 +252,13 @@ class RateRecorder:
             self.writer = None
             return
         self.writer = writer_lib.open_run_writer(run_dir_of(self.log_dir))
-        self._iterations = read_step(model.optimizer)
-        self._session = (id(model.optimizer), self._iterations)
+        iterations = read_step(model.optimizer)
+        self._session = (id(model.optimizer), iterations)
         self._model = model
         self._total_steps = total_steps
         self._optimizers = []
         self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
-        self._first_of_epoch = self._iterations
+        self._first_of_epoch = iterations
         self._done = 0
         self._epoch_start_time = time.time()
         self._resolved = self._resolve_optimizers()
