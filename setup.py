@@ -36,10 +36,10 @@ setuptools.setup(
     },
     entry_points={
         "tensorboard_plugins": [
-            "lr_timeline = lr_plugin.tb_loader:LrTimelineLoader",
+            "lr_timeline = lr_plugin.serve.tb_loader:LrTimelineLoader",
         ],
         "console_scripts": [
-            "lr-plugin = lr_plugin.cli:main",
+            "lr-plugin = lr_plugin.tools.cli:main",
         ],
     },
     classifiers=[

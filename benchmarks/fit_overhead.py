@@ -100,8 +100,8 @@ def make_callbacks(variant, log_dir):
 
 
 def _close_lr_writer(log_dir):
-    from lr_plugin import metadata
-    from lr_plugin import writer
+    from lr_plugin.format import metadata
+    from lr_plugin.format import writer
 
     run_dir = os.path.join(log_dir, metadata.RUN_SUBDIR)
     if os.path.isdir(run_dir):

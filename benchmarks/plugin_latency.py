@@ -2,7 +2,7 @@
 
 Two log directories hold the same learning-rate series:
 
-- ``lr/steps_N/lr_timeline``: written with ``lr_plugin.writer`` as the callbacks
+- ``lr/steps_N/lr_timeline``: written with ``lr_plugin.format.writer`` as the callbacks
   write it: one chunk of rates, one epoch record and one plateau record per
   1000-step epoch, a flush per epoch, ``reduce``/``cooldown_*`` events every
   20 epochs. The rate changes at every step (cosine decay with warmup, halved
@@ -73,8 +73,8 @@ def write_lr_run(run_dir, steps):
     """Writes one run as the callbacks would; returns the rate of every step."""
     import numpy as np
 
-    from lr_plugin import metadata
-    from lr_plugin import writer
+    from lr_plugin.format import metadata
+    from lr_plugin.format import writer
 
     base = rate_schedule(steps)
     applied = np.empty(steps)
@@ -142,7 +142,7 @@ def _plugin_installed():
     from importlib import metadata as importlib_metadata
 
     return any(
-        entry.value == "lr_plugin.tb_loader:LrTimelineLoader"
+        entry.value == "lr_plugin.serve.tb_loader:LrTimelineLoader"
         for entry in importlib_metadata.entry_points(group="tensorboard_plugins")
     )
 
@@ -156,7 +156,7 @@ def tensorboard_env(scratch):
         (dist_info / "METADATA").write_text(
             "Metadata-Version: 2.1\nName: lr_plugin_bench\nVersion: 0.0\n")
         (dist_info / "entry_points.txt").write_text(
-            "[tensorboard_plugins]\nlr_timeline = lr_plugin.tb_loader:LrTimelineLoader\n")
+            "[tensorboard_plugins]\nlr_timeline = lr_plugin.serve.tb_loader:LrTimelineLoader\n")
         paths.insert(0, str(dist_info.parent))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)

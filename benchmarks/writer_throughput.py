@@ -28,7 +28,7 @@ def cosine_rates(steps, peak=0.01, warmup=1000):
 
 
 def write_once(run_dir, rates):
-    from lr_plugin import writer
+    from lr_plugin.format import writer
 
     steps = len(rates)
     start = time.perf_counter()

@@ -1,9 +1,14 @@
 """lr_plugin: what the learning rate really did during ``fit()``.
 
-- ``lr_plugin.callbacks``: LearningRateMonitor, ReduceLROnPlateau, LearningRateScheduler.
+- ``lr_plugin.callbacks`` (also ``lr_plugin`` itself): LearningRateMonitor,
+  ReduceLROnPlateau, LearningRateScheduler.
 - ``lr_plugin.schedules``: the tutorials' schedules as serializable Keras schedules.
 - ``lr_plugin.preview``: a schedule's planned rates, without training.
 - ``lr-plugin export LOGDIR``: every recorded point as JSON or CSV.
+
+The package's rooms follow the data: ``record`` (callbacks) -> ``format``
+(contract, writer, reader) -> ``model`` (timeline) -> ``serve`` (TensorBoard
+plugin) -> ``static`` (frontend); ``tools`` (CLI) and ``schedules`` beside them.
 
 Importing this package is cheap and needs neither TensorFlow nor Keras:
 TensorBoard imports the plugin's entry point at start.
@@ -12,8 +17,15 @@ TensorBoard imports the plugin's entry point at start.
 __version__ = "0.1.0"
 
 
+_CALLBACKS = ("LearningRateMonitor", "ReduceLROnPlateau", "LearningRateScheduler")
+
+
 def __getattr__(name):
     # Keras-dependent parts load on first use, not on import.
+    if name in _CALLBACKS:
+        from lr_plugin import callbacks
+
+        return getattr(callbacks, name)
     if name == "preview":
         from lr_plugin.schedules.preview import preview
 

@@ -1,6 +1,6 @@
 """Demo-like logs, a TensorBoard process and headless Chromium for the browser tests.
 
-The logs are written with ``lr_plugin.writer`` exactly as the callbacks write
+The logs are written with ``lr_plugin.format.writer`` exactly as the callbacks write
 them, including ReduceLROnPlateau's decisions (Keras' rule, simulated here so
 the test needs no training). ``python tests/browser_helpers.py screenshot OUT.png``
 writes the README's screenshot from the same logs.
@@ -21,8 +21,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import tb_helpers  # noqa: E402
 
-from lr_plugin import metadata  # noqa: E402
-from lr_plugin import writer  # noqa: E402
+from lr_plugin.format import metadata  # noqa: E402
+from lr_plugin.format import writer  # noqa: E402
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

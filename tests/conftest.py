@@ -68,7 +68,8 @@ def weight_trace():
 
 def read_run(logdir, run=None):
     """The export-schema dict of the one run under logdir (or of ``run``)."""
-    from lr_plugin import reader, timeline
+    from lr_plugin.format import reader
+    from lr_plugin.model import timeline
 
     timelines = reader.read_timelines(str(logdir))
     if run is None:

@@ -1,6 +1,6 @@
 """Helpers for the TensorBoard plugin tests: event files, an in-process app, a server.
 
-Everything here is TF-free: lr_timeline runs are written with lr_plugin.writer,
+Everything here is TF-free: lr_timeline runs are written with lr_plugin.format.writer,
 Keras-like companion runs with ``tensorboard.summary.Writer``.
 """
 
@@ -25,9 +25,9 @@ from tensorboard.util import tensor_util
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
-from lr_plugin import metadata
-from lr_plugin import tb_plugin
-from lr_plugin import writer
+from lr_plugin.format import metadata
+from lr_plugin.serve import tb_plugin
+from lr_plugin.format import writer
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -165,7 +165,7 @@ def plugin_installed():
     from importlib import metadata as importlib_metadata
 
     return any(
-        entry.value == "lr_plugin.tb_loader:LrTimelineLoader"
+        entry.value == "lr_plugin.serve.tb_loader:LrTimelineLoader"
         for entry in importlib_metadata.entry_points(group="tensorboard_plugins")
     )
 
@@ -185,7 +185,7 @@ def tensorboard_env(scratch_dir):
             "Metadata-Version: 2.1\nName: lr_plugin_test\nVersion: 0.0\n"
         )
         (dist_info / "entry_points.txt").write_text(
-            "[tensorboard_plugins]\nlr_timeline = lr_plugin.tb_loader:LrTimelineLoader\n"
+            "[tensorboard_plugins]\nlr_timeline = lr_plugin.serve.tb_loader:LrTimelineLoader\n"
         )
         paths.insert(0, str(scratch_dir))
     env = dict(os.environ)

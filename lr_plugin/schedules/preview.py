@@ -7,8 +7,8 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from lr_plugin import metadata
-from lr_plugin import writer as writer_lib
+from lr_plugin.format import metadata
+from lr_plugin.format import writer as writer_lib
 from lr_plugin.schedules import _util
 from lr_plugin.schedules.evaluate import schedule_values
 from lr_plugin.schedules.functions import call_epoch_function

@@ -1,0 +1,1 @@
+"""What the records mean: the timeline of a run, and downsampling for drawing."""

@@ -1,0 +1,100 @@
+"""LearningRateScheduler callback that records the rates it sets."""
+
+import keras
+
+from lr_plugin.format import metadata
+from lr_plugin.record.learning_rate_monitor import planned_steps
+from lr_plugin.record.rate_recorder import RateRecorder
+
+
+class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
+    """Learning rate scheduler that records the rates it sets.
+
+    A drop-in `keras.callbacks.LearningRateScheduler`: at the beginning of
+    every epoch it calls `schedule(epoch, lr)` (or `schedule(epoch)`), sets the
+    optimizer's rate to the result, prints the same message with `verbose=1`
+    and puts the same `logs["learning_rate"]`. With `log_dir`, each rate it
+    sets is also recorded as an `lr_set` event, and the effective rate of
+    every update as `LearningRateMonitor` does.
+
+    As in Keras, `schedule` must return a Python or NumPy float (not a tensor),
+    and an optimizer built with a `LearningRateSchedule` raises TypeError:
+    use the schedule or this callback, not both.
+
+    Example:
+
+    ```python
+    def step_decay(epoch, lr):
+        return 0.1 * 0.5 ** (epoch // 10)
+
+    callback = lr_plugin.callbacks.LearningRateScheduler(
+        step_decay, verbose=1, log_dir="runs/exp1")
+    model.fit(x, y, epochs=30, callbacks=[callback])
+    ```
+
+    Args:
+        schedule: a function that takes an epoch index (integer, indexed from
+            0) and current learning rate (float) as inputs and returns a new
+            learning rate as output (float).
+        verbose: Integer. 0: quiet, 1: log update messages.
+        log_dir: path of the log directory (the same you give Keras'
+            `TensorBoard`), or None to record nothing.
+        update_freq: with `log_dir`, how often to record the effective rate:
+            `"batch"`, `"epoch"` or an integer number of steps.
+    """
+
+    def __init__(self, schedule, verbose=0, log_dir=None, update_freq="batch"):
+        super().__init__(schedule, verbose=verbose)
+        self.log_dir = log_dir
+        self.update_freq = update_freq
+        self._recorder = (
+            RateRecorder(log_dir, update_freq, owner=self) if log_dir is not None else None
+        )
+
+    def get_config(self):
+        return {
+            "schedule": self.schedule,
+            "verbose": self.verbose,
+            "log_dir": None if self.log_dir is None else str(self.log_dir),
+            "update_freq": self.update_freq,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def _update_optimizer_lr(self, optimizer, epoch):
+        learning_rate = super()._update_optimizer_lr(optimizer, epoch)
+        if self._recorder is not None and self._recorder.writer is not None:
+            first, _ = self._recorder.step_range()
+            self._recorder.writer.add_record(metadata.EVENTS_TAG, {
+                "kind": "lr_set",
+                "epoch": int(epoch),
+                "step": first,
+                "lr": float(learning_rate),
+                "optimizer": getattr(optimizer, "name", None),
+                "source": "LearningRateScheduler",
+            })
+        return learning_rate
+
+    def on_train_begin(self, logs=None):
+        if self._recorder is not None:
+            self._recorder.on_train_begin(self.model, total_steps=planned_steps(self.params))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._recorder is not None:
+            self._recorder.on_epoch_begin(epoch, self.model)
+        super().on_epoch_begin(epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._recorder is not None:
+            self._recorder.on_train_batch_end(batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self._recorder is not None:
+            self._recorder.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self._recorder is not None:
+            self._recorder.on_train_end()

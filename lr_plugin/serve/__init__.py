@@ -1,0 +1,1 @@
+"""How the records are served: the TensorBoard loader (entry point) and the plugin routes."""

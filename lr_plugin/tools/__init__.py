@@ -1,0 +1,1 @@
+"""What users run: ``lr-plugin export``, ``replay`` and ``demo``."""

@@ -1,0 +1,66 @@
+"""`lr-plugin demo`: trains the demo's runs and serves TensorBoard with the LR Timeline tab."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from lr_plugin.format import reader
+
+
+def lr_plugin_command(*args):
+    return [sys.executable, "-c", "import sys; from lr_plugin.tools.cli import main; sys.exit(main())", *args]
+
+
+@pytest.mark.slow
+def test_demo_trains_every_kind_of_run_and_serves_the_tab(tmp_path):
+    process = subprocess.Popen(
+        lr_plugin_command("demo", "--logdir", str(tmp_path), "--port", "0", "--epochs", "12"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), start_new_session=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 300
+        url = None
+        while time.monotonic() < deadline and url is None:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            match = re.search(r"(http://127\.0\.0\.1:\d+/)#lr_timeline", line)
+            url = match and match.group(1)
+        assert url, "".join(output)[-3000:]
+        text = "".join(output)
+        assert "[4/4]" in text and "Trained 4 runs" in text  # progress was shown
+        listing = json.load(urllib.request.urlopen(url + "data/plugins_listing", timeout=30))
+        assert listing["lr_timeline"]["enabled"] is True
+        assert listing["lr_timeline"]["tab_name"] == "LR Timeline"
+        runs = json.load(urllib.request.urlopen(url + "data/plugin/lr_timeline/runs", timeout=30))
+        assert sorted(r["run"] for r in runs["runs"]) == [
+            "cosine_warmup/lr_timeline", "one_cycle_plateau/lr_timeline",
+            "plateau/lr_timeline", "step_decay/lr_timeline"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    timelines = reader.read_timelines(str(tmp_path))
+    plateau = timelines["plateau/lr_timeline"]
+    assert len(plateau["plateau"]) == 12
+    assert timelines["cosine_warmup/lr_timeline"]["planned"]["Adam"][0].size == 24 * 12
+    assert timelines["one_cycle_plateau/lr_timeline"]["planned"]["Adam"][0].size == 24 * 12
+    assert [e["kind"] for e in timelines["step_decay/lr_timeline"]["events"]] == ["lr_set"] * 12
+    for name in ("plateau", "cosine_warmup", "step_decay", "one_cycle_plateau"):
+        assert {"lr_timeline", "train", "validation"} <= set(os.listdir(tmp_path / name))
+
+
+def test_demo_rejects_bad_epochs():
+    result = subprocess.run(lr_plugin_command("demo", "--epochs", "0", "--no-serve"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "--epochs must be at least 1. Received --epochs=0" in result.stderr

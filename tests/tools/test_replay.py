@@ -1,0 +1,75 @@
+"""What-if replay of a recorded run's plateau decisions."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import read_run
+from test_reduce_lr_on_plateau import drive, random_values
+
+from lr_plugin.tools import replay
+from lr_plugin.callbacks import ReduceLROnPlateau
+
+
+def recorded_run(tmp_path, seed, **kwargs):
+    values = random_values(np.random.default_rng(seed), 25)
+    settings = dict(monitor="val_loss", factor=0.5, patience=2, cooldown=2, min_delta=1e-3,
+                    min_lr=0.01, mode="min")
+    settings.update(kwargs)
+    drive(ReduceLROnPlateau(**settings, log_dir=tmp_path), values, learning_rate=0.2)
+    return values, settings, read_run(tmp_path)["plateau"]
+
+
+def fields(decisions):
+    return [(d["epoch"], d["action"], pytest.approx(d["lr_after"]), d["wait"], d["cooldown_counter"])
+            for d in decisions]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_replay_with_the_recorded_settings_reproduces_the_run(tmp_path, seed):
+    _, _, recorded = recorded_run(tmp_path, seed)
+    assert fields(replay.replay(recorded)) == fields(recorded)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_replay_with_other_settings_equals_training_with_them(tmp_path, seed):
+    values, settings, recorded = recorded_run(tmp_path / "recorded", seed)
+    changes = dict(patience=4, cooldown=0, factor=0.3, min_lr=0.001)
+    settings.update(changes)
+    drive(ReduceLROnPlateau(**settings, log_dir=tmp_path / "direct"), values, learning_rate=0.2)
+    direct = read_run(tmp_path / "direct")["plateau"]
+    assert fields(replay.replay(recorded, **changes)) == fields(direct)
+
+
+def test_replay_rejects_unknown_settings_and_runs_without_plateau_records():
+    with pytest.raises(ValueError, match=r"replay\(\) cannot change \['verbose'\]"):
+        replay.replay([{"epoch": 0}], verbose=1)
+    with pytest.raises(ValueError, match="has no plateau records"):
+        replay.replay([])
+
+
+def test_replay_command_prints_both_columns_and_the_reductions(tmp_path):
+    recorded_run(tmp_path / "a", seed=3)
+    command = [sys.executable, "-m", "lr_plugin.tools.cli", "replay", str(tmp_path), "--patience", "5"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "a/lr_timeline: replayed with patience=5"
+    assert len(lines) == 2 + 25 + 1
+    assert lines[-1].startswith("recorded reductions at epochs [")
+    result = subprocess.run(command + ["--format", "json"], capture_output=True, text=True, timeout=120)
+    document = json.loads(result.stdout)
+    assert document["run"] == "a/lr_timeline" and len(document["replayed"]) == 25
+    assert all(d["patience"] == 5 for d in document["replayed"])
+
+
+def test_replay_command_needs_a_run_with_plateau_records(tmp_path):
+    recorded_run(tmp_path / "a", seed=1)
+    recorded_run(tmp_path / "b", seed=2)
+    result = subprocess.run([sys.executable, "-m", "lr_plugin.tools.cli", "replay", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Pass --run with one run that has plateau records" in result.stderr
+    assert "a/lr_timeline, b/lr_timeline" in result.stderr
