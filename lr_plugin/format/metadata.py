@@ -11,6 +11,19 @@ Layout of a run (one directory, owned by one writer per process)::
         epochs                      kind "records": JSON list of epoch records
         plateau                     kind "records": JSON list of plateau decisions
         events                      kind "records": JSON list of events
+        sessions                    kind "records": JSON list of training-session marks
+
+Training sessions. Each ``fit()`` call (each process, each call) is a session:
+its writer adds ``{"session": id, "state": "begin", "start_step": s,
+"start_time": t, "host": h, "pid": p}`` when training begins and ``{"session":
+id, "state": "end", "end_step": e, "end_time": t}`` when it ends (no end mark:
+the session crashed or is still running). Every epoch, plateau and event
+record carries the ``"session"`` id of the training that wrote it; a rates
+chunk belongs to the session of its run directory that began last at or
+before the chunk's wall time. Readers resolve sessions as TensorBoard resolves
+restarts: a session that starts at step s supersedes every earlier session's
+rates and records at steps >= s; one that starts after its predecessor's last
+step extends it. Data written before sessions existed is one session.
 
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
@@ -55,7 +68,13 @@ PLANNED_PREFIX = "planned/"
 EPOCHS_TAG = "epochs"
 PLATEAU_TAG = "plateau"
 EVENTS_TAG = "events"
-RECORD_TAGS = (EPOCHS_TAG, PLATEAU_TAG, EVENTS_TAG)
+SESSIONS_TAG = "sessions"
+RECORD_TAGS = (EPOCHS_TAG, PLATEAU_TAG, EVENTS_TAG, SESSIONS_TAG)
+
+SESSION_KEY = "session"
+"""Key of the session id in every record."""
+SESSION_BEGIN = "begin"
+SESSION_END = "end"
 
 PLATEAU_ACTIONS = (
     "improved",

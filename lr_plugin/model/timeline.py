@@ -25,7 +25,8 @@ TIMELINE_VERSION = 1
 
 
 def empty_run():
-    return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": []}
+    return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": [],
+            "sessions": []}
 
 
 def build_run(payloads_by_tag):
