@@ -20,14 +20,18 @@ setuptools.setup(
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["lr_plugin", "lr_plugin.*"]),
     package_data={"lr_plugin": ["static/*", "static/**/*"]},
+    # The callbacks run on any Keras 3 backend and the read side (export, the
+    # TensorBoard plugin) needs no TensorFlow, so TensorFlow is an extra: a
+    # JAX or PyTorch user does not download 570 MB they never import.
     install_requires=[
-        "tensorflow>=2.16",
         "keras>=3.0",
-        "tensorboard>=2.16",
-        "protobuf>=3.20",
-        "numpy>=1.23",
+        "tensorboard>=2.16.2",
+        "protobuf>=3.20.3",
+        "numpy>=1.23.5",
     ],
     extras_require={
+        "tensorflow": ["tensorflow>=2.16"],
+        "jax": ["jax>=0.4.20"],
         "test": [
             "pytest>=7",
             "playwright>=1.40",
