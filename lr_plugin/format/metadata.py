@@ -12,6 +12,9 @@ Layout of a run (one directory, owned by one writer per process)::
         plateau                     kind "records": JSON list of plateau decisions
         events                      kind "records": JSON list of events
         sessions                    kind "records": JSON list of training-session marks
+        setup                       kind "records": one record per session: the callbacks that
+                                    change or watch the rate, their order and settings, the
+                                    optimizer and the legacy arguments Keras dropped
 
 Training sessions. Each ``fit()`` call (each process, each call) is a session:
 its writer adds ``{"session": id, "state": "begin", "start_step": s,
@@ -69,7 +72,8 @@ EPOCHS_TAG = "epochs"
 PLATEAU_TAG = "plateau"
 EVENTS_TAG = "events"
 SESSIONS_TAG = "sessions"
-RECORD_TAGS = (EPOCHS_TAG, PLATEAU_TAG, EVENTS_TAG, SESSIONS_TAG)
+SETUP_TAG = "setup"
+RECORD_TAGS = (EPOCHS_TAG, PLATEAU_TAG, EVENTS_TAG, SESSIONS_TAG, SETUP_TAG)
 
 SESSION_KEY = "session"
 """Key of the session id in every record."""

@@ -34,6 +34,7 @@ import numpy as np
 
 from lr_plugin.format import metadata
 from lr_plugin.format import writer as writer_lib
+from lr_plugin.record import training_setup
 
 UPDATE_FREQS = ("batch", "epoch")
 
@@ -258,6 +259,9 @@ class RateRecorder:
         self._total_steps = total_steps
         self._optimizers = []
         self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
+        setup = training_setup.inspect_training(model)
+        if self._records_epochs:
+            self.writer.add_record(metadata.SETUP_TAG, dict(setup, step=iterations))
         self._first_of_epoch = iterations
         self._done = 0
         self._epoch_start_time = time.time()

@@ -67,6 +67,23 @@ def _parser():
     replay.add_argument("--format", choices=("table", "json"), default="table")
     replay.set_defaults(handler=_replay)
 
+    lint = commands.add_parser(
+        "lint",
+        help="find the learning-rate traps recorded trainings fell into",
+        description=(
+            "Reads the runs under LOGDIR and reports the learning-rate traps each fell "
+            "into (two ReduceLROnPlateau callbacks, a LearningRateScheduler undoing "
+            "reductions, SGD(decay=...) ignored, cooldown=1, EarlyStopping stopping "
+            "before a reduction can help, a monitor never logged, min_lr reached early), "
+            "with the epochs concerned and what to do. Exits with 1 when a finding is "
+            "an error."
+        ),
+    )
+    lint.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
+    lint.add_argument("--run", help="only this run, named as TensorBoard shows it")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.set_defaults(handler=_lint)
+
     demo = commands.add_parser(
         "demo",
         help="train small models with every kind of schedule and open TensorBoard",
@@ -171,6 +188,19 @@ def print_replay(name, recorded, replayed, changes):
               f"  {new['action']:<14} {new['lr_after']:>10.4g}{marker}")
     print(f"recorded reductions at epochs {reductions(recorded) or 'none'}; "
           f"replayed: {reductions(replayed) or 'none'}  (* marks a different decision)")
+
+
+def _lint(args):
+    from lr_plugin.format import reader
+    from lr_plugin.model import traps
+    from lr_plugin.tools import lint
+
+    try:
+        findings = lint.lint_logdir(args.logdir, run=args.run)
+    except reader.LogDirNotFound as error:
+        return _fail("lint", str(error))
+    lint.write_report(findings, sys.stdout, args.format)
+    return 1 if traps.has_errors(findings) else 0
 
 
 def _demo(args):
