@@ -71,6 +71,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/static/*": self._serve_static,
             "/runs": self._serve_runs,
             "/timeline": self._serve_timeline,
+            "/replay": self._serve_replay,
         }
 
     def is_active(self):
@@ -186,6 +187,24 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         body["metrics"] = self._metrics(
             ctx, experiment, built["epochs"], scalar_runs, train_run, validation_run
         )
+        return http_util.Respond(request, body, _JSON)
+
+    @wrappers.Request.application
+    def _serve_replay(self, request):
+        from lr_plugin.serve import whatif
+
+        ctx = plugin_util.context(request.environ)
+        experiment = plugin_util.experiment_id(request.environ)
+        run = request.args.get("run")
+        tags_by_run = self._lr_timeline_tags(ctx, experiment)
+        if not run or run not in tags_by_run:
+            return _error(request, 404 if run else 400,
+                          f"Pass ?run= with a run that has plateau records. Received: {run!r}.")
+        payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
+        try:
+            body = whatif.replay_body(run, timeline.build_run(payloads)["plateau"], request.args)
+        except whatif.BadQuery as error:
+            return _error(request, 400, str(error))
         return http_util.Respond(request, body, _JSON)
 
     def _lr_timeline_tags(self, ctx, experiment):

@@ -64,6 +64,8 @@ def _parser():
     replay.add_argument("--cooldown", type=int)
     replay.add_argument("--min-delta", type=float, dest="min_delta")
     replay.add_argument("--min-lr", type=float, dest="min_lr")
+    replay.add_argument("--semantics", choices=("keras", "pytorch"), default="keras",
+                        help="whose ReduceLROnPlateau rules to replay with (pytorch needs torch)")
     replay.add_argument("--format", choices=("table", "json"), default="table")
     replay.set_defaults(handler=_replay)
 
@@ -160,8 +162,11 @@ def _replay(args):
     (name, run), = with_plateau.items()
     changes = {key: getattr(args, key) for key in replay.SETTINGS}
     try:
-        decisions = replay.replay(run["plateau"], **changes)
-    except ValueError as error:
+        if args.semantics == "pytorch":
+            decisions = replay.replay_pytorch(run["plateau"], **changes)
+        else:
+            decisions = replay.replay(run["plateau"], **changes)
+    except (ValueError, ImportError) as error:
         return _fail("replay", str(error))
     if args.format == "json":
         json.dump({"run": name, "settings": replay.recorded_settings(decisions),

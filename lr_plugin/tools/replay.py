@@ -74,3 +74,107 @@ def replay(plateau_records, **changes):
 def reductions(decisions):
     """The epochs at which the rate was reduced."""
     return [d["epoch"] for d in decisions if d.get("action") == "reduce"]
+
+
+SEMANTICS = ("keras", "pytorch")
+
+
+def replay_pytorch(plateau_records, threshold_mode="abs", **changes):
+    """Replays a run's plateau decisions with PyTorch's ReduceLROnPlateau rules.
+
+    Drives ``torch.optim.lr_scheduler.ReduceLROnPlateau`` itself on the recorded
+    values. Its rules differ from Keras': it reduces when the number of bad
+    epochs exceeds ``patience`` (Keras: reaches it), counts the epoch that ends
+    a cooldown as in cooldown, and compares against ``best * (1 - threshold)``
+    with ``threshold_mode="rel"`` (``min_delta`` is used as ``threshold``).
+
+    Args:
+        plateau_records: the run's ``"plateau"`` records.
+        threshold_mode: "abs" (Keras' meaning of min_delta) or "rel".
+        **changes: new values for any of ``factor``, ``patience``, ``cooldown``,
+            ``min_delta``, ``min_lr``.
+
+    Returns:
+        One record per recorded epoch, with the fields of Keras' replay.
+
+    Raises:
+        ImportError: when PyTorch is not installed.
+        ValueError: as ``replay`` does, and for settings PyTorch rejects.
+    """
+    unknown = sorted(set(changes) - set(SETTINGS))
+    if unknown:
+        raise ValueError(f"replay() cannot change {unknown}; it changes {list(SETTINGS)}.")
+    if threshold_mode not in ("abs", "rel"):
+        raise ValueError(f"threshold_mode must be 'abs' or 'rel'. Received: {threshold_mode!r}")
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError("Replaying with PyTorch's rules needs PyTorch: pip install torch.") from error
+
+    settings = recorded_settings(plateau_records)
+    settings.update({k: v for k, v in changes.items() if v is not None})
+    mode = settings["mode"]
+    if mode == "auto":
+        mode = "max" if "acc" in settings["monitor"] else "min"
+    initial_rate = float(plateau_records[0].get("lr_before") or 0.0)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=initial_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode=mode, factor=settings["factor"], patience=settings["patience"],
+        threshold=abs(settings["min_delta"] or 0.0), threshold_mode=threshold_mode,
+        cooldown=settings["cooldown"], min_lr=settings["min_lr"] or 0.0)
+    decisions = []
+    for record in plateau_records:
+        value = record.get("value")
+        lr_before = optimizer.param_groups[0]["lr"]
+        in_cooldown = scheduler.cooldown_counter > 0
+        best_before = scheduler.best
+        if value is None:
+            action = "missing_metric"  # PyTorch raises on a missing value; nothing changes
+        else:
+            scheduler.step(float(value))
+            lr_after = optimizer.param_groups[0]["lr"]
+            if lr_after < lr_before:
+                action = "reduce"
+            elif scheduler.best != best_before:
+                action = "improved"
+            elif in_cooldown:
+                action = "cooldown"
+            elif scheduler.num_bad_epochs > scheduler.patience:
+                action = "at_min_lr"
+            else:
+                action = "wait"
+        lr_after = optimizer.param_groups[0]["lr"]
+        best = scheduler.best
+        decisions.append({
+            "epoch": record["epoch"], "step": record.get("step"),
+            "monitor": settings["monitor"], "mode": mode,
+            "value": None if value is None else float(value),
+            "best": None if best in (float("inf"), float("-inf")) else float(best),
+            "wait": int(scheduler.num_bad_epochs), "patience": int(settings["patience"]),
+            "cooldown": int(settings["cooldown"]),
+            "cooldown_counter": int(scheduler.cooldown_counter),
+            "factor": float(settings["factor"]), "min_lr": float(settings["min_lr"] or 0.0),
+            "min_delta": abs(float(settings["min_delta"] or 0.0)),
+            "action": action, "lr_before": float(lr_before), "lr_after": float(lr_after),
+        })
+    return decisions
+
+
+def first_divergence(recorded, replayed):
+    """The first epoch whose decision or rate differs, or None when none does.
+
+    From that epoch on the replay is no longer what training would have seen:
+    the rate, and so the monitored values, would have gone another way.
+    """
+    for old, new in zip(recorded, replayed):
+        if old.get("action") != new.get("action") or not _same_rate(
+                old.get("lr_after"), new.get("lr_after")):
+            return old.get("epoch")
+    return None
+
+
+def _same_rate(a, b):
+    if a is None or b is None:
+        return a is b
+    # Recorded rates are float32 read back as float64; PyTorch keeps float64.
+    return abs(float(a) - float(b)) <= 1e-6 * max(abs(float(a)), abs(float(b)), 1e-30)

@@ -1,58 +1,16 @@
 """lr_plugin's ReduceLROnPlateau decides exactly as Keras' does, and records why."""
 
-import io
 import math
 import warnings
-from contextlib import redirect_stdout
 
 import keras
 import numpy as np
 import pytest
 from conftest import linear_probe, probe_data, read_run
+from plateau_helpers import drive, random_values
 
 from lr_plugin.callbacks import ReduceLROnPlateau
 
-
-def drive(callback, values, learning_rate=1.0):
-    """Feeds monitored values to a callback as fit() would; returns its observable trace.
-
-    No update runs, so the optimizer's step stays 0 and every record has step 0.
-    """
-    model = linear_probe(learning_rate)
-    callback.set_model(model)
-    callback.set_params({"epochs": len(values), "steps": 1, "verbose": 0})
-    callback.on_train_begin()
-    trace = []
-    for epoch, value in enumerate(values):
-        callback.on_epoch_begin(epoch)
-        callback.on_train_batch_end(0)
-        logs = {"loss": 0.5} if value == "missing" else {"val_loss": value}
-        output = io.StringIO()
-        with warnings.catch_warnings(record=True) as caught, redirect_stdout(output):
-            warnings.simplefilter("always")
-            callback.on_epoch_end(epoch, logs)
-        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        trace.append((lr, callback.wait, callback.cooldown_counter, dict(logs),
-                      output.getvalue(), [str(w.message) for w in caught if w.category is not DeprecationWarning]))
-    callback.on_train_end()
-    return trace
-
-
-def random_values(rng, epochs):
-    """A monitored series with descents, plateaus, NaN, inf and missing epochs."""
-    values, level = [], 1.0
-    for _ in range(epochs):
-        roll = rng.random()
-        if roll < 0.05:
-            values.append(float("nan"))
-        elif roll < 0.07:
-            values.append(float("inf"))
-        elif roll < 0.10:
-            values.append("missing")
-        else:
-            level += rng.choice([-0.05, -1e-5, 0.0, 0.0, 0.01])
-            values.append(float(level))
-    return values
 
 
 @pytest.mark.parametrize("seed", range(40))

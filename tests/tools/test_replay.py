@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import read_run
-from test_reduce_lr_on_plateau import drive, random_values
+from plateau_helpers import drive, random_values
 
 from lr_plugin.tools import replay
 from lr_plugin.callbacks import ReduceLROnPlateau
