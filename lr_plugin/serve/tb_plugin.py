@@ -19,6 +19,8 @@ from werkzeug import wrappers
 from lr_plugin.model import downsample
 from lr_plugin.format import metadata
 from lr_plugin.model import timeline
+from lr_plugin.model import traps
+from lr_plugin.serve import scalars
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 """Directory of the frontend files served under ``/static/`` (``index.js`` too)."""
@@ -72,6 +74,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/runs": self._serve_runs,
             "/timeline": self._serve_timeline,
             "/replay": self._serve_replay,
+            "/scalar_tags": self._serve_scalar_tags,
+            "/scalar": self._serve_scalar,
         }
 
     def is_active(self):
@@ -187,6 +191,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         body["metrics"] = self._metrics(
             ctx, experiment, built["epochs"], scalar_runs, train_run, validation_run
         )
+        body["findings"] = [finding.to_json() for finding in traps.lint_run(built)]
         return http_util.Respond(request, body, _JSON)
 
     @wrappers.Request.application
@@ -205,6 +210,52 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             body = whatif.replay_body(run, timeline.build_run(payloads)["plateau"], request.args)
         except whatif.BadQuery as error:
             return _error(request, 400, str(error))
+        return http_util.Respond(request, body, _JSON)
+
+    def _run_or_error(self, request, ctx, experiment):
+        """``(run, its lr_timeline tags, None)`` or ``(None, None, error response)``."""
+        run = request.args.get("run")
+        tags_by_run = self._lr_timeline_tags(ctx, experiment)
+        if not run or run not in tags_by_run:
+            return None, None, _error(
+                request, 404 if run else 400,
+                f"Pass ?run= with one of the runs /runs lists. Received: {run!r}.")
+        return run, tags_by_run[run], None
+
+    @wrappers.Request.application
+    def _serve_scalar_tags(self, request):
+        ctx = plugin_util.context(request.environ)
+        experiment = plugin_util.experiment_id(request.environ)
+        run, _, error = self._run_or_error(request, ctx, experiment)
+        if error:
+            return error
+        tags = scalars.companion_tags(run, metadata.RUN_SUBDIR, self._scalar_tags(ctx, experiment))
+        return http_util.Respond(request, {"run": run, "scalars": tags}, _JSON)
+
+    @wrappers.Request.application
+    def _serve_scalar(self, request):
+        ctx = plugin_util.context(request.environ)
+        experiment = plugin_util.experiment_id(request.environ)
+        run, tags, error = self._run_or_error(request, ctx, experiment)
+        if error:
+            return error
+        scalar_run, tag = request.args.get("scalar_run"), request.args.get("tag")
+        listed = scalars.companion_tags(run, metadata.RUN_SUBDIR, self._scalar_tags(ctx, experiment))
+        match = [s for s in listed if (s["run"], s["tag"]) == (scalar_run, tag)]
+        if not match:
+            return _error(request, 404, f"No scalar {tag!r} in run {scalar_run!r} beside {run!r}; "
+                                        "/scalar_tags lists them.")
+        data = self._data_provider.read_scalars(
+            ctx, experiment_id=experiment, plugin_name=SCALARS_PLUGIN_NAME,
+            downsample=_READ_ALL_SCALARS,
+            run_tag_filter=provider.RunTagFilter(runs=[scalar_run], tags=[tag]),
+        ).get(scalar_run, {}).get(tag, [])
+        epochs = timeline.build_run(self._read_payloads(ctx, experiment, run, tags))["epochs"]
+        how = match[0]["alignment"]
+        offset = _batch_step_offset(epochs, {tag: data}) if how == "batch" else None
+        points = scalars.aligned_points(data, how, epochs, offset)
+        body = {"run": run, "scalar_run": scalar_run, "tag": tag, "alignment": how,
+                "points": [[e, s, timeline.json_number(v)] for e, s, v in points]}
         return http_util.Respond(request, body, _JSON)
 
     def _lr_timeline_tags(self, ctx, experiment):
