@@ -84,3 +84,39 @@ def aligned_points(data, how, epochs, batch_offset):
             step = written
         points.append([None if step is None else epoch_of(step), step, value])
     return points
+
+
+KERAS_ONLY_NOTE = {
+    "source": "keras.callbacks.TensorBoard",
+    "tag": "epoch_learning_rate",
+    "text": ("Keras' own epoch_learning_rate: one point per epoch, written after the epoch's "
+             "callbacks, so after a ReduceLROnPlateau it shows the reduced rate one epoch "
+             "early. Add lr_plugin.callbacks.LearningRateMonitor(log_dir) to record the rate "
+             "every update applied, and lr_plugin's ReduceLROnPlateau to see why it reduced."),
+}
+
+
+def keras_only_runs(lr_runs, scalar_runs, run_subdir):
+    """Runs of log_dirs that only Keras' TensorBoard callback wrote, with its rate.
+
+    A Keras ``train`` run with ``epoch_learning_rate`` and no lr_timeline run
+    beside it, listed as ``/runs`` lists lr_timeline runs.
+    """
+    runs = []
+    for run in sorted(scalar_runs):
+        parent, _, leaf = run.rpartition("/")
+        sibling = f"{parent}/{run_subdir}" if parent else run_subdir
+        if leaf != "train" or "epoch_learning_rate" not in scalar_runs[run] or sibling in lr_runs:
+            continue
+        name, validation_run = keras_only_pair(run, scalar_runs)
+        runs.append({"run": run, "name": name, "optimizers": [], "has_plateau": False,
+                     "has_planned": False, "keras_only": True, "train_run": run,
+                     "validation_run": validation_run})
+    return runs
+
+
+def keras_only_pair(run, scalar_runs):
+    """``(log_dir name, validation run or None)`` of a Keras ``train`` run."""
+    parent = run.rpartition("/")[0]
+    validation = f"{parent}/validation" if parent else "validation"
+    return (parent or "."), (validation if validation in scalar_runs else None)

@@ -141,6 +141,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                     "validation_run": validation_run,
                 }
             )
+        runs.extend(scalars.keras_only_runs(tags_by_run, scalar_runs, metadata.RUN_SUBDIR))
         return http_util.Respond(request, {"runs": runs}, _JSON)
 
     @wrappers.Request.application
@@ -160,6 +161,10 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             return _error(request, 400, problem)
         tags_by_run = self._lr_timeline_tags(ctx, experiment)
         if run not in tags_by_run:
+            scalar_runs = self._scalar_tags(ctx, experiment)
+            legacy = scalars.keras_only_runs(tags_by_run, scalar_runs, metadata.RUN_SUBDIR)
+            if any(entry["run"] == run for entry in legacy):
+                return self._keras_only_timeline(request, ctx, experiment, run, scalar_runs)
             return _error(
                 request,
                 404,
@@ -210,6 +215,24 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             body = whatif.replay_body(run, timeline.build_run(payloads)["plateau"], request.args)
         except whatif.BadQuery as error:
             return _error(request, 400, str(error))
+        return http_util.Respond(request, body, _JSON)
+
+    def _keras_only_timeline(self, request, ctx, experiment, run, scalar_runs):
+        """The timeline of a log_dir only Keras' TensorBoard callback wrote: its
+        per-epoch ``epoch_learning_rate`` and its losses, on the epoch axis."""
+        name, validation_run = scalars.keras_only_pair(run, scalar_runs)
+        body = {
+            "version": timeline.TIMELINE_VERSION, "run": run, "name": name,
+            "train_run": run, "validation_run": validation_run,
+            "learning_rate": {}, "points": {}, "planned": {}, "planned_points": {},
+            "keras_only": scalars.KERAS_ONLY_NOTE,
+        }
+        for key in metadata.RECORD_TAGS:
+            body[key] = []
+        body["metrics"] = self._metrics(ctx, experiment, [], scalar_runs, run, validation_run)
+        body["epoch_learning_rate"] = [
+            [epoch, value] for epoch, _, value in body["metrics"].pop("learning_rate", [])]
+        body["findings"] = []
         return http_util.Respond(request, body, _JSON)
 
     def _run_or_error(self, request, ctx, experiment):

@@ -74,3 +74,22 @@ def test_timeline_carries_the_lint_findings_of_the_run(logdir):
     codes = [f["code"] for f in body["findings"]]
     assert codes == ["double_plateau"]
     assert body["findings"][0]["epochs"] == [1, 2]
+
+
+def test_a_log_dir_only_keras_wrote_shows_its_per_epoch_rate(tmp_path):
+    x, y = probe_data(STEPS_PER_EPOCH)
+    linear_probe(0.1).fit(x, y, batch_size=4, epochs=3, verbose=0, validation_data=(x, y), callbacks=[
+        keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=0, min_delta=100.0),
+        keras.callbacks.TensorBoard(tmp_path / "old")])
+    client = tb_helpers.make_client(tmp_path)
+    _, listing = get(client, "/runs")
+    (entry,) = listing["runs"]
+    assert entry["run"] == "old/train" and entry["keras_only"] and entry["name"] == "old"
+    status, body = get(client, "/timeline?run=old/train")
+    assert status == 200
+    assert "one epoch early" in body["keras_only"]["text"]
+    # Keras logs the rate after the epoch's callbacks: epoch 1's point is already the
+    # rate its ReduceLROnPlateau set for epoch 2.
+    assert [e for e, _ in body["epoch_learning_rate"]] == [0, 1, 2]
+    assert [v for _, v in body["epoch_learning_rate"]] == pytest.approx([0.1, 0.01, 0.001])
+    assert [e for e, _, _ in body["metrics"]["val_loss"]] == [0, 1, 2]

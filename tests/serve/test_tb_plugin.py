@@ -126,7 +126,8 @@ def test_plugin_identity():
     assert plugin.data_plugin_names() == ("lr_timeline", "scalars")
     assert plugin.is_active() is False
     assert plugin.frontend_metadata().es_module_path == "/index.js"
-    assert set(plugin.get_plugin_apps()) == {"/index.js", "/static/*", "/runs", "/timeline"}
+    assert set(plugin.get_plugin_apps()) == {"/index.js", "/static/*", "/runs", "/timeline",
+                                             "/replay", "/scalar_tags", "/scalar"}
 
 
 def test_runs_lists_every_readable_run_with_its_keras_companions(client):

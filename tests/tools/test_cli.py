@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from test_format import write_full_run
+from sample_runs import write_full_run
 
 from lr_plugin.tools import cli
 
