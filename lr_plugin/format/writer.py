@@ -194,7 +194,7 @@ class RunWriter:
         try:
             self._storage = storage_lib.for_path(run_dir)
             self._open()
-        except (OSError, ValueError) as error:
+        except Exception as error:  # OSError, or a gfile's own error (TensorFlow's OpError)
             if storage_lib.is_transient(error):
                 self._write_failed(error)  # a full disk at train begin: retried later
                 return
