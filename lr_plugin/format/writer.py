@@ -402,6 +402,9 @@ class RunWriter:
         """Appends the pending events to the event file (call under ``_io``)."""
         with self._lock:
             batch = list(self._pending)
+        if not batch and self._appender is not None:
+            self._refresh_heartbeat()  # nothing to write: a deleted directory stays deleted
+            return
         for attempt in (1, 2):
             try:
                 self._write_batch(b"".join(data for data, _, _ in batch))
@@ -426,6 +429,17 @@ class RunWriter:
                 f"since the error ({recovered}) are written"
                 + (f", except {self.dropped_points} dropped points." if self.dropped_points
                    else "."), LogWriteWarning, stacklevel=3)
+
+    def _refresh_heartbeat(self):
+        lock = self._run_lock
+        if lock is None or time.time() - lock.heartbeat < run_lock.HEARTBEAT_SECS:
+            return
+        try:
+            with self._lock:
+                last_step = max(self._last_step.values(), default=self._floor - 1)
+            lock.refresh(last_step)
+        except Exception:  # the next write retries it, and says what failed
+            pass
 
     def _write_batch(self, data):
         if self._appender is None or self._appender.lost:
