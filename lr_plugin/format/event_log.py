@@ -208,8 +208,13 @@ class EventLog:
                 self._warn_once("deleted", (
                     f"lr_plugin: the run directory {self.run_dir} was deleted during "
                     "training. It is recreated; what was written there before is lost."))
+            elif self._appender.lost:
+                self._warn_once("file", (
+                    f"lr_plugin: the event file {self._appender.path} was deleted or "
+                    "changed during training; new events go to a new file beside it."))
         self._storage.makedirs(self.run_dir)
-        name = "events.out.tfevents.%010d.%s.%s.%d" % (
+        # Zero-padded: files of one second sort in the order they were written.
+        name = "events.out.tfevents.%010d.%s.%s.%06d" % (
             time.time(), run_lock.HOST, os.getpid(), next(_file_numbers))
         header = event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2")
         header.source_metadata.writer = "lr_plugin"

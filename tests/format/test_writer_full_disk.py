@@ -62,3 +62,21 @@ def test_a_run_directory_deleted_during_training_is_recreated(tmp_path):
 
     assert recorded_steps(run_dir) == list(range(8, 16))
     assert [r["epoch"] for r in read_payloads(run_dir)["epochs"]] == [2, 3]
+
+
+def test_an_event_file_deleted_during_training_is_replaced_with_a_warning(tmp_path):
+    run = writer_lib.open_run_writer(tmp_path / "lr_timeline")
+    run.begin_session("fit", start_step=0)
+    run.add_rates("SGD", range(5), [0.1] * 5)
+    run.flush(step=5)
+    for name in (tmp_path / "lr_timeline").iterdir():
+        if "tfevents" in name.name:
+            name.unlink()
+    run.add_rates("SGD", range(5, 10), [0.1] * 5)
+    with pytest.warns(writer_lib.LogWriteWarning, match="event file .* was deleted or changed"):
+        run.flush(step=10)
+    run.release()
+
+    assert recorded_steps(tmp_path / "lr_timeline") == list(range(5, 10))
+    (begin,) = read_payloads(tmp_path / "lr_timeline")["sessions"]  # written again
+    assert begin["state"] == "begin" and begin["start_step"] == 0
