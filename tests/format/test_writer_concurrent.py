@@ -4,6 +4,8 @@ after its host and pid; a crashed (SIGKILLed) holder's run is taken over by the 
 import os
 import signal
 import socket
+import subprocess
+import sys
 
 from lr_plugin.format import reader
 from writer_processes import read_payloads
@@ -61,3 +63,55 @@ def test_a_rerun_takes_over_the_run_of_a_killed_training(tmp_path):
                    for value in event.summary.value if value.tag == "learning_rate/SGD"]
     assert event_steps == sorted(set(event_steps))
     assert recorded_steps(tmp_path / "lr_timeline")[len(crashed_steps):] == list(range(10))
+
+
+def write_lock(run_dir, **fields):
+    import json
+    import time
+
+    from lr_plugin.format import run_lock
+
+    os.makedirs(run_dir, exist_ok=True)
+    content = {"state": "held", "host": socket.gethostname(), "pid": os.getpid(),
+               "pid_start": None, "token": "someone", "start_time": time.time(),
+               "heartbeat": time.time(), "last_event_step": 41, **fields}
+    with open(os.path.join(run_dir, run_lock.LOCK_NAME), "w") as handle:
+        json.dump(content, handle)
+
+
+def test_another_hosts_fresh_lock_sends_this_process_to_its_own_run(tmp_path):
+    import pytest
+
+    from lr_plugin.format import writer as writer_lib
+
+    write_lock(tmp_path / "exp" / "lr_timeline", host="trainer-7", pid=12)
+    with pytest.warns(writer_lib.LogWriteWarning,
+                      match="is being written by process 12 on trainer-7"):
+        run = writer_lib.open_run_writer(tmp_path / "exp" / "lr_timeline")
+    assert run.run_dir == str(tmp_path / "exp" / f"{socket.gethostname()}-{os.getpid()}"
+                              / "lr_timeline")
+    run.release()
+
+
+def test_a_stale_lock_of_another_host_or_a_dead_local_pid_is_taken_over(tmp_path):
+    import time
+
+    from lr_plugin.format import run_lock
+    from lr_plugin.format import writer as writer_lib
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # reaped: its pid is free now
+    for name, fields in [
+        ("stale", {"host": "trainer-7", "heartbeat": time.time() - run_lock.STALE_SECS - 1}),
+        ("dead", {"pid": finished.pid}),
+    ]:
+        run_dir = tmp_path / name / "lr_timeline"
+        write_lock(run_dir, **fields)
+        run = writer_lib.open_run_writer(run_dir)
+        assert run.run_dir == str(run_dir)
+        run.add_rates("SGD", [0], [0.1])
+        run.release()
+        # Event steps continue above the previous holder's last one (41).
+        events = [event.step for f in os.listdir(run_dir) if "tfevents" in f
+                  for event in reader.read_event_file(str(run_dir / f)) if event.summary.value]
+        assert events == [42]
