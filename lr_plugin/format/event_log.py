@@ -248,6 +248,13 @@ class EventLog:
                 f"its oldest unwritten data, {self.dropped_points} points so far "
                 "(RunWriter.dropped_points)."))
 
+    def report(self, error, what):
+        """Keeps an unexpected error of ``what`` and warns about it once."""
+        with self._lock:
+            self.error = error
+        self._warn_once(what, f"lr_plugin: {what} of {self.run_dir} failed: {error!r}. "
+                              "Training goes on; it is retried at the next flush.")
+
     def _warn_once(self, what, message):
         with self._lock:
             if what in self._warned:

@@ -101,8 +101,11 @@ def _flush_periodically():
                 _flusher = None
                 return
         for writer in writers:
-            if writer._flush_due():
-                writer.flush(step=writer._last_known_step())
+            try:
+                if writer._flush_due():
+                    writer.flush(step=writer._last_known_step())
+            except Exception as error:  # kept and told, and the thread goes on for the others
+                writer._log.report(error, "background flush")
 
 
 def _install_sigterm_handler():
@@ -111,20 +114,22 @@ def _install_sigterm_handler():
         return
     try:
         previous = signal.getsignal(signal.SIGTERM)
+        if getattr(previous, "__name__", None) == _on_sigterm.__name__:
+            return  # ours already (this module imported twice)
         signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError, AttributeError):  # not the main interpreter, or no SIGTERM
         return
     _sigterm.update(installed=True, previous=previous)
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum, stack):
     try:
         flush_all()
     except Exception:  # the signal must go on whatever happened here
         pass
     previous = _sigterm["previous"]
     if callable(previous):
-        previous(signum, frame)
+        previous(signum, stack)
     elif previous != signal.SIG_IGN:
         # The default action (or one set outside Python): die of SIGTERM, as without us.
         signal.signal(signum, signal.SIG_DFL)
@@ -224,6 +229,13 @@ class RunWriter:
         if tag not in metadata.RECORD_TAGS:
             raise ValueError(f"Unknown record tag {tag!r}; use one of {metadata.RECORD_TAGS}.")
         record = dict(record)
+        try:  # now, in the callback that made it, rather than at a flush in another thread
+            metadata.encode_records([record])
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"lr_plugin records must be JSON-serializable. Received {record!r} for "
+                f"tag {tag!r}: {error}. Convert NumPy values with float() or int()."
+            ) from error
         with self._lock:
             if self._session is not None:
                 record.setdefault(metadata.SESSION_KEY, self._session["id"])
