@@ -35,6 +35,15 @@ def test_two_trainings_at_once_each_keep_their_whole_run(tmp_path):
     assert steps[name] == expected[process.pid]
     assert steps["exp/lr_timeline"] == expected[(set(expected) - {process.pid}).pop()]
 
+    # TensorBoard lists both, the second named after its process.
+    import json
+
+    import tb_helpers
+
+    response = tb_helpers.make_client(tmp_path).get("/data/plugin/lr_timeline/runs")
+    listed = {(r["run"], r["name"]) for r in json.loads(response.get_data(as_text=True))["runs"]}
+    assert listed == {("exp/lr_timeline", "exp"), (name, name.rpartition("/")[0])}
+
 
 def test_a_rerun_takes_over_the_run_of_a_killed_training(tmp_path):
     crashed = start({"log_dir": str(tmp_path), "steps": 5000, "sleep": 0.01, "flush_secs": 0.2})
