@@ -186,16 +186,18 @@ class EventLog:
         if lock is None or time.time() - lock.heartbeat < run_lock.HEARTBEAT_SECS:
             return
         try:
-            lock.refresh(last_step())
+            lock.cover(last_step())
         except Exception:  # the next write retries it, and says what failed
             pass
 
     def _write_batch(self, data, new_file_events, last_step):
-        if self._appender is None or self._appender.lost:
+        new_file = self._appender is None or self._appender.lost
+        if new_file:
             self._start_file(new_file_events)
         if self._run_lock is not None:
-            # Before the events: the lock's step then covers every event on disk.
-            self._run_lock.refresh(last_step())
+            # Before the events, so the lock's bound covers every event on disk;
+            # rewritten with a new file, since a deleted directory took the lock along.
+            self._run_lock.cover(last_step(), force=new_file)
         self._appender.append((self._header or b"") + data)
         self._header = None
 

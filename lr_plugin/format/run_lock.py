@@ -5,8 +5,9 @@ one active event file per directory), so a writer takes the run's lock file
 first. The holder is alive when it is this host's process and that process
 still runs, or, on another host, when its heartbeat (refreshed at every flush)
 is younger than ``STALE_SECS``. A dead holder's lock is taken over: that is a
-rerun. The lock stays behind when released (state ``released``) with the last
-event step written, so the next writer keeps event steps increasing.
+rerun. The lock stays behind when released (state ``released``). It holds a bound on
+the event steps written, so the next writer, even after a crash, starts above
+them: TensorBoard takes a step that goes back for a restart and drops data.
 """
 
 import json
@@ -22,6 +23,8 @@ HEARTBEAT_SECS = 30.0
 """The holder rewrites its lock at least this often while it writes."""
 STALE_SECS = 120.0
 """Another host's lock older than this belongs to a process that died."""
+STEP_RESERVE = 1 << 20
+"""Event steps the lock covers ahead of the last one written."""
 
 HOST = socket.gethostname()
 
@@ -66,6 +69,9 @@ class RunLock:
         self.token = uuid.uuid4().hex
         self.start_time = time.time()
         self.heartbeat = 0.0
+        self.bound = self.start_bound = -1
+        """Every event step in the run's files is at most ``bound``; the previous
+        holder's was ``start_bound``."""
         self.previous = None
         """The lock found when this one was taken: a dead or released holder's."""
 
@@ -91,36 +97,48 @@ class RunLock:
         now = time.time() if now is None else now
         return isinstance(heartbeat, (int, float)) and now - heartbeat < STALE_SECS
 
-    def acquire(self, last_event_step=-1):
+    def acquire(self):
         """Takes the lock unless a live process holds it. Returns whether it did."""
-        data = self._content("held", last_event_step)
-        if not self.storage.create_exclusive(self.path, data):
+        if not self.storage.create_exclusive(self.path, self._content("held")):
             found = self.read()
             if self.holder_alive(found):
                 return False
             self.previous = found
-            self.storage.replace(self.path, data)
+            bound = (found or {}).get("event_step_bound")
+            self.bound = bound if isinstance(bound, int) else -1  # kept if this one dies too
+            self.start_bound = self.bound
+            self.storage.replace(self.path, self._content("held"))
         mine = self.read()
         # Two processes taking over one dead lock: the last write wins.
         return mine is not None and mine.get("token") == self.token
 
     def floor(self):
         """The first event step this writer may use: above the previous holder's."""
-        step = (self.previous or {}).get("last_event_step")
-        return int(step) + 1 if isinstance(step, int) else 0
+        return self.start_bound + 1
 
-    def refresh(self, last_event_step):
-        """Rewrites the lock with a fresh heartbeat (before events reach the file)."""
-        self.storage.replace(self.path, self._content("held", last_event_step))
+    def cover(self, last_event_step, force=False):
+        """Makes the lock's bound cover ``last_event_step`` (before those events
+        are written), and refreshes its heartbeat when due or ``force``d. The
+        bound is set ``STEP_RESERVE`` ahead, so most flushes leave the file alone."""
+        bound = self.bound
+        if last_event_step > bound:
+            bound = last_event_step + STEP_RESERVE
+        elif not force and time.time() - self.heartbeat < HEARTBEAT_SECS:
+            return
+        self.storage.replace(self.path, self._content("held", bound))
+        self.bound = bound  # only once the file says so
 
     def release(self, last_event_step):
-        self.storage.replace(self.path, self._content("released", last_event_step))
+        """Marks the run free; the bound is then the exact last step written."""
+        bound = max(int(last_event_step), self.start_bound)
+        self.storage.replace(self.path, self._content("released", bound))
+        self.bound = bound
 
-    def _content(self, state, last_event_step):
+    def _content(self, state, bound=None):
         self.heartbeat = time.time()
+        bound = self.bound if bound is None else bound
         return json.dumps({
             "state": state, "host": HOST, "pid": os.getpid(), "pid_start": _MY_START,
             "token": self.token, "start_time": self.start_time,
-            "heartbeat": self.heartbeat, "last_event_step": int(last_event_step),
+            "heartbeat": self.heartbeat, "event_step_bound": int(bound),
         }).encode("utf-8")
-

@@ -83,7 +83,7 @@ def write_lock(run_dir, **fields):
     os.makedirs(run_dir, exist_ok=True)
     content = {"state": "held", "host": socket.gethostname(), "pid": os.getpid(),
                "pid_start": None, "token": "someone", "start_time": time.time(),
-               "heartbeat": time.time(), "last_event_step": 41, **fields}
+               "heartbeat": time.time(), "event_step_bound": 41, **fields}
     with open(os.path.join(run_dir, run_lock.LOCK_NAME), "w") as handle:
         json.dump(content, handle)
 
