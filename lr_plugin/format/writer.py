@@ -245,13 +245,15 @@ class RunWriter:
 
     def begin_session(self, key, start_step):
         """Opens the training session ``key`` (one ``fit()``) at ``start_step``
-        and writes its begin mark now. Returns its id.
+        and writes its begin mark now. Returns its id (None once closed).
 
         The callbacks of one fit pass the same key and share the session; a new
         key ends the previous session without an end mark (it never ended).
         """
         with self._log.io() as writing:
             with self._lock:
+                if self.closed:
+                    return None
                 if self._session is not None and self._session["key"] == key:
                     return self._session["id"]
                 # Data of the previous session first: its wall times precede this start.
@@ -274,7 +276,7 @@ class RunWriter:
         """Writes the end mark of session ``key`` and flushes; nothing if it is not open."""
         with self._log.io() as writing:
             with self._lock:
-                if self._session is None or self._session["key"] != key:
+                if self.closed or self._session is None or self._session["key"] != key:
                     return
                 self._records.setdefault(metadata.SESSIONS_TAG, []).append({
                     metadata.SESSION_KEY: self._session["id"], "state": metadata.SESSION_END,
