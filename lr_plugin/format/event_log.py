@@ -153,7 +153,8 @@ class EventLog:
         with self._lock:
             batch = list(self._pending)
         if not batch and self._appender is not None:
-            self._refresh_heartbeat(last_step)  # nothing to write: a deleted directory stays deleted
+            # Nothing to write: a deleted directory stays deleted.
+            self._refresh_heartbeat(last_step)
             return
         for attempt in (1, 2):
             try:

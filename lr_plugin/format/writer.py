@@ -35,7 +35,7 @@ from lr_plugin.format import run_lock
 from lr_plugin.format import storage as storage_lib
 from lr_plugin.format.event_log import EventLog
 from lr_plugin.format.event_log import LogDirError  # noqa: F401 (public here)
-from lr_plugin.format.event_log import LogWriteWarning  # noqa: F401 (public here)
+from lr_plugin.format.event_log import LogWriteWarning
 from lr_plugin.format.event_log import frame
 
 FLUSH_SECS = 2.0

@@ -21,11 +21,13 @@ def test_two_trainings_at_once_each_keep_their_whole_run(tmp_path):
     second = start({"log_dir": str(log_dir), "steps": 50, "ready": str(tmp_path / "b"),
                     "wait_for": str(tmp_path / "a")})
     results = [process.communicate(timeout=300) for process in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], results[0][1][-2000:] + results[1][1][-2000:]
+    errors = results[0][1][-2000:] + results[1][1][-2000:]
+    assert [first.returncode, second.returncode] == [0, 0], errors
 
     runs = reader.read_timelines(str(tmp_path))
     # Whichever took the lock first keeps exp/lr_timeline; the other says where it went.
-    (moved,) = [(p, err) for p, (_, err) in zip((first, second), results) if "is being written" in err]
+    (moved,) = [(p, err) for p, (_, err) in zip((first, second), results)
+                if "is being written" in err]
     process, err = moved
     name = f"exp/{socket.gethostname()}-{process.pid}/lr_timeline"
     assert sorted(runs) == sorted(["exp/lr_timeline", name])

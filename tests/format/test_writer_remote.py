@@ -46,7 +46,9 @@ class MemoryObjectStore:
         parent = key.rpartition("/")[0]
         if not self.isdir(parent):
             raise errors.NotFoundError(None, None, f"No bucket directory {parent}")
-        self.objects[key] = file_content if isinstance(file_content, bytes) else file_content.encode()
+        if isinstance(file_content, str):
+            file_content = file_content.encode()
+        self.objects[key] = file_content
 
     def isdir(self, dirname):
         key = self._key(dirname)

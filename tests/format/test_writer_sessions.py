@@ -6,7 +6,6 @@ import socket
 
 import pytest
 
-from lr_plugin.format import metadata
 from lr_plugin.format import writer as writer_lib
 from writer_processes import read_payloads
 

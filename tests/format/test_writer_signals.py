@@ -1,7 +1,6 @@
 """SIGTERM (job schedulers, ``docker stop``) flushes what was recorded, then the
 signal goes on: to the handler that was there, or to the default that ends the process."""
 
-import os
 import signal
 
 from writer_processes import recorded_steps
