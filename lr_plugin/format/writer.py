@@ -5,46 +5,71 @@ logs there shares it: TensorBoard's directory watcher expects one active event
 file per directory, and two writers in one directory lose data.
 
 Callbacks append values to host-memory buffers (cheap, no I/O); ``flush()`` turns
-the buffers into events. Events go to TensorBoard's ``EventFileWriter``, whose
-own thread does the disk I/O. Buffers are flushed at epoch end and train end by
-the callbacks, every ``flush_secs`` by a background thread (so an exception in
-``fit()`` loses at most that much), and at interpreter exit.
+the buffers into events and appends them to the event file. Buffers are flushed
+at epoch end and train end by the callbacks, every ``FLUSH_SECS`` by one
+background thread of the process (so a crash or SIGKILL loses at most that
+much), on SIGTERM, and at interpreter exit.
+
+Writing goes through ``event_log.EventLog``, which keeps training safe from
+full disks, deleted directories and concurrent writers (see there). On SIGTERM
+everything buffered is flushed, then the signal goes on to the handler that was
+there before (the default one ends the process).
+
+Writers are reference-counted: ``open_run_writer`` takes a reference,
+``RunWriter.release`` drops it and the last one closes the writer.
 """
 
 import atexit
 import os
+import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from tensorboard.util import tensor_util
 
 from lr_plugin.format import metadata
+from lr_plugin.format import run_lock
+from lr_plugin.format import storage as storage_lib
+from lr_plugin.format.event_log import EventLog
+from lr_plugin.format.event_log import LogDirError  # noqa: F401 (public here)
+from lr_plugin.format.event_log import LogWriteWarning
+from lr_plugin.format.event_log import frame
 
-_FLUSH_SECS = 2.0
-_writers = {}  # realpath of the run directory -> RunWriter
-_writers_lock = threading.Lock()
+FLUSH_SECS = 2.0
+"""Seconds between two background flushes: what a SIGKILL can lose."""
+MAX_PENDING_BYTES = 64 * 1024 * 1024
+"""Unwritten events kept in memory while writes fail; past it the oldest go."""
 
-
-class LogDirError(OSError):
-    """The log directory cannot be created or written."""
+_writers = {}  # normalized requested run directory -> RunWriter
+_writers_lock = threading.RLock()  # re-entrant: the SIGTERM handler may interrupt its holder
+_flusher = None
+_sigterm = {"installed": False, "previous": None}
 
 
 def open_run_writer(run_dir):
-    """The process's RunWriter for ``run_dir``, opened on first use.
+    """The process's RunWriter for ``run_dir``, opened on first use, with one
+    more reference: call ``release()`` once for each call.
 
     Raises:
         LogDirError: when the directory cannot be created or written.
     """
-    key = os.path.realpath(os.path.abspath(os.fspath(run_dir)))
+    global _flusher
+    key = storage_lib.normalize(run_dir)
     with _writers_lock:
         writer = _writers.get(key)
         if writer is None or writer.closed:
             writer = RunWriter(key)
             _writers[key] = writer
-        return writer
+        writer._references += 1
+        if _flusher is None:
+            _flusher = threading.Thread(
+                target=_flush_periodically, name="lr_plugin flush", daemon=True)
+            _flusher.start()
+    _install_sigterm_handler()
+    return writer
 
 
 def flush_all():
@@ -52,13 +77,12 @@ def flush_all():
     with _writers_lock:
         writers = list(_writers.values())
     for writer in writers:
-        writer.flush()
+        writer.flush(step=writer._last_known_step())
 
 
 def _close_all():
     with _writers_lock:
         writers = list(_writers.values())
-        _writers.clear()
     for writer in writers:
         writer.close()
 
@@ -66,41 +90,88 @@ def _close_all():
 atexit.register(_close_all)
 
 
+def _flush_periodically():
+    # One thread for every writer of the process; it ends with the last writer.
+    global _flusher
+    while True:
+        time.sleep(FLUSH_SECS)
+        with _writers_lock:
+            writers = [w for w in _writers.values() if not w.closed]
+            if not writers:
+                _flusher = None
+                return
+        for writer in writers:
+            try:
+                if writer._flush_due():
+                    writer.flush(step=writer._last_known_step())
+            except Exception as error:  # kept and told, and the thread goes on for the others
+                writer._log.report(error, "background flush")
+
+
+def _install_sigterm_handler():
+    """Flush on SIGTERM, then hand the signal on; only the main thread may install it."""
+    if _sigterm["installed"] or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if getattr(previous, "__name__", None) == _on_sigterm.__name__:
+            return  # ours already (this module imported twice)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main interpreter, or no SIGTERM
+        return
+    _sigterm.update(installed=True, previous=previous)
+
+
+def _on_sigterm(signum, stack):
+    try:
+        flush_all()
+    except Exception:  # the signal must go on whatever happened here
+        pass
+    previous = _sigterm["previous"]
+    if callable(previous):
+        previous(signum, stack)
+    elif previous != signal.SIG_IGN:
+        # The default action (or one set outside Python): die of SIGTERM, as without us.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
 class RunWriter:
     """Buffers and writes one run's lr_timeline summaries.
 
     Use ``open_run_writer(run_dir)`` rather than this constructor, so that all
     callbacks of a process share the writer of a directory.
+
+    Attributes:
+        run_dir: the directory written: the one asked for, or
+            ``<parent>/<host>-<pid>/<name>`` when another live process writes it.
+        error: the last write error, None once a write succeeds again.
+        dropped_points: rates and records dropped because writes kept failing.
     """
 
-    def __init__(self, run_dir, flush_secs=_FLUSH_SECS):
-        self.run_dir = run_dir
-        try:
-            os.makedirs(run_dir, exist_ok=True)
-            probe = os.path.join(run_dir, ".lr_plugin_write_test")
-            with open(probe, "wb") as handle:
-                handle.write(b"ok")
-            os.remove(probe)
-            self._events = EventFileWriter(run_dir, max_queue_size=1000)
-        except OSError as error:
-            raise LogDirError(
-                f"lr_plugin cannot write to the log directory {run_dir!r}: "
-                f"{error.strerror or error}. Pass a log_dir you can write to."
-            ) from error
-        self._lock = threading.RLock()
+    def __init__(self, run_dir):
+        self.requested_dir = storage_lib.normalize(run_dir)
+        self._lock = threading.RLock()  # buffers; re-entrant for the SIGTERM handler
         self._rates = {}  # tag -> ([steps], [rates])
         self._records = {}  # tag -> [record]
         self._last_step = {}  # tag -> last event step written, kept increasing
         self._owners = {}  # what is recorded -> the recorder that records it
+        self._references = 0
+        self._session = None
         self.closed = False
-        self._stop = threading.Event()
-        self._flusher = threading.Thread(
-            target=self._flush_periodically,
-            args=(flush_secs,),
-            name=f"lr_plugin flush {run_dir}",
-            daemon=True,
-        )
-        self._flusher.start()
+        self._log = EventLog(self.requested_dir, MAX_PENDING_BYTES, FLUSH_SECS)
+
+    @property
+    def run_dir(self):
+        return self._log.run_dir
+
+    @property
+    def error(self):
+        return self._log.error
+
+    @property
+    def dropped_points(self):
+        return self._log.dropped_points
 
     # Recording (called from training hooks: memory only).
 
@@ -122,11 +193,17 @@ class RunWriter:
                 return True
             return False
 
-    def release(self, owner):
-        """Gives up every claim held by ``owner``."""
+    def release(self, owner=None):
+        """Gives up every claim held by ``owner`` and drops the reference taken
+        by ``open_run_writer``; the last reference closes the writer."""
         with self._lock:
-            for what in [w for w, (o, _) in self._owners.items() if o is owner]:
-                del self._owners[what]
+            if owner is not None:
+                for what in [w for w, (o, _) in self._owners.items() if o is owner]:
+                    del self._owners[what]
+            self._references -= 1
+            last = self._references <= 0
+        if last:
+            self.close()
 
     def add_rate(self, optimizer_name, step, rate):
         """Buffers the rate that update ``step`` applied."""
@@ -147,16 +224,74 @@ class RunWriter:
             buffer_rates.extend(float(r) for r in rates)
 
     def add_record(self, tag, record):
-        """Buffers one epoch record, plateau record or event (a JSON-able dict)."""
+        """Buffers one epoch record, plateau record or event (a JSON-able dict),
+        stamped with the open training session's id."""
         if tag not in metadata.RECORD_TAGS:
             raise ValueError(f"Unknown record tag {tag!r}; use one of {metadata.RECORD_TAGS}.")
+        record = dict(record)
+        try:  # now, in the callback that made it, rather than at a flush in another thread
+            metadata.encode_records([record])
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"lr_plugin records must be JSON-serializable. Received {record!r} for "
+                f"tag {tag!r}: {error}. Convert NumPy values with float() or int()."
+            ) from error
         with self._lock:
-            self._records.setdefault(tag, []).append(dict(record))
+            if self._session is not None:
+                record.setdefault(metadata.SESSION_KEY, self._session["id"])
+            self._records.setdefault(tag, []).append(record)
+
+    # Training sessions (see the contract in metadata).
+
+    def begin_session(self, key, start_step):
+        """Opens the training session ``key`` (one ``fit()``) at ``start_step``
+        and writes its begin mark now. Returns its id (None once closed).
+
+        The callbacks of one fit pass the same key and share the session; a new
+        key ends the previous session without an end mark (it never ended).
+        """
+        with self._log.io() as writing:
+            with self._lock:
+                if self.closed:
+                    return None
+                if self._session is not None and self._session["key"] == key:
+                    return self._session["id"]
+                # Data of the previous session first: its wall times precede this start.
+                events = self._take_events(start_step)
+                start_time = time.time()
+                session_id = f"{run_lock.HOST}-{os.getpid()}-{int(start_time * 1000)}"
+                begin = {
+                    metadata.SESSION_KEY: session_id, "state": metadata.SESSION_BEGIN,
+                    "start_step": int(start_step), "start_time": start_time,
+                    "host": run_lock.HOST, "pid": os.getpid(),
+                }
+                self._session = {"key": key, "id": session_id, "begin": begin}
+                self._records.setdefault(metadata.SESSIONS_TAG, []).append(begin)
+                self._log.queue(events + self._take_events(start_step))
+            if writing:
+                self._write()
+        return session_id
+
+    def end_session(self, key, end_step):
+        """Writes the end mark of session ``key`` and flushes; nothing if it is not open."""
+        with self._log.io() as writing:
+            with self._lock:
+                if self.closed or self._session is None or self._session["key"] != key:
+                    return
+                self._records.setdefault(metadata.SESSIONS_TAG, []).append({
+                    metadata.SESSION_KEY: self._session["id"], "state": metadata.SESSION_END,
+                    "end_step": int(end_step), "end_time": time.time(),
+                })
+                self._session = None
+                self._log.queue(self._take_events(end_step))
+            if writing:
+                self._write()
 
     # Writing.
 
     def flush(self, step=None):
-        """Writes the buffers as events and flushes the event file to disk.
+        """Writes the buffers as events to the event file. Never raises: a
+        failed write is kept in memory, warned about and retried.
 
         Args:
             step: the optimizer step at this point of training, used as the
@@ -164,37 +299,40 @@ class RunWriter:
                 tag, since TensorBoard's fast loader drops earlier points
                 with an equal or larger step).
         """
-        with self._lock:
-            if self.closed:
-                return
-            events = self._take_events(step)
-            for event in events:
-                self._events.add_event(event)
-        self._events.flush()
+        with self._log.io() as writing:
+            with self._lock:
+                if self.closed:
+                    return
+                self._log.queue(self._take_events(step))
+            if writing:
+                self._write()
+
+    def _write(self):
+        self._log.write(self._new_file_events, self._last_event_step)
 
     def _take_events(self, step):
         events = []
         for tag, (steps, rates) in self._rates.items():
-            if not steps:
+            count = min(len(steps), len(rates))  # a signal may land between two appends
+            if not count:
                 continue
-            payload = metadata.encode_rates(steps, rates)
-            events.append(
-                self._event(tag, metadata.KIND_RATES, int(max(steps)), payload)
-            )
-            self._rates[tag] = ([], [])
+            payload = metadata.encode_rates(steps[:count], rates[:count])
+            events.append(self._event(tag, metadata.KIND_RATES, int(max(steps[:count])), payload))
+            self._rates[tag] = (steps[count:], rates[count:])
         for tag, records in self._records.items():
-            if not records:
-                continue
-            hint = step if step is not None else 0
-            payload = np.array(metadata.encode_records(records), dtype=object)
-            events.append(self._event(tag, metadata.KIND_RECORDS, hint, payload))
-            self._records[tag] = []
+            if records:
+                events.append(self._records_event(tag, records, step))
+                self._records[tag] = []
         return events
 
-    def _event(self, tag, kind, step, payload):
-        last = self._last_step.get(tag)
-        if last is not None and step <= last:
-            step = last + 1
+    def _records_event(self, tag, records, step):
+        payload = np.array(metadata.encode_records(records), dtype=object)
+        return self._event(tag, metadata.KIND_RECORDS, step or 0, payload, len(records))
+
+    def _event(self, tag, kind, step, payload, points=None):
+        # Above every step of this tag, and of the run's previous writer, so
+        # that TensorBoard never takes a later event for a restart.
+        step = max(int(step), self._log.floor, self._last_step.get(tag, -1) + 1)
         self._last_step[tag] = step
         event = event_pb2.Event(wall_time=time.time(), step=step)
         event.summary.value.add(
@@ -202,30 +340,51 @@ class RunWriter:
             tensor=tensor_util.make_tensor_proto(payload),
             metadata=metadata.create_summary_metadata(kind),
         )
-        return event
+        return frame(event.SerializeToString()), points or len(payload), tag
 
-    def _flush_periodically(self, flush_secs):
-        while not self._stop.wait(flush_secs):
-            with self._lock:
-                pending = any(s for s, _ in self._rates.values()) or any(
-                    self._records.values()
-                )
-            if pending:
-                try:
-                    self.flush(step=self._last_known_step())
-                except Exception:  # never kill the process from a daemon thread
-                    pass
+    def _new_file_events(self):
+        # A file replacing a deleted one says again which training writes it.
+        with self._lock:
+            if self._session is None:
+                return []
+            data, _, _ = self._records_event(metadata.SESSIONS_TAG, [self._session["begin"]], 0)
+            return [data]
+
+    def _last_event_step(self):
+        with self._lock:
+            return max(self._last_step.values(), default=self._log.floor - 1)
+
+    def _flush_due(self):
+        with self._lock:
+            if self.closed:
+                return False
+            if any(s for s, _ in self._rates.values()) or any(self._records.values()):
+                return True
+        return self._log.due()
 
     def _last_known_step(self):
-        rate_steps = [max(s) for s, _ in self._rates.values() if s]
+        with self._lock:
+            rate_steps = [max(s) for s, _ in self._rates.values() if s]
         return int(max(rate_steps)) if rate_steps else None
 
     def close(self):
-        """Flushes and closes the event file. Later flushes do nothing."""
-        if self.closed:
-            return
-        self.flush(step=self._last_known_step())
-        with self._lock:
-            self.closed = True
-            self._stop.set()
-            self._events.close()
+        """Flushes, releases the run's lock and closes the event file. Later
+        flushes do nothing."""
+        with self._log.io() as writing:
+            with self._lock:
+                if self.closed:
+                    return
+                self._log.queue(self._take_events(self._last_known_step()))
+            if writing:
+                self._write()
+            with self._lock:
+                self.closed = True
+            lost = self._log.pending_points()
+            if lost:
+                warnings.warn(
+                    f"lr_plugin closed {self.run_dir} with {lost} points it could not "
+                    f"write: {self.error}.", LogWriteWarning, stacklevel=2)
+            self._log.close(self._last_event_step)
+        with _writers_lock:
+            if _writers.get(self.requested_dir) is self:
+                del _writers[self.requested_dir]

@@ -102,6 +102,7 @@ def preview(
         run = writer_lib.open_run_writer(os.path.join(os.fspath(log_dir), metadata.RUN_SUBDIR))
         run.add_rates(optimizer_name, planned.steps, planned.rates, planned=True)
         run.flush()
+        run.release()  # the reference open_run_writer took: the writer closes unless a fit holds it
     return planned
 
 

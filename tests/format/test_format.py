@@ -79,7 +79,7 @@ def test_truncated_event_file_is_read_up_to_the_damage(tmp_path):
         w.add_rates("SGD", range(chunk * 10, chunk * 10 + 10), [0.1] * 10)
         w.flush(step=chunk * 10 + 10)
     w.close()
-    (path,) = [run_dir / f for f in os.listdir(run_dir)]
+    (path,) = [run_dir / f for f in os.listdir(run_dir) if "tfevents" in f]
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 40])  # cut into the last record
     with pytest.warns(reader.DamagedEventFileWarning, match="damaged or truncated after"):
@@ -95,7 +95,7 @@ def test_corrupted_record_in_the_middle_stops_there_with_a_warning(tmp_path):
         w.add_rates("SGD", range(chunk * 10, chunk * 10 + 10), [0.1] * 10)
         w.flush(step=chunk * 10 + 10)
     w.close()
-    (path,) = [run_dir / f for f in os.listdir(run_dir)]
+    (path,) = [run_dir / f for f in os.listdir(run_dir) if "tfevents" in f]
     data = bytearray(path.read_bytes())
     data[-30] ^= 0xFF  # flip a byte inside the last record's payload: its CRC fails
     path.write_bytes(bytes(data))
