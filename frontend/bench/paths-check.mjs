@@ -48,8 +48,9 @@ class Path2D {
 globalThis.Path2D = Path2D;
 
 const { default: uPlot } = await import(resolve(here, "../node_modules/uplot/dist/uPlot.esm.js"));
-const { denseLinear } = await import(resolve(here, "../src/paths.js"));
-const { placeRates, placeMetric, makeAxis, EpochMap } = await import(resolve(here, "../src/data.js"));
+const { denseLinear } = await import(resolve(here, "../src/view/paths.js"));
+const { placeRates, placeMetric } = await import(resolve(here, "../src/model/place.js"));
+const { makeAxis, EpochMap } = await import(resolve(here, "../src/model/axis.js"));
 
 /** The parts of a uPlot instance its path builders read. */
 function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left) {

@@ -3,16 +3,16 @@
 
 import { h, replaceChildren } from "./dom.js";
 import { TimelineView } from "./view.js";
-import { normalizeTimeline, ratesCsv } from "./data.js";
-import { runColor } from "./model.js";
+import { normalizeTimeline, isDownsampled } from "../api/timeline.js";
+import { fetchText, runsUrl, timelineUrl, parseRuns, fullDownsample } from "../api/client.js";
+import { ratesCsv } from "../model/csv.js";
+import { runColor } from "../model/colors.js";
 import { formatCount } from "./format.js";
 import { isDark, themeFor, watchTheme } from "./theme.js";
 import { listenForReload } from "./host.js";
 import { afterPaint } from "./paint.js";
 
 const REFRESH_MS = 30000;
-const DOWNSAMPLE = 50000;
-const MAX_DOWNSAMPLE = 1000000; // the backend's limit
 const STORAGE_KEY = "lr_timeline.settings.v1";
 const NO_EPOCHS = "A selected run has no epoch records yet";
 const NO_TIMES = "A selected run has no start and end times in its epoch records (logs of an older lr_plugin)";
@@ -34,16 +34,6 @@ function saveSettings(settings) {
   }
 }
 
-async function fetchText(url) {
-  const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${url}`);
-  return response.text();
-}
-
-function timelineUrl(run, downsample) {
-  return `./timeline?run=${encodeURIComponent(run)}&downsample=${downsample}`;
-}
-
 function fileName(name, extension) {
   const safe = String(name).replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
   return `${safe}.lr_timeline.${extension}`;
@@ -56,14 +46,6 @@ function download(text, name, type) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 30000);
-}
-
-/** Whether a timeline holds fewer points than the run has (the backend downsampled it). */
-function isDownsampled(timeline) {
-  return Object.entries(timeline.points || {}).some(([name, total]) => {
-    const shown = (timeline.learning_rate[name] || []).length;
-    return typeof total === "number" && total > shown;
-  });
 }
 
 export class App {
@@ -194,8 +176,7 @@ export class App {
   }
 
   async load() {
-    const text = await fetchText("./runs");
-    const runs = (JSON.parse(text).runs || []).filter((run) => run && typeof run.run === "string");
+    const runs = parseRuns(await fetchText(runsUrl()));
     const runsChanged = JSON.stringify(runs) !== JSON.stringify(this.runs);
     if (runsChanged) this.setRuns(runs);
     const changed = await this.fetchSelected();
@@ -320,7 +301,7 @@ export class App {
     let changed = false;
     await Promise.all(
       this.selected.map(async (run) => {
-        const text = await fetchText(timelineUrl(run, DOWNSAMPLE));
+        const text = await fetchText(timelineUrl(run));
         const cached = this.loaded.get(run);
         if (cached && cached.text === text) return;
         const raw = JSON.parse(text);
@@ -456,9 +437,7 @@ export class App {
   async fullTimeline(run) {
     const loaded = this.loaded.get(run);
     if (loaded && !isDownsampled(loaded.timeline)) return loaded.raw;
-    const totals = Object.values((loaded && loaded.timeline.points) || {}).filter((n) => typeof n === "number");
-    const downsample = Math.min(MAX_DOWNSAMPLE, Math.max(DOWNSAMPLE, ...totals));
-    return JSON.parse(await fetchText(timelineUrl(run, downsample)));
+    return JSON.parse(await fetchText(timelineUrl(run, fullDownsample(loaded && loaded.timeline))));
   }
 
   async downloadJson() {

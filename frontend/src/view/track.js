@@ -3,7 +3,7 @@
 
 import uPlot from "uplot";
 import { h, replaceChildren } from "./dom.js";
-import { alignSeries, valueAt } from "./data.js";
+import { alignSeries, valueAt } from "../model/align.js";
 import { formatCompact, formatDuration, formatEpoch, formatValue } from "./format.js";
 import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
 
@@ -60,11 +60,17 @@ export class Track {
    * Args:
    *   id: "lr" | "loss" | "plateau"
    *   title: the track's heading
-   *   view: the TimelineView (x range, zoom, markers, cursor)
+   *   handlers: how the track talks to whoever holds the tracks together:
+   *     xRange() -> [min, max]: the x range every track shows
+   *     onScale(track, u): the chart's x scale changed (a drag zoom)
+   *     onCursor(track, u): the chart's cursor moved
+   *     onResetZoom(): a double-click asked for the whole range
+   *     onToggleSeries(key) -> hidden: a legend click showed or hid a series
+   *     onDrawn(track, u, width): the chart was drawn (width: the plot's, in CSS pixels)
    */
-  constructor(id, title, view) {
+  constructor(id, title, handlers) {
     this.id = id;
-    this.view = view;
+    this.handlers = handlers;
     this.chart = null;
     this.spec = null;
     this.signature = null;
@@ -103,7 +109,9 @@ export class Track {
   /**
    * Draws spec (one track of buildModel), keeping the chart when only the data changed.
    *
-   * context: {theme, axisName, scale, last, width, height, syncKey, hidden}
+   * context: {theme, axisName, scale, last, width, height, syncKey, hidden, markers,
+   *   eventMarkers} (markers: reductions, drawn on every track; eventMarkers: rate events,
+   *   drawn on the rate track)
    */
   show(spec, context) {
     this.emptyEl.hidden = true;
@@ -121,7 +129,8 @@ export class Track {
       this.buildLegend(spec, context);
       this.chart = new uPlot(this.options(spec, context), data, this.plotEl);
     }
-    this.chart.setScale("x", this.view.xRangeObject());
+    const [min, max] = this.handlers.xRange();
+    this.chart.setScale("x", { min, max });
     this.renderNotes(spec);
     this.updateLegend();
   }
@@ -148,7 +157,7 @@ export class Track {
   options(spec, context) {
     const { theme } = context;
     const font = `11px ${FONT_FAMILY}`;
-    const view = this.view;
+    const handlers = this.handlers;
     const axisStyle = {
       stroke: theme.axis,
       font,
@@ -183,7 +192,7 @@ export class Track {
         // Every track shows the view's range: before the chart is ready uPlot
         // asks with its own data's extent, later with a zoom it was synced to.
         range: (u, min, max) =>
-          u.status === 1 && min !== null && max !== null && max > min ? [min, max] : view.xRange(),
+          u.status === 1 && min !== null && max !== null && max > min ? [min, max] : handlers.xRange(),
       },
     };
     const axes = [xAxis];
@@ -281,7 +290,7 @@ export class Track {
           mousemove: (u, target, handler) => (event) => handler(event),
           // Double-click resets the zoom of every track to the whole run.
           dblclick: () => (event) => {
-            if (event.button === 0) view.resetZoom();
+            if (event.button === 0) handlers.onResetZoom();
             return null;
           },
         },
@@ -289,7 +298,7 @@ export class Track {
       hooks: {
         drawClear: [(u) => this.drawBands(u)],
         draw: [(u) => this.drawOverlays(u)],
-        setScale: [(u, key) => key === "x" && view.onScale(this, u)],
+        setScale: [(u, key) => key === "x" && handlers.onScale(this, u)],
         setCursor: [() => this.onCursor()],
       },
     };
@@ -310,7 +319,7 @@ export class Track {
           title: "Show or hide this series",
           "aria-pressed": String(!context.hidden.has(s.key)),
           onclick: () => {
-            const hidden = this.view.toggleSeries(s.key);
+            const hidden = this.handlers.onToggleSeries(s.key);
             item.setAttribute("aria-pressed", String(!hidden));
             item.classList.toggle("lrt-off", hidden);
             if (this.chart) this.chart.setSeries(index + 1, { show: !hidden });
@@ -362,7 +371,7 @@ export class Track {
   /** Updates the legend values for the cursor position (or the last values when away). */
   onCursor() {
     this.updateLegend();
-    if (this.chart) this.view.onCursor(this, this.chart);
+    if (this.chart) this.handlers.onCursor(this, this.chart);
   }
 
   updateLegend() {
@@ -409,7 +418,7 @@ export class Track {
     // An even width at a whole pixel: crisp, full-colour lines.
     ctx.lineWidth = 2 * Math.max(1, Math.round(ratio));
     ctx.setLineDash([5 * ratio, 3 * ratio]);
-    for (const marker of this.view.markers) {
+    for (const marker of this.context.markers) {
       const x = Math.round(u.valToPos(marker.x, "x", true));
       if (x < left - 1 || x > left + width + 1) continue;
       ctx.strokeStyle = marker.color;
@@ -464,7 +473,7 @@ export class Track {
       }
     }
     ctx.restore();
-    this.view.placeMarkers(this, u, width / ratio);
+    this.handlers.onDrawn(this, u, width / ratio);
   }
 
   /**
@@ -477,7 +486,7 @@ export class Track {
     const { left, top, width, height } = u.bbox;
     const bottom = top + height;
     let lastX = -Infinity; // lr_set dots closer than this are drawn once
-    for (const marker of this.view.eventMarkers) {
+    for (const marker of this.context.eventMarkers) {
       const x = Math.round(u.valToPos(marker.x, "x", true));
       if (x < left - 1 || x > left + width + 1) continue;
       ctx.fillStyle = ctx.strokeStyle = marker.color;

@@ -2,11 +2,12 @@
 // zoom, reduction markers with their tooltip, and the decision table.
 
 import { h, replaceChildren } from "./dom.js";
-import { buildModel } from "./model.js";
+import { buildModel } from "../model/build.js";
 import { afterPaintTask } from "./paint.js";
 import { Track } from "./track.js";
 import { DecisionTable } from "./table.js";
-import { EpochMap, makeAxis, decisionRows, stepAt } from "./data.js";
+import { EpochMap, makeAxis, stepAt } from "../model/axis.js";
+import { plateauRecords } from "../model/records.js";
 import { formatCount, formatDuration, formatEpoch, formatValue } from "./format.js";
 
 const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
@@ -27,16 +28,25 @@ export class TimelineView {
     this.eventMarkers = [];
     this.lrMarkers = []; // the rate track's: reductions, then rate events
     this.markersVersion = 0;
+    this.markerLayers = new Map(); // track id -> {layer, version}: the markers' buttons over its plot
     this.hidden = new Set();
     this.entries = [];
     this.settings = { axis: "step", scale: "log" };
     this.rowX = new Map(); // epoch -> x of the table's run
     this.tableToken = 0; // the latest table render asked for
     this.applyingScale = false;
+    const trackHandlers = {
+      xRange: () => this.xRange(),
+      onScale: (track, u) => this.onScale(track, u),
+      onCursor: (track, u) => this.onCursor(track, u),
+      onResetZoom: () => this.resetZoom(),
+      onToggleSeries: (key) => this.toggleSeries(key),
+      onDrawn: (track, u, width) => this.placeMarkers(track, u, width),
+    };
     this.tracks = {
-      lr: new Track("lr", "Learning rate", this),
-      loss: new Track("loss", "Loss", this),
-      plateau: new Track("plateau", "Plateau: wait / patience, cooldown", this),
+      lr: new Track("lr", "Learning rate", trackHandlers),
+      loss: new Track("loss", "Loss", trackHandlers),
+      plateau: new Track("plateau", "Plateau: wait / patience, cooldown", trackHandlers),
     };
     this.readoutEl = h("span", { class: "lrt-readout", testid: "cursor-readout" });
     this.zoomButton = h("button", {
@@ -138,6 +148,8 @@ export class TimelineView {
         height: HEIGHTS[id] + (id === last ? X_AXIS_HEIGHT : 0),
         syncKey: this.syncKey,
         hidden: this.hidden,
+        markers: this.markers,
+        eventMarkers: id === "lr" ? this.eventMarkers : [],
       });
     }
     if (!shown.lr) {
@@ -174,7 +186,7 @@ export class TimelineView {
       });
       return;
     }
-    const rows = decisionRows(focus.timeline);
+    const rows = plateauRecords(focus.timeline);
     const axis = makeAxis(this.axisName, new EpochMap(focus.timeline.epochs));
     this.rowX = new Map();
     this.tableRun = focus.run;
@@ -321,17 +333,19 @@ export class TimelineView {
    * element's would force a layout in the middle of drawing).
    */
   placeMarkers(track, u, width) {
-    if (!track.markerLayer) {
-      track.markerLayer = h("div", { class: "lrt-marker-layer" });
+    let placed = this.markerLayers.get(track.id);
+    if (!placed) {
+      placed = { layer: h("div", { class: "lrt-marker-layer" }), version: -1 };
+      this.markerLayers.set(track.id, placed);
     }
-    const layer = track.markerLayer;
+    const layer = placed.layer;
     if (layer.parentNode !== u.over) {
       u.over.append(layer);
-      track.markerLayerVersion = -1;
+      placed.version = -1;
     }
     const markers = track.id === "lr" ? this.lrMarkers : this.markers;
-    if (track.markerLayerVersion !== this.markersVersion) {
-      track.markerLayerVersion = this.markersVersion;
+    if (placed.version !== this.markersVersion) {
+      placed.version = this.markersVersion;
       replaceChildren(
         layer,
         markers.map((marker) => (marker.reduction ? this.markerButton(marker) : this.eventButton(marker))),
