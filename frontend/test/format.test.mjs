@@ -9,6 +9,8 @@ import {
   formatCompact,
   formatEpoch,
   formatDuration,
+  formatKerasEpoch,
+  formatEpochPosition,
 } from "../src/view/format.js";
 
 test("formatValue keeps 4 significant digits and writes tiny or huge values with an exponent", () => {
@@ -57,4 +59,17 @@ test("formatDuration counts in days, hours, minutes and seconds", () => {
   assert.equal(formatDuration(97200), "1d 3h");
   assert.equal(formatDuration(2.5, 0.5), "2.5s");
   assert.equal(formatDuration(-30), "\u221230s");
+});
+
+test("epochs read as Keras prints them: index 0 is Epoch 1", () => {
+  assert.equal(formatKerasEpoch(0), "1");
+  assert.equal(formatKerasEpoch(39), "40");
+  assert.equal(formatKerasEpoch(null), "\u2014");
+});
+
+test("an epoch-axis position names the epoch it is in; N is the end of Epoch N", () => {
+  assert.equal(formatEpochPosition(11), "Epoch 11");
+  assert.equal(formatEpochPosition(10.5), "Epoch 11 \u00b7 50%");
+  assert.equal(formatEpochPosition(0.25), "Epoch 1 \u00b7 25%");
+  assert.equal(formatEpochPosition(0), "Epoch 1");
 });

@@ -7,6 +7,7 @@ import { EpochMap, makeAxis } from "../src/model/axis.js";
 import { plateauRecords, cooldownWindows, reductions, rateEvents } from "../src/model/records.js";
 import { buildModel } from "../src/model/build.js";
 import { themeFor } from "../src/view/theme.js";
+import { plainLabel } from "../src/model/label.js";
 
 // patience 2, cooldown 3 on a flat metric: reductions at epochs 2 and 6, epochs 3-4 blocked.
 function plateauTimeline({ withView = true } = {}) {
@@ -94,10 +95,19 @@ test("the plateau track draws the server's waits and windows; each track has its
     { axis: "epoch", scale: "log" },
     themeFor(false),
   );
-  const wait = model.tracks.plateau.series.find((s) => s.label === "wait");
+  const wait = model.tracks.plateau.series.find((s) => plainLabel(s.label) === "wait");
   assert.deepEqual(wait.ys, [0, 0, 1, 2, 0, 0, 1, 2, 0]);
   assert.deepEqual(model.tracks.plateau.bands.map((b) => [b.x0, b.x1]), [[3, 5], [7, 8]]);
   assert.deepEqual(model.markers.map((m) => m.x), [3]);
   assert.equal(model.axisName, "epoch");
-  assert.deepEqual(model.tracks.lr.series.map((s) => s.label), ["SGD"]);
+  assert.deepEqual(model.tracks.lr.series.map((s) => s.label), [[{ name: "SGD" }]]);
+});
+
+test("overlaid runs label every series with the run's name and the series' name, each a name part", () => {
+  const entries = ["a\u202eb", "c"].map((name, colorIndex) => ({
+    run: `${name}/lr_timeline`, name, timeline: plateauTimeline(), colorIndex,
+  }));
+  const model = buildModel(entries, { axis: "step", scale: "log" }, themeFor(false));
+  assert.deepEqual(model.tracks.lr.series[0].label, [{ name: "a\u202eb" }, " \u00b7 ", { name: "SGD" }]);
+  assert.equal(plainLabel(model.tracks.loss.series.find((s) => s.key.endsWith("best")).label), "a\u202eb \u00b7 best val_loss");
 });

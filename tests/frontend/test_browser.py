@@ -185,12 +185,15 @@ def test_hovering_a_marker_shows_the_reduction_in_a_tooltip(tab, demo):
     def field(name):
         return tooltip.locator(f'[data-field="{name}"]').inner_text()
 
-    assert field("epoch") == str(event["epoch"])
+    assert field("epoch") == str(event["epoch"] + 1)  # Keras' "Epoch N"
     assert field("step") == f'{event["step"]:,}'
     assert field("lr") == f'{g4(event["lr_before"])} \u2192 {g4(event["lr_after"])} (\u00d70.5)'
     assert field("value") == g4(event["value"])
     assert field("best") == g4(event["best"])
     assert field("wait") == f'{event["wait"]} / {event["patience"]}'
+    record = next(r for r in demo["plateau"]["records"] if r["epoch"] == event["epoch"])
+    assert field("threshold") == g4(record["threshold"])
+    assert field("min_delta") == g4(record["min_delta"]) == "0.001"
     assert "val_loss" in tooltip.inner_text()
     p.mouse.move(5, 5)
     tooltip.wait_for(state="hidden")
@@ -267,7 +270,7 @@ def test_epoch_axis_puts_each_reduction_at_the_end_of_its_epoch(tab, demo):
     assert xs == [event["epoch"] + 1 for event in reduce_events(demo)]
     assert page.scale_x() == [0, 40]  # from the start of epoch 0 to the end of epoch 39
     p.locator('[data-testid="decision-row"][data-epoch="10"]').hover()
-    assert p.locator('[data-testid="cursor-readout"]').inner_text() == "epoch 11"
+    assert p.locator('[data-testid="cursor-readout"]').inner_text() == "Epoch 11"
     assert page.ink("lr", LIGHT_REDUCTION, tolerance=12) > 100
     assert page.errors == []
 
@@ -296,8 +299,8 @@ def test_diverged_loss_is_drawn_as_a_gap_with_a_marker(tab):
     notes.first.wait_for()
     texts = sorted(notes.all_inner_texts())
     assert texts == [
-        "loss is \u221e at epoch 5: drawn as a gap",
-        "val_loss is NaN at epoch 5: drawn as a gap",
+        "loss is \u221e at Epoch 6: drawn as a gap",
+        "val_loss is NaN at Epoch 6: drawn as a gap",
     ]
     # Red diamonds where the values are not finite, blue/orange lines before.
     assert page.ink("loss", LIGHT_REDUCTION, tolerance=12) > 20
@@ -553,14 +556,14 @@ def test_scheduler_run_shows_lr_set_markers_on_the_rate_track(tab, demo):
     tooltip.wait_for(state="visible")
     text = tooltip.locator('[data-field="text"]').inner_text()
     assert text == (
-        f'LearningRateScheduler set the rate to {g4(changed["lr"])} at epoch 5 (step {changed["step"]:,})'
+        f'LearningRateScheduler set the rate to {g4(changed["lr"])} at Epoch 6 (step {changed["step"]:,})'
     )
     assert tooltip.locator('[data-field="lr"]').inner_text() == g4(changed["lr"])
     assert tooltip.locator('[data-field="previous"]').inner_text() == g4(events[4]["lr"])
     assert "SGD" in tooltip.inner_text()
     markers.nth(6).hover()
     p.wait_for_function(
-        "document.querySelector('[data-testid=\"tooltip\"] [data-field=\"text\"]').textContent.includes('epoch 6')"
+        "document.querySelector('[data-testid=\"tooltip\"] [data-field=\"text\"]').textContent.includes('Epoch 7')"
     )
     assert tooltip.locator('[data-field="previous"]').inner_text() == f'{g4(events[6]["lr"])} (unchanged)'
     p.mouse.move(5, 5)
@@ -596,7 +599,7 @@ def test_min_lr_reached_has_its_own_marker_beside_the_reductions(tab, demo):
     marker.hover()
     tooltip.wait_for(state="visible")
     assert tooltip.locator('[data-field="text"]').inner_text() == (
-        f'The rate reached min_lr (3e-4) at epoch {event["epoch"]} (step {event["step"]})'
+        f'The rate reached min_lr (3e-4) at Epoch {event["epoch"] + 1} (step {event["step"]})'
     )
     assert tooltip.locator('[data-field="min_lr"]').inner_text() == "3e-4"
     assert tooltip.locator('[data-field="lr"]').inner_text() == "3e-4"

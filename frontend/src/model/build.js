@@ -6,6 +6,7 @@
 
 import { EpochMap, makeAxis } from "./axis.js";
 import { runColor } from "./colors.js";
+import { runPrefix } from "./label.js";
 import { plateauRecords, runMetrics } from "./records.js";
 import { newRateTrack, addRunRates } from "./rate-track.js";
 import { newLossTrack, addRunLosses } from "./loss-track.js";
@@ -61,7 +62,7 @@ export function buildModel(entries, settings, theme) {
       axis: makeAxis(choice.axisName, maps[index]),
       several,
       color: runColor(theme, entry.colorIndex),
-      prefix: several ? `${entry.name} \u00b7 ` : "",
+      prefix: runPrefix(several, entry.name),
       theme,
       logScale,
       records,

@@ -3,6 +3,7 @@
 
 import { placeMetric } from "./place.js";
 import { withAlpha } from "./colors.js";
+import { label, named } from "./label.js";
 import { placeDecisions } from "./decisions.js";
 
 const LOSS_NAMES = ["loss", "val_loss"];
@@ -50,7 +51,7 @@ export function addRunLosses(track, run) {
     track.series.push({
       key: `${entry.run}\u0000metric\u0000${name}`,
       run: entry.run,
-      label: `${prefix}${name}${name === monitor ? " (monitored)" : ""}`,
+      label: label(prefix, named(name), name === monitor ? " (monitored)" : ""),
       color: seriesColor,
       width: batch ? 1 : 2,
       dash: several && name === "val_loss" ? [6, 4] : several && !batch && name !== "loss" ? [2, 3] : null,
@@ -63,7 +64,7 @@ export function addRunLosses(track, run) {
       blocks: placed.blocks,
     });
     for (const point of placed.flagged) {
-      track.flagged.push({ ...point, color: theme.nonFinite, label: `${prefix}${name}` });
+      track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named(name)) });
     }
   }
   const withBest = records.filter((record) => record.best !== null && Number.isFinite(record.best));
@@ -78,7 +79,7 @@ export function addRunLosses(track, run) {
   track.series.push({
     key: `${entry.run}\u0000best`,
     run: entry.run,
-    label: `${prefix}best ${monitor || ""}`.trim(),
+    label: label(prefix, "best", monitor ? [" ", named(monitor)] : ""),
     color: several ? withAlpha(color, 0.8) : theme.best,
     width: 1.5,
     dash: several ? [1, 3] : null,
@@ -91,7 +92,7 @@ export function addRunLosses(track, run) {
     track.series.push({
       key: `${entry.run}\u0000threshold`,
       run: entry.run,
-      label: `${prefix}threshold to improve`,
+      label: label(prefix, "threshold to improve"),
       color: several ? withAlpha(color, 0.5) : withAlpha(theme.threshold, 0.7),
       width: 1,
       dash: [4, 4],

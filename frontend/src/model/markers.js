@@ -42,5 +42,5 @@ export function markerLegend(markers, eventMarkers, several, theme) {
     [eventMarkers.some((m) => m.kind === "lr_set"), "lr_set", "rate set by scheduler", theme.lrSet],
     [eventMarkers.some((m) => m.kind === "min_lr_reached"), "min_lr_reached", "min_lr reached", theme.minLr],
   ];
-  return kinds.filter(([present]) => present).map(([, kind, label, color]) => ({ label, color, shape: kind }));
+  return kinds.filter(([present]) => present).map(([, kind, text, color]) => ({ label: [text], color, shape: kind }));
 }

@@ -3,6 +3,7 @@
 import { withAlpha } from "./colors.js";
 import { placeDecisions } from "./decisions.js";
 import { cooldownWindows } from "./records.js";
+import { label } from "./label.js";
 
 export function newPlateauTrack() {
   return { id: "plateau", series: [], bands: [], flagged: [], notes: [], maxY: 1, legendExtras: [] };
@@ -31,7 +32,7 @@ export function addRunPlateau(track, run) {
   track.series.push({
     key: `${entry.run}\u0000wait`,
     run: entry.run,
-    label: `${prefix}wait`,
+    label: label(prefix, "wait"),
     color: several ? color : theme.palette[0],
     fill: withAlpha(several ? color : theme.palette[0], several ? 0.12 : 0.2),
     width: 1.5,
@@ -49,7 +50,7 @@ export function addRunPlateau(track, run) {
     track.series.push({
       key: `${entry.run}\u0000patience`,
       run: entry.run,
-      label: `${prefix}patience`,
+      label: label(prefix, "patience"),
       color: several ? withAlpha(color, 0.8) : theme.patience,
       width: 1.5,
       dash: [5, 4],
@@ -69,5 +70,5 @@ export function addRunPlateau(track, run) {
   for (const [x0, x1] of windows) {
     track.bands.push({ x0, x1, color: bandColor, edge: edgeColor, run: entry.run });
   }
-  if (windows.length) track.legendExtras.push({ label: `${prefix}cooldown`, color: edgeColor });
+  if (windows.length) track.legendExtras.push({ label: label(prefix, "cooldown"), color: edgeColor });
 }

@@ -2,6 +2,7 @@
 
 import { placeRates } from "./place.js";
 import { withAlpha } from "./colors.js";
+import { label, named } from "./label.js";
 
 export function newRateTrack() {
   return { id: "lr", series: [], bands: [], flagged: [], notes: [], legendExtras: [] };
@@ -29,7 +30,7 @@ export function addRunRates(track, run) {
       track.series.push({
         key: `${entry.run}\u0000lr\u0000${optimizer}`,
         run: entry.run,
-        label: `${prefix}${optimizer}`,
+        label: label(prefix, named(optimizer)),
         color: several && k > 0 ? withAlpha(seriesColor, 0.6) : seriesColor,
         width: 2,
         dash: null,
@@ -40,11 +41,11 @@ export function addRunRates(track, run) {
         blocks: placed.blocks,
       });
       for (const point of placed.flagged) {
-        track.flagged.push({ ...point, color: theme.nonFinite, label: `${prefix}${optimizer}` });
+        track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named(optimizer)) });
       }
       if (placed.hiddenNonPositive) {
         track.notes.push(
-          `${prefix}${optimizer}: ${placed.hiddenNonPositive} rate(s) \u2264 0 not drawn on the log scale`,
+          label(prefix, named(optimizer), `: ${placed.hiddenNonPositive} rate(s) \u2264 0 not drawn on the log scale`),
         );
       }
     }
@@ -55,7 +56,7 @@ export function addRunRates(track, run) {
       track.series.push({
         key: `${entry.run}\u0000planned\u0000${optimizer}`,
         run: entry.run,
-        label: `${prefix}${optimizer} (planned)`,
+        label: label(prefix, named(optimizer), " (planned)"),
         color: withAlpha(seriesColor, 0.75),
         width: 1.5,
         dash: [6, 4],

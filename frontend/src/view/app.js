@@ -1,7 +1,7 @@
 // The LR Timeline tab: run selection, controls, data loading and refresh,
 // downloads, empty states. Drawing is the TimelineView's.
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, isolated, isolatedText } from "./dom.js";
 import { TimelineView } from "./view.js";
 import { normalizeTimeline, isDownsampled } from "../api/timeline.js";
 import { fetchText, runsUrl, timelineUrl, parseRuns, fullDownsample } from "../api/client.js";
@@ -225,7 +225,7 @@ export class App {
           { class: "lrt-run", title: run.run, testid: "run-option", "data-run": run.run },
           checkbox,
           swatch,
-          h("span", { class: "lrt-run-name", text: run.name || run.run }),
+          h("span", { class: "lrt-run-name" }, isolated(run.name || run.run)),
           tags,
         );
       }),
@@ -235,7 +235,7 @@ export class App {
 
   renderFocusSelect() {
     const options = this.selected.map((run) => {
-      const option = h("option", { text: this.runInfo(run).name || run });
+      const option = h("option", { text: isolatedText(this.runInfo(run).name || run) });
       option.value = run;
       return option;
     });
@@ -382,12 +382,16 @@ export class App {
       for (const [name, total] of Object.entries(timeline.points)) {
         const shown = (timeline.learning_rate[name] || []).length;
         if (total > shown) {
-          parts.push(`${entry.name} \u00b7 ${name}: ${formatCount(shown)} of ${formatCount(total)} points shown`);
+          parts.push([isolated(entry.name), ` \u00b7 `, isolated(name), `: ${formatCount(shown)} of ${formatCount(total)} points shown`]);
         }
       }
     }
     const downsampled = parts.length > (fallback ? 1 : 0);
-    this.statusEl.textContent = parts.join("; ") + (downsampled ? " (downloads hold every point)" : "");
+    replaceChildren(
+      this.statusEl,
+      parts.map((part, index) => (index ? ["; ", part] : part)),
+      downsampled ? " (downloads hold every point)" : "",
+    );
   }
 
   showNoRuns() {

@@ -2,16 +2,17 @@
 // has no option for (reduction lines, cooldown bands, non-finite markers).
 
 import uPlot from "uplot";
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, labelNodes, labelText } from "./dom.js";
 import { alignSeries, valueAt } from "../model/align.js";
-import { formatCompact, formatDuration, formatEpoch, formatValue } from "./format.js";
+import { formatCompact, formatDuration, formatEpoch, formatKerasEpoch, formatValue } from "./format.js";
 import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
 
 export const FONT_FAMILY =
   'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
 const AXIS_LEFT = 62;
 const AXIS_RIGHT = 58;
-const X_LABELS = { step: "step", epoch: "epoch", time: "time since start" };
+// The epoch axis counts epochs done: tick N sits where Keras' "Epoch N" ends.
+const X_LABELS = { step: "step", epoch: "epochs done (N: end of Epoch N)", time: "time since start" };
 // Tick spacings of the time axis, in seconds: fractions, then whole seconds, minutes,
 // hours and days people count in.
 const TIME_INCRS = [
@@ -256,7 +257,7 @@ export class Track {
     const ownSeries = (k) => (this.spec ? this.spec.series[k] : null);
     spec.series.forEach((s, k) => {
       series.push({
-        label: s.label,
+        label: labelText(s.label),
         scale: s.scale || "y",
         stroke: s.color,
         width: s.width,
@@ -326,7 +327,7 @@ export class Track {
           },
         },
         swatch,
-        h("span", { class: "lrt-legend-label", text: s.label }),
+        h("span", { class: "lrt-legend-label" }, labelNodes(s.label)),
         value,
       );
       if (context.hidden.has(s.key)) item.classList.add("lrt-off");
@@ -344,7 +345,7 @@ export class Track {
           "data-kind": extra.shape,
         },
         swatch,
-        h("span", { class: "lrt-legend-label", text: extra.label }),
+        h("span", { class: "lrt-legend-label" }, labelNodes(extra.label)),
       );
     });
     replaceChildren(this.legendEl, items, extras);
@@ -354,17 +355,18 @@ export class Track {
     const notes = [...spec.notes];
     const seen = new Set();
     for (const point of spec.flagged) {
-      if (seen.has(point.label)) continue;
-      seen.add(point.label);
+      const key = JSON.stringify(point.label);
+      if (seen.has(key)) continue;
+      seen.add(key);
       const where =
         point.epoch !== undefined && point.epoch !== null
-          ? `epoch ${point.epoch}`
+          ? `Epoch ${formatKerasEpoch(point.epoch)}`
           : `step ${point.step}`;
-      notes.push(`${point.label} is ${formatValue(point.value)} at ${where}: drawn as a gap`);
+      notes.push([...point.label, ` is ${formatValue(point.value)} at ${where}: drawn as a gap`]);
     }
     replaceChildren(
       this.notesEl,
-      notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note", text: note })),
+      notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note" }, labelNodes(note))),
     );
   }
 

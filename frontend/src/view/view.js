@@ -1,14 +1,15 @@
 // The chart area: three stacked tracks on one x axis with one cursor and one
 // zoom, reduction markers with their tooltip, and the decision table.
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, isolated, isolatedText, labelNodes, labelText } from "./dom.js";
+import { label, named } from "../model/label.js";
 import { buildModel } from "../model/build.js";
 import { afterPaintTask } from "./paint.js";
 import { Track } from "./track.js";
 import { DecisionTable } from "./table.js";
 import { EpochMap, makeAxis, stepAt } from "../model/axis.js";
 import { plateauRecords } from "../model/records.js";
-import { formatCount, formatDuration, formatEpoch, formatValue } from "./format.js";
+import { formatCount, formatDuration, formatEpochPosition, formatKerasEpoch, formatValue } from "./format.js";
 
 const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
 const X_AXIS_HEIGHT = 40;
@@ -200,7 +201,7 @@ export class TimelineView {
         this.table.showEmpty(
           "empty-no-plateau-table",
           "No plateau decisions for ",
-          h("strong", { text: focus.name }),
+          h("strong", {}, isolated(focus.name)),
           ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
         );
         return;
@@ -305,7 +306,7 @@ export class TimelineView {
 
   /** An x position as the cursor readout shows it; span: the width of the range shown. */
   formatX(x, span) {
-    if (this.axisName === "epoch") return `epoch ${formatEpoch(Number(x.toFixed(2)))}`;
+    if (this.axisName === "epoch") return formatEpochPosition(x);
     if (this.axisName === "time") return `time ${formatDuration(x, span < 100 ? 0.1 : 1)}`;
     return `step ${formatCount(x)}`;
   }
@@ -364,14 +365,14 @@ export class TimelineView {
   markerButton(marker) {
     const { reduction } = marker;
     const rate = reduction.rates[0] || {};
-    const label = `Reduction at epoch ${reduction.epoch ?? "?"}, step ${reduction.step ?? "?"}: ${formatValue(
-      rate.before,
-    )} to ${formatValue(rate.after)} (${marker.runName})`;
+    const ariaLabel = `Reduction at Epoch ${formatKerasEpoch(reduction.epoch)}, step ${formatCount(
+      reduction.step,
+    )}: ${formatValue(rate.before)} to ${formatValue(rate.after)} (${isolatedText(marker.runName)})`;
     const button = h("button", {
       type: "button",
       class: "lrt-marker",
       testid: "reduction-marker",
-      "aria-label": label,
+      "aria-label": ariaLabel,
       "data-epoch": reduction.epoch ?? "",
       "data-step": reduction.step ?? "",
       "data-run": marker.run,
@@ -395,7 +396,7 @@ export class TimelineView {
       type: "button",
       class: "lrt-marker lrt-event-marker",
       testid: "event-marker",
-      "aria-label": `${eventSentence(event)} (${marker.runName})`,
+      "aria-label": `${labelText(eventSentence(event))} (${isolatedText(marker.runName)})`,
       "data-kind": event.kind,
       "data-epoch": event.epoch ?? "",
       "data-step": event.step ?? "",
@@ -431,21 +432,24 @@ export class TimelineView {
           : null;
       return [
         index === 0 ? "lr" : `lr-${index}`,
-        several && rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate",
+        several && rate.optimizer ? label("learning rate (", named(rate.optimizer), ")") : label("learning rate"),
         `${formatValue(rate.before)} \u2192 ${formatValue(rate.after)}${
           factor !== null ? ` (\u00d7${formatValue(factor)})` : ""
         }`,
       ];
     });
+    const record = reduction.record || {};
     const rows = [
-      ["epoch", "epoch", formatField(reduction.epoch)],
-      ["step", "step", reduction.step === null || reduction.step === undefined ? "\u2014" : formatCount(reduction.step)],
+      ["epoch", label("Epoch"), formatKerasEpoch(reduction.epoch)],
+      ["step", label("step"), reduction.step === null || reduction.step === undefined ? "\u2014" : formatCount(reduction.step)],
       ...rateRows,
-      ["value", reduction.monitor || "monitored value", formatValue(reduction.value)],
-      ["best", "best", formatValue(reduction.best)],
-      ["wait", "wait / patience", `${formatField(reduction.wait)} / ${formatField(reduction.patience)}`],
+      ["value", reduction.monitor ? label(named(reduction.monitor)) : label("monitored value"), formatValue(reduction.value)],
+      ["best", label("best"), formatValue(reduction.best)],
+      ["threshold", label("threshold to improve"), formatValue(record.threshold)],
+      ["min_delta", label("min_delta"), formatValue(record.min_delta)],
+      ["wait", label("wait / patience"), `${formatField(reduction.wait)} / ${formatField(reduction.patience)}`],
     ];
-    if (this.axisName === "time") rows.splice(2, 0, ["time", "time", formatDuration(marker.x)]);
+    if (this.axisName === "time") rows.splice(2, 0, ["time", label("time"), formatDuration(marker.x)]);
     replaceChildren(
       this.tooltip,
       h(
@@ -454,12 +458,12 @@ export class TimelineView {
         h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
         h("span", { text: "Learning rate reduced" }),
       ),
-      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
+      h("div", { class: "lrt-tooltip-run" }, isolated(marker.runName)),
       h(
         "dl",
         {},
         rows.map(([field, name, text]) => [
-          h("dt", { text: name }),
+          h("dt", {}, labelNodes(name)),
           h("dd", { "data-field": field, text }),
         ]),
       ),
@@ -471,15 +475,15 @@ export class TimelineView {
     const { event } = marker;
     const rows = [];
     event.rates.forEach((rate, index) => {
-      const name = rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate";
+      const name = rate.optimizer ? label("learning rate (", named(rate.optimizer), ")") : label("learning rate");
       rows.push([index ? `lr-${index}` : "lr", name, formatValue(rate.lr)]);
       if (event.kind === "lr_set" && rate.previous !== undefined) {
         const same = rate.previous === rate.lr;
-        rows.push([index ? `previous-${index}` : "previous", "before", `${formatValue(rate.previous)}${same ? " (unchanged)" : ""}`]);
+        rows.push([index ? `previous-${index}` : "previous", label("before"), `${formatValue(rate.previous)}${same ? " (unchanged)" : ""}`]);
       }
     });
-    if (event.kind === "min_lr_reached") rows.push(["min_lr", "min_lr", formatValue(event.min_lr)]);
-    if (this.axisName === "time") rows.push(["time", "time", formatDuration(marker.x)]);
+    if (event.kind === "min_lr_reached") rows.push(["min_lr", label("min_lr"), formatValue(event.min_lr)]);
+    if (this.axisName === "time") rows.push(["time", label("time"), formatDuration(marker.x)]);
     const title = event.kind === "lr_set" ? "Learning rate set" : "Learning rate at min_lr";
     replaceChildren(
       this.tooltip,
@@ -489,13 +493,13 @@ export class TimelineView {
         h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
         h("span", { text: title }),
       ),
-      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
-      h("p", { class: "lrt-tooltip-text", "data-field": "text", text: eventSentence(event) }),
+      h("div", { class: "lrt-tooltip-run" }, isolated(marker.runName)),
+      h("p", { class: "lrt-tooltip-text", "data-field": "text" }, labelNodes(eventSentence(event))),
       rows.length
         ? h(
             "dl",
             {},
-            rows.map(([field, name, text]) => [h("dt", { text: name }), h("dd", { "data-field": field, text })]),
+            rows.map(([field, name, text]) => [h("dt", {}, labelNodes(name)), h("dd", { "data-field": field, text })]),
           )
         : null,
     );
@@ -524,18 +528,20 @@ function numberOrNull(value) {
   return typeof value === "number" ? value : null;
 }
 
-/** What a rate event says, in one sentence (its tooltip, its button's label). */
+/** What a rate event says, in one sentence (its tooltip, its button's label), as a label. */
 function eventSentence(event) {
-  const where = `at epoch ${formatField(event.epoch)}${
+  const where = `at Epoch ${formatKerasEpoch(event.epoch)}${
     event.step === null || event.step === undefined ? "" : ` (step ${formatCount(event.step)})`
   }`;
   const rates = event.rates;
   const one = rates.length === 1 ? formatValue(rates[0].lr) : null;
   if (event.kind === "lr_set") {
-    const source = event.source || "The scheduler";
-    return one !== null ? `${source} set the rate to ${one} ${where}` : `${source} set the rates ${where}`;
+    const source = event.source ? named(event.source) : "The scheduler";
+    return one !== null
+      ? label(source, ` set the rate to ${one} ${where}`)
+      : label(source, ` set the rates ${where}`);
   }
-  return `The rate${rates.length > 1 ? "s" : ""} reached min_lr (${formatValue(event.min_lr)}) ${where}`;
+  return label(`The rate${rates.length > 1 ? "s" : ""} reached min_lr (${formatValue(event.min_lr)}) ${where}`);
 }
 
 function formatField(value) {
@@ -567,7 +573,7 @@ function fullRangeOf(model) {
 
 function noPlateauMessage(entries) {
   const names = entries.map((entry) => entry.name);
-  const which = names.length === 1 ? [h("strong", { text: names[0] })] : ["the selected runs"];
+  const which = names.length === 1 ? [h("strong", {}, isolated(names[0]))] : ["the selected runs"];
   return [
     "No ReduceLROnPlateau decisions in ",
     ...which,
