@@ -240,6 +240,20 @@ def write_min_lr_run(logdir, name="to_min_lr", epochs=16):
     return events
 
 
+def write_values_run(logdir, name, values, **settings):
+    """A ReduceLROnPlateau run whose val_loss is `values`, one per epoch (Adam from 0.01).
+
+    Returns the plateau records the real callback wrote.
+    """
+    records, events, rates = real_plateau_decisions(0.01, lambda epoch, rate: values[epoch],
+                                                    len(values), **settings)
+    metrics = [{"loss": value, "val_loss": value} for value in values]
+    rates_by_step = np.repeat(np.asarray(rates), STEPS_PER_EPOCH)
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "Adam", rates_by_step, len(values),
+              metrics, plateau=records, events=events)
+    return records
+
+
 def write_diverged_run(logdir, name="diverged", epochs=10):
     """SGD with too high a rate: the loss becomes infinite, then NaN."""
     rates = np.full(epochs * STEPS_PER_EPOCH, 0.5)

@@ -56,6 +56,8 @@ export class App {
     this.scale = stored.scale === "linear" ? "linear" : "log";
     this.storedRuns = Array.isArray(stored.runs) ? stored.runs.map(String) : null;
     this.runs = []; // [{run, name, ...}] from ./runs
+    this.colorIndex = new Map(); // run -> its colour's index, given once: a run keeps its colour
+    this.filter = ""; // the run list's filter, a regular expression as TensorBoard's run selector takes
     this.selected = []; // run ids, in the order of this.runs
     this.focusRun = null;
     this.loaded = new Map(); // run -> {text, timeline, raw}
@@ -67,6 +69,16 @@ export class App {
 
   buildDom() {
     this.runsEl = h("div", { class: "lrt-runs", testid: "run-selector", role: "group", "aria-label": "Runs" });
+    this.filterEl = h("input", {
+      type: "search",
+      class: "lrt-run-filter",
+      testid: "run-filter",
+      placeholder: "Filter runs (regex)",
+      "aria-label": "Filter runs by a regular expression",
+      spellcheck: "false",
+      oninput: () => this.setFilter(this.filterEl.value),
+    });
+    this.runCountEl = h("span", { class: "lrt-run-count", testid: "run-count", "aria-live": "polite" });
     const segmented = (testid, label, options, current, onChange) => {
       const group = h("div", { class: "lrt-segmented", role: "group", "aria-label": label, testid });
       group.setAttribute("data-value", current);
@@ -101,15 +113,15 @@ export class App {
     this.focusSelect = h("select", {
       class: "lrt-select",
       testid: "focus-run",
-      "aria-label": "Run shown in the decision table",
+      "aria-label": "Run downloaded as JSON",
       onchange: () => this.setFocus(this.focusSelect.value),
     });
-    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Table" }), this.focusSelect);
+    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "JSON of" }), this.focusSelect);
     this.jsonButton = h("button", {
       type: "button",
       class: "lrt-button",
       testid: "download-json",
-      title: "Download the table's run as JSON (the timeline object)",
+      title: "Download the run chosen in \"JSON of\" (the first selected) as JSON (the timeline object)",
       text: "JSON",
       onclick: () => this.downloadJson(),
     });
@@ -132,7 +144,12 @@ export class App {
     this.toolbarEl = h(
       "header",
       { class: "lrt-toolbar" },
-      h("div", { class: "lrt-field lrt-runs-field" }, h("span", { text: "Runs" }), this.runsEl),
+      h(
+        "div",
+        { class: "lrt-field lrt-runs-field" },
+        h("span", { text: "Runs" }),
+        h("div", { class: "lrt-runs-box" }, h("div", { class: "lrt-runs-head" }, this.filterEl, this.runCountEl), this.runsEl),
+      ),
       this.controlsEl,
     );
     this.statusEl = h("div", { class: "lrt-status", testid: "status", "aria-live": "polite" });
@@ -188,6 +205,7 @@ export class App {
     const known = new Set(runs.map((run) => run.run));
     const previous = this.runs.length ? this.selected : this.storedRuns;
     this.runs = runs;
+    for (const run of runs) if (!this.colorIndex.has(run.run)) this.colorIndex.set(run.run, this.colorIndex.size);
     let selected = (previous || []).filter((run) => known.has(run));
     if (!selected.length) {
       // The first run with plateau decisions shows the most; else the first run.
@@ -209,7 +227,7 @@ export class App {
     const theme = themeFor(this.dark);
     replaceChildren(
       this.runsEl,
-      this.runs.map((run, index) => {
+      this.runs.map((run) => {
         const checkbox = h("input", {
           type: "checkbox",
           testid: "run-checkbox",
@@ -217,7 +235,10 @@ export class App {
         });
         checkbox.value = run.run;
         checkbox.checked = this.selected.includes(run.run);
-        const swatch = h("span", { class: "lrt-run-swatch", style: { background: runColor(theme, index) } });
+        const swatch = h("span", {
+          class: "lrt-run-swatch",
+          style: { background: runColor(theme, this.colorIndex.get(run.run)) },
+        });
         const tags = [];
         if (run.has_plateau) tags.push(h("span", { class: "lrt-run-tag", text: "plateau" }));
         return h(
@@ -230,7 +251,41 @@ export class App {
         );
       }),
     );
+    this.applyFilter();
     this.renderFocusSelect();
+  }
+
+  setFilter(text) {
+    this.filter = text;
+    this.applyFilter();
+  }
+
+  /**
+   * Shows the runs whose name (or run path) matches the filter, a case-insensitive
+   * regular expression; selected runs stay selected while hidden.
+   */
+  applyFilter() {
+    let pattern = null;
+    let problem = null;
+    try {
+      pattern = this.filter ? new RegExp(this.filter, "i") : null;
+    } catch (error) {
+      problem = `Not a regular expression: ${error.message}. Showing every run.`;
+    }
+    this.filterEl.setAttribute("aria-invalid", String(problem !== null));
+    this.filterEl.title = problem || "Runs whose name matches this regular expression (case-insensitive)";
+    let shown = 0;
+    for (const option of this.runsEl.children) {
+      const run = this.runInfo(option.getAttribute("data-run"));
+      const match = !pattern || pattern.test(run.name || run.run) || pattern.test(run.run);
+      option.hidden = !match;
+      if (match) shown++;
+    }
+    const selected = this.selected.length;
+    this.runCountEl.textContent =
+      shown === this.runs.length
+        ? `${this.runs.length} runs \u00b7 ${selected} selected`
+        : `${shown} of ${this.runs.length} runs shown \u00b7 ${selected} selected`;
   }
 
   renderFocusSelect() {
@@ -255,6 +310,7 @@ export class App {
     if (checked && !this.focusRun) this.focusRun = run;
     this.persist();
     this.renderFocusSelect();
+    this.applyFilter();
     try {
       await this.fetchSelected();
       this.hideError();
@@ -330,7 +386,7 @@ export class App {
         run,
         name: this.runInfo(run).name || run,
         timeline: loaded.timeline,
-        colorIndex: this.runs.findIndex((candidate) => candidate.run === run),
+        colorIndex: this.colorIndex.get(run) ?? 0,
       });
     }
     if (!entries.length) {
@@ -364,9 +420,10 @@ export class App {
   }
 
   renderRunSelectorColors(theme) {
-    this.runsEl.querySelectorAll(".lrt-run-swatch").forEach((swatch, index) => {
-      swatch.style.background = runColor(theme, index);
-    });
+    for (const option of this.runsEl.children) {
+      const swatch = option.querySelector(".lrt-run-swatch");
+      if (swatch) swatch.style.background = runColor(theme, this.colorIndex.get(option.getAttribute("data-run")) ?? 0);
+    }
   }
 
   /** fallback: the axis asked for ("epoch" or "time") when the runs are shown by step instead. */

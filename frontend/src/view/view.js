@@ -17,8 +17,8 @@ let viewCount = 0;
 
 export class TimelineView {
   /**
-   * handlers: {onFocusRun(run)}: a click on another run's marker asks the app to
-   * show that run in the table.
+   * handlers: {onFocusRun(run)}: a click on another run's marker makes it the run the
+   * app downloads as JSON.
    */
   constructor(handlers = {}) {
     this.handlers = handlers;
@@ -33,7 +33,7 @@ export class TimelineView {
     this.hidden = new Set();
     this.entries = [];
     this.settings = { axis: "step", scale: "log" };
-    this.rowX = new Map(); // epoch -> x of the table's run
+    this.tables = new Map(); // run -> {table, rowX (epoch -> x)}: a section per plateau run
     this.tableToken = 0; // the latest table render asked for
     this.applyingScale = false;
     const trackHandlers = {
@@ -78,11 +78,9 @@ export class TimelineView {
       role: "tooltip",
       hidden: true,
     });
-    this.table = new DecisionTable({
-      onHover: (row) => this.moveCursorTo(row),
-      onSelect: (row) => this.table.select(row.epoch, false),
-    });
-    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.table.el, this.tooltip);
+    this.tablesEl = h("div", { class: "lrt-tables" });
+    this.tablesEmptyEl = h("div", { class: "lrt-empty lrt-decisions", hidden: true });
+    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.tablesEl, this.tablesEmptyEl, this.tooltip);
     if (typeof ResizeObserver === "function") {
       this.resizeObserver = new ResizeObserver(() => this.resize());
       this.resizeObserver.observe(this.tracksEl);
@@ -166,49 +164,76 @@ export class TimelineView {
       this.tracks.plateau.showEmpty("empty-no-plateau", ...noPlateauMessage(entries));
     }
     this.zoomButton.hidden = this.zoom === null;
-    this.renderTable(focus);
+    this.renderTables(entries);
   }
 
   /**
-   * The decision table of the focused run. Where each row sits on the x axis (the
-   * cursor's link to the rows) is known at once; the rows themselves are built in a
-   * task after the tracks are painted, so the first paint of the tracks waits for no
-   * table (selections and highlights made meanwhile apply to the new rows).
+   * The decision tables: one section per selected run that has plateau decisions, in
+   * the order of the runs. Where each row sits on the x axis (the cursor's link to the
+   * rows) is known at once; the rows themselves are built in a task after the tracks
+   * are painted, so the first paint of the tracks waits for no table (selections and
+   * highlights made meanwhile apply to the new rows).
    */
-  renderTable(focus) {
+  renderTables(entries) {
     const token = ++this.tableToken;
-    this.table.stale = true;
-    if (!focus) {
-      this.rowX = new Map();
-      this.tableRun = null;
-      afterPaintTask(() => {
-        if (token !== this.tableToken) return;
-        this.table.showEmpty("empty-no-table", "Select a run to see its plateau decisions.");
-      });
-      return;
+    const sections = [];
+    for (const entry of entries) {
+      const rows = plateauRecords(entry.timeline);
+      if (!rows.length) continue;
+      const axis = makeAxis(this.axisName, new EpochMap(entry.timeline.epochs));
+      const rowX = new Map();
+      for (const row of rows) {
+        const x = axis.epochEnd(row.epoch, row.step);
+        if (x !== null) rowX.set(row.epoch, x);
+      }
+      sections.push({ entry, rows, rowX });
     }
-    const rows = plateauRecords(focus.timeline);
-    const axis = makeAxis(this.axisName, new EpochMap(focus.timeline.epochs));
-    this.rowX = new Map();
-    this.tableRun = focus.run;
-    for (const row of rows) {
-      const x = axis.epochEnd(row.epoch, row.step);
-      if (x !== null) this.rowX.set(row.epoch, x);
+    const tables = new Map();
+    for (const { entry, rowX } of sections) {
+      const table = (this.tables.get(entry.run) || {}).table || this.newTable(entry.run);
+      table.stale = true;
+      tables.set(entry.run, { table, rowX });
     }
+    this.tables = tables;
+    replaceChildren(this.tablesEl, [...tables.values()].map(({ table }) => table.el));
+    this.tablesEmptyEl.hidden = true;
     afterPaintTask(() => {
       if (token !== this.tableToken) return;
-      if (!rows.length) {
-        this.table.showEmpty(
-          "empty-no-plateau-table",
-          "No plateau decisions for ",
-          h("strong", {}, isolated(focus.name)),
-          ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
-        );
+      if (!sections.length) {
+        this.showNoTables(entries);
         return;
       }
-      const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
-      this.table.render(rows, focus.name, monitor);
+      for (const { entry, rows } of sections) {
+        const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
+        this.tables.get(entry.run).table.render(rows, entry.name, monitor);
+      }
     });
+  }
+
+  newTable(run) {
+    const table = new DecisionTable({
+      onHover: (row) => this.moveCursorTo(run, row),
+      onSelect: (row) => table.select(row.epoch, false),
+    });
+    table.el.setAttribute("data-run", run);
+    return table;
+  }
+
+  showNoTables(entries) {
+    this.tablesEmptyEl.hidden = false;
+    if (!entries.length) {
+      this.tablesEmptyEl.setAttribute("data-testid", "empty-no-table");
+      replaceChildren(this.tablesEmptyEl, "Select a run to see its plateau decisions.");
+      return;
+    }
+    this.tablesEmptyEl.setAttribute("data-testid", "empty-no-plateau-table");
+    const which = entries.length === 1 ? [h("strong", {}, isolated(entries[0].name))] : ["the selected runs"];
+    replaceChildren(
+      this.tablesEmptyEl,
+      "No plateau decisions for ",
+      ...which,
+      ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
+    );
   }
 
   // The shared x range.
@@ -287,21 +312,23 @@ export class TimelineView {
     const left = u.cursor.left;
     if (left === undefined || left === null || left < 0) {
       this.readoutEl.textContent = "";
-      this.table.highlight(null);
+      for (const { table } of this.tables.values()) table.highlight(null);
       return;
     }
     const x = u.posToVal(left, "x");
     this.readoutEl.textContent = this.formatX(x, u.scales.x.max - u.scales.x.min);
-    // The row of the epoch the cursor is in: the first decision at or after x.
-    let epoch = null;
-    let best = Infinity;
-    for (const [rowEpoch, rowX] of this.rowX) {
-      if (rowX >= x && rowX < best) {
-        best = rowX;
-        epoch = rowEpoch;
+    // In each table, the row of the epoch the cursor is in: the first decision at or after x.
+    for (const { table, rowX } of this.tables.values()) {
+      let epoch = null;
+      let best = Infinity;
+      for (const [rowEpoch, x1] of rowX) {
+        if (x1 >= x && x1 < best) {
+          best = x1;
+          epoch = rowEpoch;
+        }
       }
+      table.highlight(epoch);
     }
-    this.table.highlight(epoch);
   }
 
   /** An x position as the cursor readout shows it; span: the width of the range shown. */
@@ -311,20 +338,21 @@ export class TimelineView {
     return `step ${formatCount(x)}`;
   }
 
-  /** Puts the cursor of every track at a table row (null: hides it). */
-  moveCursorTo(row) {
+  /** Puts the cursor of every track at a run's table row (null: hides it). */
+  moveCursorTo(run, row) {
     const chart = Object.values(this.tracks).find((track) => track.chart)?.chart;
     if (!chart) return;
     if (row === null) {
       chart.setCursor({ left: -10, top: -10 }, true, true);
       return;
     }
-    const x = this.rowX.get(row.epoch);
+    const section = this.tables.get(run);
+    const x = section ? section.rowX.get(row.epoch) : undefined;
     if (x === undefined) return;
     const left = chart.valToPos(x, "x");
     if (left < 0 || left > chart.over.clientWidth) return;
     chart.setCursor({ left, top: chart.over.clientHeight / 2 }, true, true);
-    this.table.highlight(row.epoch);
+    section.table.highlight(row.epoch);
   }
 
   /**
@@ -416,10 +444,9 @@ export class TimelineView {
 
   selectMarker(marker) {
     const epoch = (marker.reduction || marker.event).epoch;
-    if (marker.run !== this.tableRun && this.handlers.onFocusRun) {
-      this.handlers.onFocusRun(marker.run);
-    }
-    if (epoch !== null && epoch !== undefined) this.table.select(epoch, true);
+    if (marker.run !== this.settings.focusRun && this.handlers.onFocusRun) this.handlers.onFocusRun(marker.run);
+    const section = this.tables.get(marker.run);
+    if (section && epoch !== null && epoch !== undefined) section.table.select(epoch, true);
   }
 
   showTooltip(marker, anchor) {
