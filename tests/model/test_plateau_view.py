@@ -99,3 +99,21 @@ def test_beat_threshold_in_max_mode_needs_a_larger_value(tmp_path):
 
     assert [d["beat_threshold"] for d in decisions] == [True, False, True]
 
+
+
+def test_timeline_route_sends_the_plateau_view_of_the_recorded_run(tmp_path):
+    import json
+
+    import tb_helpers
+
+    run = fit_and_read(tmp_path, [1.0] * 6, patience=2, cooldown=3, factor=0.5)
+    client = tb_helpers.make_client(tmp_path)
+    response = client.get("/data/plugin/lr_timeline/timeline", query_string={"run": "lr_timeline"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = json.loads(response.get_data(as_text=True))
+
+    assert body["plateau_view"] == plateau_view.derive(run["plateau"])
+    assert body["plateau_view"]["cooldown_windows"] == [
+        {"reduce_epoch": 2, "first_epoch": 3, "last_epoch": 4, "blocked_epochs": 2, "complete": True},
+    ]
+    assert [d["decision_wait"] for d in body["plateau_view"]["decisions"]] == [0, 1, 2, 0, 0, 1]

@@ -63,13 +63,11 @@ export class DecisionTable {
     this.headRow = h("tr");
     this.tableEl = h("table", { class: "lrt-table" }, h("thead", {}, this.headRow), this.bodyEl);
     this.scrollEl = h("div", { class: "lrt-table-scroll" }, this.tableEl);
-    this.emptyEl = h("div", { class: "lrt-empty", hidden: true });
     this.el = h(
       "section",
       { class: "lrt-decisions", testid: "decision-table" },
       this.captionEl,
       this.scrollEl,
-      this.emptyEl,
     );
   }
 
@@ -83,27 +81,12 @@ export class DecisionTable {
     if (row) this.handlers.onHover(row);
   }
 
-  showEmpty(testid, ...content) {
-    this.stale = false;
-    this.rows = [];
-    this.signature = null;
-    this.rowElements.clear();
-    this.hoveredEl = null;
-    this.scrollEl.hidden = true;
-    this.emptyEl.hidden = false;
-    this.emptyEl.setAttribute("data-testid", testid);
-    replaceChildren(this.emptyEl, ...content);
-    this.captionEl.textContent = "";
-  }
-
   /**
-   * rows: decisionRows() of the run, each with its x position added.
+   * rows: plateauRecords() of the run.
    * runName: shown in the caption. monitor: the monitored metric's name.
    */
   render(rows, runName, monitor) {
     this.stale = false;
-    this.scrollEl.hidden = false;
-    this.emptyEl.hidden = true;
     replaceChildren(
       this.captionEl,
       h("span", { class: "lrt-table-title", text: "Plateau decisions" }),

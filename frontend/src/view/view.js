@@ -551,10 +551,6 @@ export class TimelineView {
   }
 }
 
-function numberOrNull(value) {
-  return typeof value === "number" ? value : null;
-}
-
 /** What a rate event says, in one sentence (its tooltip, its button's label), as a label. */
 function eventSentence(event) {
   const where = `at Epoch ${formatKerasEpoch(event.epoch)}${
