@@ -879,6 +879,14 @@ def test_epochs_read_as_keras_prints_them_in_the_table_and_tooltips(many_tab, ma
     tooltip.wait_for(state="visible")
     assert tooltip.locator('[data-field="epoch"]').inner_text() == str(reduced[0]["epoch"] + 1)
     assert tooltip.locator('[data-field="min_delta"]').inner_text() == "0.001"
+    # On the epoch axis, tick N is where Epoch N ends: the last epoch's row reads Epoch 6 there.
+    p.mouse.move(5, 5)
+    p.locator('[data-testid="axis-epoch"]').click()
+    p.wait_for_function("window.__lrTimelineApp.view.axisName === 'epoch'")
+    ticks = p.evaluate("window.__lrTimelineApp.view.tracks.plateau.xTicks")
+    assert ticks[0] == "0" and ticks[-1] == str(len(VALUES)), ticks
+    rows.nth(len(VALUES) - 1).hover()
+    assert p.locator('[data-testid="cursor-readout"]').inner_text() == f"Epoch {len(VALUES)}"
     assert many_tab.errors == []
 
 
