@@ -938,3 +938,49 @@ def test_a_run_name_with_bidi_controls_does_not_reorder_the_labels_beside_it(man
     option = p.evaluate(CHAR_BOXES_JS, [f'[data-run="{RLO_RUN}"]', "evil"])
     assert option and option[0]["text"].strip() == RLO_RUN_NAME
     assert many_tab.errors == []
+
+
+def test_table_scroll_and_selection_survive_a_refresh_of_a_run_still_training(browser, many_tensorboard, many):
+    from lr_plugin.format import metadata
+    from lr_plugin.format import writer
+
+    records, events, rates = helpers.real_plateau_decisions(
+        0.01, lambda epoch, rate: 1.0, 40, patience=3, cooldown=2, factor=0.5)
+    run = "zz_live_plateau/lr_timeline"
+    live = writer.open_run_writer(many["logdir"] / run)
+    steps = helpers.STEPS_PER_EPOCH
+
+    def write_epochs(first, count):
+        for epoch in range(first, first + count):
+            start, last = epoch * steps, epoch * steps + steps - 1
+            live.add_rates("Adam", range(start, last + 1), [rates[epoch]] * steps)
+            live.add_record(metadata.EPOCHS_TAG, {"epoch": epoch, "first_step": start, "last_step": last,
+                                                  "learning_rate": rates[epoch], "metrics": {"val_loss": 1.0}})
+            live.add_record(metadata.PLATEAU_TAG, records[epoch])
+            for event in events:
+                if event["epoch"] == epoch:
+                    live.add_record(metadata.EVENTS_TAG, event)
+            live.flush(step=last)
+
+    write_epochs(0, 30)
+    page = Tab(browser, helpers.plugin_url(many_tensorboard), init_script="window.__lrTimelineRefreshMs = 1000;")
+    try:
+        p = page.page
+        p.wait_for_function(f"document.querySelector('[data-run=\"{run}\"]')", timeout=30000)
+        page.select_only(run)
+        rows = p.locator('[data-testid="decision-row"]')
+        rows.nth(29).wait_for(state="attached", timeout=30000)
+        rows.nth(20).click()
+        scroller = p.locator(".lrt-table-scroll")
+        scroller.evaluate("el => { el.scrollTop = 180; }")
+        before = scroller.evaluate("el => el.scrollTop")
+        assert before > 0
+        write_epochs(30, 10)
+        rows.nth(39).wait_for(state="attached", timeout=30000)
+        p.wait_for_timeout(300)
+        assert scroller.evaluate("el => el.scrollTop") == before
+        assert rows.nth(20).get_attribute("aria-selected") == "true"
+        assert page.errors == []
+    finally:
+        page.close()
+        live.close()

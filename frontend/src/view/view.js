@@ -195,7 +195,12 @@ export class TimelineView {
       tables.set(entry.run, { table, rowX });
     }
     this.tables = tables;
-    replaceChildren(this.tablesEl, [...tables.values()].map(({ table }) => table.el));
+    const elements = [...tables.values()].map(({ table }) => table.el);
+    const children = [...this.tablesEl.children];
+    // Moving a section would reset its scroll: only rearrange when the sections changed.
+    if (children.length !== elements.length || children.some((child, index) => child !== elements[index])) {
+      replaceChildren(this.tablesEl, elements);
+    }
     this.tablesEmptyEl.hidden = true;
     afterPaintTask(() => {
       if (token !== this.tableToken) return;
