@@ -101,6 +101,18 @@ def test_beat_threshold_in_max_mode_needs_a_larger_value(tmp_path):
 
 
 
+def test_damaged_records_give_no_facts_rather_than_an_error():
+    records = ["junk", {"epoch": "x"}, {"epoch": 0, "action": "reduce", "wait": None, "cooldown": "2"},
+               {"epoch": 1, "action": "wait", "wait": 1, "value": "NaN", "best_before": 1.0}]
+
+    assert plateau_view.derive(records) == {
+        "decisions": [
+            {"epoch": 0, "decision_wait": None, "delta": None, "beat_threshold": False},
+            {"epoch": 1, "decision_wait": 1, "delta": None, "beat_threshold": False},
+        ],
+        "cooldown_windows": [],
+    }
+
 def test_timeline_route_sends_the_plateau_view_of_the_recorded_run(tmp_path):
     import json
 
