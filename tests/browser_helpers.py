@@ -1,8 +1,9 @@
 """Demo-like logs, a TensorBoard process and headless Chromium for the browser tests.
 
 The logs are written with ``lr_plugin.format.writer`` exactly as the callbacks write
-them, including ReduceLROnPlateau's decisions (Keras' rule, simulated here so
-the test needs no training). ``python tests/browser_helpers.py screenshot OUT.png``
+them. ReduceLROnPlateau's decisions and events are the real callback's, from a
+short real fit whose monitored value the helper chooses (real_plateau_decisions);
+the logs around them get fixed steps and wall times, so tests can predict them. ``python tests/browser_helpers.py screenshot OUT.png``
 writes the README's screenshot from the same logs.
 """
 
@@ -69,70 +70,43 @@ def browser_missing_reason():
 # Logs.
 
 
-class PlateauSimulator:
-    """Keras' ReduceLROnPlateau (mode "min"), one epoch at a time.
+def real_plateau_decisions(initial_lr, monitored, epochs, **settings):
+    """What ``lr_plugin.callbacks.ReduceLROnPlateau`` decides in a real fit.
 
-    ``decide(epoch, current)`` returns the plateau record and the events
-    lr_plugin.callbacks.ReduceLROnPlateau writes for that epoch (without steps).
+    A one-weight model trains for ``epochs`` epochs of STEPS_PER_EPOCH steps with
+    Adam at ``initial_lr``; the monitored ``val_loss`` of each epoch is
+    ``monitored(epoch, rate)``, ``rate`` being the rate that epoch trained with, so
+    each reduction changes what follows. ``settings`` go to the callback.
+
+    Returns ``(records, events, rates)``: the plateau records and events the
+    callback wrote (read back from its log directory) and each epoch's rate.
     """
+    import tempfile
 
-    def __init__(self, lr, factor, patience, cooldown, min_delta, min_lr):
-        self.lr, self.factor, self.patience = lr, factor, patience
-        self.cooldown, self.min_delta, self.min_lr = cooldown, min_delta, min_lr
-        self.best, self.wait, self.counter = math.inf, 0, 0
+    import keras
 
-    def decide(self, epoch, current):
-        lr_before, best_before, wait_before = self.lr, self.best, self.wait
-        counter_before = self.counter
-        reduced = improved = False
-        if self.counter > 0:
-            self.counter -= 1
-            self.wait = 0
-        if current < self.best - self.min_delta:
-            self.best, self.wait, improved = current, 0, True
-        elif self.counter == 0:
-            self.wait += 1
-            if self.wait >= self.patience and self.lr > float(np.float32(self.min_lr)):
-                self.lr = max(self.lr * self.factor, self.min_lr)
-                self.counter, self.wait, reduced = self.cooldown, 0, True
-        if reduced:
-            action = "reduce"
-        elif improved:
-            action = "improved"
-        elif self.wait == 0:
-            action = "cooldown"
-        elif self.wait >= self.patience:
-            action = "at_min_lr"
-        else:
-            action = "wait"
-        record = {
-            "epoch": epoch, "monitor": "val_loss", "mode": "min", "value": current,
-            "best": self.best, "best_before": best_before,
-            "threshold": self.best - self.min_delta, "min_delta": self.min_delta,
-            "wait": self.wait, "wait_before": wait_before, "patience": self.patience,
-            "cooldown": self.cooldown, "cooldown_counter": self.counter,
-            "factor": self.factor, "min_lr": self.min_lr, "action": action,
-            "lr_before": lr_before, "lr_after": self.lr,
-        }
-        events = []
-        if counter_before > 0 and self.counter == 0:
-            events.append({"epoch": epoch, "kind": "cooldown_end"})
-        if reduced:
-            events.append({
-                "epoch": epoch, "kind": "reduce", "optimizer": "Adam", "lr_before": lr_before,
-                "lr_after": self.lr, "value": current, "best": self.best,
-                "wait": wait_before + 1, "patience": self.patience, "monitor": "val_loss",
-            })
-            if self.lr <= self.min_lr < lr_before:
-                events.append({"epoch": epoch, "kind": "min_lr_reached", "optimizer": "Adam",
-                               "lr": self.lr, "min_lr": self.min_lr})
-            if self.cooldown > 0:
-                events.append({
-                    "epoch": epoch, "kind": "cooldown_start", "cooldown": self.cooldown,
-                    "blocked_epochs": max(self.cooldown - 1, 0),
-                    "until_epoch": epoch + max(self.cooldown - 1, 0),
-                })
-        return record, events
+    from lr_plugin.callbacks import ReduceLROnPlateau
+    from lr_plugin.format import reader
+
+    class Monitored(keras.callbacks.Callback):
+        # Listed before the plateau callback: its logs carry the value it decides on.
+        def on_epoch_end(self, epoch, logs=None):
+            rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["val_loss"] = float(monitored(epoch, rate))
+
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(initial_lr),
+                  loss=lambda y_true, y_pred: keras.ops.mean(y_pred))
+    x, y = np.ones((STEPS_PER_EPOCH, 1), "float32"), np.zeros((STEPS_PER_EPOCH, 1), "float32")
+    with tempfile.TemporaryDirectory() as log_dir:
+        callback = ReduceLROnPlateau(monitor="val_loss", log_dir=log_dir, **settings)
+        model.fit(x, y, batch_size=1, epochs=epochs, verbose=0, callbacks=[Monitored(), callback])
+        run = next(iter(reader.read_timelines(log_dir).values()))
+    records = [dict(record) for record in run["plateau"]]
+    events = [dict(event) for event in run["events"]]
+    return records, events, [record["lr_before"] for record in records]
 
 
 def write_run(run_dir, optimizer, rates_by_step, epochs, metrics, plateau=None, events=None,
@@ -179,17 +153,19 @@ def write_plateau_run(logdir, name="plateau", epochs=40):
     Returns {"records": [...], "events": [...], "rates": [rate of each epoch]}.
     """
     rng = np.random.default_rng(7)
-    simulator = PlateauSimulator(0.02, factor=0.5, patience=3, cooldown=2, min_delta=1e-3, min_lr=1e-4)
-    val = 1.1
-    rates, records, events, metrics = [], [], [], []
-    for epoch in range(epochs):
-        rates.append(simulator.lr)
-        val = val - 0.5 * (val - (0.22 + 6.0 * simulator.lr)) + rng.normal(scale=0.004)
-        record, epoch_events = simulator.decide(epoch, float(val))
-        records.append(record)
-        events.extend(epoch_events)
-        metrics.append({"loss": round(val - 0.04 - 0.0015 * epoch, 6), "val_loss": float(val),
-                        "mae": round(0.8 * val, 6)})
+    noise = rng.normal(scale=0.004, size=epochs)
+    vals = []
+
+    def val_loss(epoch, rate):
+        # The loss floor falls with the rate: each reduction buys an improvement.
+        val = vals[-1] if vals else 1.1
+        vals.append(val - 0.5 * (val - (0.22 + 6.0 * rate)) + noise[epoch])
+        return vals[-1]
+
+    records, events, rates = real_plateau_decisions(
+        0.02, val_loss, epochs, factor=0.5, patience=3, cooldown=2, min_delta=1e-3, min_lr=1e-4)
+    metrics = [{"loss": round(val - 0.04 - 0.0015 * epoch, 6), "val_loss": val,
+                "mae": round(0.8 * val, 6)} for epoch, val in enumerate(vals)]
     rates_by_step = np.repeat(np.asarray(rates, dtype=np.float64), STEPS_PER_EPOCH)
     run_dir = pathlib.Path(logdir) / name
     write_run(run_dir / metadata.RUN_SUBDIR, "Adam", rates_by_step, epochs, metrics,
@@ -200,10 +176,6 @@ def write_plateau_run(logdir, name="plateau", epochs=40):
         loss = metrics[step // STEPS_PER_EPOCH]["loss"]
         batch.append((step + 1, float(loss + 0.05 + rng.normal(scale=0.03))))
     tb_helpers.write_scalars(run_dir / "train", {"batch_loss": batch})
-    for record, step in zip(records, range(STEPS_PER_EPOCH - 1, 10**9, STEPS_PER_EPOCH)):
-        record["step"] = step
-    for event in events:
-        event["step"] = event["epoch"] * STEPS_PER_EPOCH + STEPS_PER_EPOCH - 1
     return {"records": records, "events": events, "rates": rates}
 
 
@@ -255,22 +227,31 @@ def write_min_lr_run(logdir, name="to_min_lr", epochs=16):
 
     Returns the events (reduce, min_lr_reached) with their steps.
     """
-    simulator = PlateauSimulator(0.001, factor=0.5, patience=2, cooldown=0, min_delta=1e-3,
-                                 min_lr=3e-4)
-    rates, records, events, metrics = [], [], [], []
-    for epoch in range(epochs):
-        rates.append(simulator.lr)
-        val = 0.5 + 0.3 * math.exp(-epoch)  # improves twice, then stalls
-        record, epoch_events = simulator.decide(epoch, val)
-        records.append(record)
-        events.extend(epoch_events)
-        metrics.append({"loss": val - 0.05, "val_loss": val})
+    def val_loss(epoch, rate):
+        return 0.5 + 0.3 * math.exp(-epoch)  # improves twice, then stalls
+
+    records, events, rates = real_plateau_decisions(
+        0.001, val_loss, epochs, factor=0.5, patience=2, cooldown=0, min_delta=1e-3, min_lr=3e-4)
+    metrics = [{"loss": val_loss(epoch, None) - 0.05, "val_loss": val_loss(epoch, None)}
+               for epoch in range(epochs)]
     rates_by_step = np.repeat(np.asarray(rates), STEPS_PER_EPOCH)
     write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "Adam", rates_by_step, epochs,
               metrics, plateau=records, events=events, times=False)
-    for event in events:
-        event["step"] = event["epoch"] * STEPS_PER_EPOCH + STEPS_PER_EPOCH - 1
     return events
+
+
+def write_values_run(logdir, name, values, **settings):
+    """A ReduceLROnPlateau run whose val_loss is `values`, one per epoch (Adam from 0.01).
+
+    Returns the plateau records the real callback wrote.
+    """
+    records, events, rates = real_plateau_decisions(0.01, lambda epoch, rate: values[epoch],
+                                                    len(values), **settings)
+    metrics = [{"loss": value, "val_loss": value} for value in values]
+    rates_by_step = np.repeat(np.asarray(rates), STEPS_PER_EPOCH)
+    write_run(pathlib.Path(logdir) / name / metadata.RUN_SUBDIR, "Adam", rates_by_step, len(values),
+              metrics, plateau=records, events=events)
+    return records
 
 
 def write_diverged_run(logdir, name="diverged", epochs=10):

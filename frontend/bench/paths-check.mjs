@@ -1,11 +1,12 @@
-// Checks, in Node, that src/paths.js draws dense series exactly as uPlot does and that
-// src/data.js reads series as before: `node bench/paths-check.mjs` (after npm ci).
+// Checks, in Node, that src/view/paths.js draws dense series exactly as uPlot does and
+// that src/model/place.js reads series as before: `node bench/paths-check.mjs` (after
+// npm ci), and a test of `node --test test/` (test/paths.test.mjs runs checkPaths()).
 //
 // - denseLinear (per-pixel decimation from blocks) against uPlot.paths.linear(): the
 //   same Path2D moves, for random series, zoom windows and widths, step and epoch axes.
 // - placeRates against a plain reading of the pairs (flat stretches keep their ends,
 //   gaps), and its blocks against the points; placeMetric with unsorted input.
-// Exits 1 on any difference.
+// Run as a script, exits 1 on any difference.
 
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
@@ -48,8 +49,9 @@ class Path2D {
 globalThis.Path2D = Path2D;
 
 const { default: uPlot } = await import(resolve(here, "../node_modules/uplot/dist/uPlot.esm.js"));
-const { denseLinear } = await import(resolve(here, "../src/paths.js"));
-const { placeRates, placeMetric, makeAxis, EpochMap } = await import(resolve(here, "../src/data.js"));
+const { denseLinear } = await import(resolve(here, "../src/view/paths.js"));
+const { placeRates, placeMetric } = await import(resolve(here, "../src/model/place.js"));
+const { makeAxis, EpochMap } = await import(resolve(here, "../src/model/axis.js"));
 
 /** The parts of a uPlot instance its path builders read. */
 function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left) {
@@ -72,102 +74,114 @@ function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left) {
   };
 }
 
-let seed = 1;
-const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-let failures = 0;
-const fail = (message) => {
-  failures++;
-  if (failures < 10) console.log(message);
-};
+/**
+ * Runs every comparison; returns {checks, failures, messages} (checks: decimated paths
+ * compared; messages: the first differences found).
+ */
+export function checkPaths() {
+  let seed = 1;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  let failures = 0;
+  const messages = [];
+  const fail = (message) => {
+    failures++;
+    if (failures < 10) messages.push(message);
+  };
 
-const stepAxis = makeAxis("step", new EpochMap([]));
-const epochs = Array.from({ length: 200 }, (_, e) => ({ epoch: e, first_step: e * 333, last_step: e * 333 + 332 }));
-const epochAxis = makeAxis("epoch", new EpochMap(epochs));
+  const stepAxis = makeAxis("step", new EpochMap([]));
+  const epochs = Array.from({ length: 200 }, (_, e) => ({ epoch: e, first_step: e * 333, last_step: e * 333 + 332 }));
+  const epochAxis = makeAxis("epoch", new EpochMap(epochs));
 
-let checks = 0;
-for (const axis of [stepAxis, epochAxis]) {
-  for (let t = 0; t < 200; t++) {
-    const n = 5000 + Math.floor(random() * 60000);
-    const kind = t % 4;
-    const pairs = [];
-    let v = 0.01;
-    let step = 0;
-    for (let i = 0; i < n; i++) {
-      step += kind === 3 ? 1 + Math.floor(random() * 3) : 1;
-      if (kind === 0) v = 0.01 * (1 + 0.02 * Math.sin(i * 0.37));
-      else if (kind === 1) v = random() < 0.001 ? v * 0.5 : v; // steps with long flat stretches
-      else if (kind === 2) v = random() * 0.1 + 1e-4;
-      else v = 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
-      pairs.push([step, v]);
-    }
-    const { xs, ys, blocks } = placeRates(pairs, axis, true, null);
-    const last = xs.length - 1;
-    const a = random() < 0.5 ? 0 : Math.floor(random() * last * 0.5);
-    const b = random() < 0.5 ? last : a + Math.floor(random() * (last - a));
-    if (b - a < 10) continue;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = a; i <= b; i++) {
-      lo = Math.min(lo, ys[i]);
-      hi = Math.max(hi, ys[i]);
-    }
-    const width = 300 + Math.floor(random() * 1500);
-    const u = chartLike(xs, ys, xs[a], xs[b], lo / 1.4, hi * 1.4, true, width, 40 + random() * 30);
-    const want = uPlot.paths.linear()(u, 1, a, b);
-    const got = denseLinear(u, 1, a, b, blocks);
-    checks++;
-    if (JSON.stringify([want.stroke.ops, want.fill.ops]) !== JSON.stringify([got.stroke.ops, got.fill.ops])) {
-      fail(`denseLinear differs from uPlot: ${axis.name} axis, case ${t}, points ${a}..${b}, width ${width}`);
-    }
-  }
-}
-
-/** placeRates as a plain reading: increasing steps, gaps as null, flat interiors dropped. */
-function plainPlace(pairs, log) {
-  const xs = [];
-  const ys = [];
-  let previous = -Infinity;
-  for (const [step, y] of pairs) {
-    if (!(step > previous)) continue;
-    xs.push(step);
-    ys.push(Number.isFinite(y) && !(log && y <= 0) ? y : null);
-    previous = step;
-  }
-  const keep = ys.map((y, i) => !(i > 0 && i < ys.length - 1 && y !== null && y === ys[i - 1] && y === ys[i + 1]));
-  return { xs: xs.filter((_, i) => keep[i]), ys: ys.filter((_, i) => keep[i]) };
-}
-
-for (let t = 0; t < 200; t++) {
-  const n = Math.floor(random() * 3000);
-  const pairs = [];
-  let v = 1;
-  let step = 0;
-  for (let i = 0; i < n; i++) {
-    step += random() < 0.05 ? 0 : 1;
-    if (random() < 0.1) v = Math.floor(random() * 4) - 1;
-    pairs.push([step, random() < 0.01 ? NaN : v]);
-  }
-  const log = t % 2 === 0;
-  const got = placeRates(pairs, stepAxis, log, null);
-  const want = plainPlace(pairs, log);
-  if (JSON.stringify([Array.from(got.xs), Array.from(got.ys)]) !== JSON.stringify([want.xs, want.ys])) {
-    fail(`placeRates differs from a plain reading: case ${t}`);
-  }
-  if (got.blocks) {
-    for (let j = 0; j * 16 < got.ys.length; j++) {
-      const block = Array.from(got.ys.subarray(j * 16, j * 16 + 16));
-      if (Math.min(...block) !== got.blocks.min[j] || Math.max(...block) !== got.blocks.max[j]) {
-        fail(`placeRates block ${j} is not the min and max of its points: case ${t}`);
-        break;
+  let checks = 0;
+  for (const axis of [stepAxis, epochAxis]) {
+    for (let t = 0; t < 200; t++) {
+      const n = 5000 + Math.floor(random() * 60000);
+      const kind = t % 4;
+      const pairs = [];
+      let v = 0.01;
+      let step = 0;
+      for (let i = 0; i < n; i++) {
+        step += kind === 3 ? 1 + Math.floor(random() * 3) : 1;
+        if (kind === 0) v = 0.01 * (1 + 0.02 * Math.sin(i * 0.37));
+        else if (kind === 1) v = random() < 0.001 ? v * 0.5 : v; // steps with long flat stretches
+        else if (kind === 2) v = random() * 0.1 + 1e-4;
+        else v = 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
+        pairs.push([step, v]);
+      }
+      const { xs, ys, blocks } = placeRates(pairs, axis, true, null);
+      const last = xs.length - 1;
+      const a = random() < 0.5 ? 0 : Math.floor(random() * last * 0.5);
+      const b = random() < 0.5 ? last : a + Math.floor(random() * (last - a));
+      if (b - a < 10) continue;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = a; i <= b; i++) {
+        lo = Math.min(lo, ys[i]);
+        hi = Math.max(hi, ys[i]);
+      }
+      const width = 300 + Math.floor(random() * 1500);
+      const u = chartLike(xs, ys, xs[a], xs[b], lo / 1.4, hi * 1.4, true, width, 40 + random() * 30);
+      const want = uPlot.paths.linear()(u, 1, a, b);
+      const got = denseLinear(u, 1, a, b, blocks);
+      checks++;
+      if (JSON.stringify([want.stroke.ops, want.fill.ops]) !== JSON.stringify([got.stroke.ops, got.fill.ops])) {
+        fail(`denseLinear differs from uPlot: ${axis.name} axis, case ${t}, points ${a}..${b}, width ${width}`);
       }
     }
   }
+
+  /** placeRates as a plain reading: increasing steps, gaps as null, flat interiors dropped. */
+  function plainPlace(pairs, log) {
+    const xs = [];
+    const ys = [];
+    let previous = -Infinity;
+    for (const [step, y] of pairs) {
+      if (!(step > previous)) continue;
+      xs.push(step);
+      ys.push(Number.isFinite(y) && !(log && y <= 0) ? y : null);
+      previous = step;
+    }
+    const keep = ys.map((y, i) => !(i > 0 && i < ys.length - 1 && y !== null && y === ys[i - 1] && y === ys[i + 1]));
+    return { xs: xs.filter((_, i) => keep[i]), ys: ys.filter((_, i) => keep[i]) };
+  }
+
+  for (let t = 0; t < 200; t++) {
+    const n = Math.floor(random() * 3000);
+    const pairs = [];
+    let v = 1;
+    let step = 0;
+    for (let i = 0; i < n; i++) {
+      step += random() < 0.05 ? 0 : 1;
+      if (random() < 0.1) v = Math.floor(random() * 4) - 1;
+      pairs.push([step, random() < 0.01 ? NaN : v]);
+    }
+    const log = t % 2 === 0;
+    const got = placeRates(pairs, stepAxis, log, null);
+    const want = plainPlace(pairs, log);
+    if (JSON.stringify([Array.from(got.xs), Array.from(got.ys)]) !== JSON.stringify([want.xs, want.ys])) {
+      fail(`placeRates differs from a plain reading: case ${t}`);
+    }
+    if (got.blocks) {
+      for (let j = 0; j * 16 < got.ys.length; j++) {
+        const block = Array.from(got.ys.subarray(j * 16, j * 16 + 16));
+        if (Math.min(...block) !== got.blocks.min[j] || Math.max(...block) !== got.blocks.max[j]) {
+          fail(`placeRates block ${j} is not the min and max of its points: case ${t}`);
+          break;
+        }
+      }
+    }
+  }
+
+  const unsorted = placeMetric([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5], [null, 9, "NaN"], [null, 1, 0.5], [null, 7, 4]], stepAxis);
+  if (JSON.stringify([Array.from(unsorted.xs), Array.from(unsorted.ys), unsorted.extent]) !== JSON.stringify([[1, 2, 5, 7, 9], [0.5, 2.5, 3.5, 4, null], [0.5, 4]])) {
+    fail("placeMetric: unsorted triples are not sorted with the later repeat winning");
+  }
+  return { checks, failures, messages };
 }
 
-const unsorted = placeMetric([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5], [null, 9, "NaN"], [null, 1, 0.5], [null, 7, 4]], stepAxis);
-if (JSON.stringify([Array.from(unsorted.xs), Array.from(unsorted.ys), unsorted.extent]) !== JSON.stringify([[1, 2, 5, 7, 9], [0.5, 2.5, 3.5, 4, null], [0.5, 4]])) {
-  fail("placeMetric: unsorted triples are not sorted with the later repeat winning");
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { checks, failures, messages } = checkPaths();
+  for (const message of messages) console.log(message);
+  console.log(`${checks} decimated paths compared with uPlot's, ${failures} difference(s)`);
+  process.exit(failures ? 1 : 0);
 }
-
-console.log(`${checks} decimated paths compared with uPlot's, ${failures} difference(s)`);
-process.exit(failures ? 1 : 0);

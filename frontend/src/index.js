@@ -3,11 +3,11 @@
 
 import uplotCss from "uplot/dist/uPlot.min.css";
 import pluginCss from "./style.css";
-import { App } from "./app.js";
-import { TimelineView } from "./view.js";
-import { normalizeTimeline } from "./data.js";
-import { isDark, themeFor } from "./theme.js";
-import { afterPaint } from "./paint.js";
+import { App } from "./view/app.js";
+import { TimelineView } from "./view/view.js";
+import { normalizeTimeline } from "./api/timeline.js";
+import { isDark, themeFor } from "./view/theme.js";
+import { afterPaint } from "./view/paint.js";
 
 const STYLE_ID = "lr-timeline-style";
 

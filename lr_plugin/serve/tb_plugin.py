@@ -17,6 +17,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from lr_plugin.model import downsample
+from lr_plugin.model import plateau_view
 from lr_plugin.format import metadata
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
@@ -193,6 +194,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         # Records are few (one per epoch or event) and always sent whole.
         for key in metadata.RECORD_TAGS:
             body[key] = timeline.clean(built[key])
+        # Facts of Keras' plateau rule, derived here so the frontend never re-derives it.
+        body["plateau_view"] = timeline.clean(plateau_view.derive(built["plateau"]))
         body["metrics"] = self._metrics(
             ctx, experiment, built["epochs"], scalar_runs, train_run, validation_run
         )

@@ -2,7 +2,7 @@
 
 The logs are demo-like and written with lr_plugin.format.writer as the callbacks write
 them (browser_helpers): a ReduceLROnPlateau run with four reductions and
-cooldowns, a warmup + cosine run without plateau data, a diverged run whose loss
+cooldowns (the real callback's decisions, from a short real fit), a warmup + cosine run without plateau data, a diverged run whose loss
 becomes infinite and NaN, a LearningRateScheduler run (lr_set events), a run
 that reaches min_lr logged without wall times (as older versions did), and a run
 whose directory is named like HTML.
@@ -185,12 +185,15 @@ def test_hovering_a_marker_shows_the_reduction_in_a_tooltip(tab, demo):
     def field(name):
         return tooltip.locator(f'[data-field="{name}"]').inner_text()
 
-    assert field("epoch") == str(event["epoch"])
+    assert field("epoch") == str(event["epoch"] + 1)  # Keras' "Epoch N"
     assert field("step") == f'{event["step"]:,}'
     assert field("lr") == f'{g4(event["lr_before"])} \u2192 {g4(event["lr_after"])} (\u00d70.5)'
     assert field("value") == g4(event["value"])
     assert field("best") == g4(event["best"])
     assert field("wait") == f'{event["wait"]} / {event["patience"]}'
+    record = next(r for r in demo["plateau"]["records"] if r["epoch"] == event["epoch"])
+    assert field("threshold") == g4(record["threshold"])
+    assert field("min_delta") == g4(record["min_delta"]) == "0.001"
     assert "val_loss" in tooltip.inner_text()
     p.mouse.move(5, 5)
     tooltip.wait_for(state="hidden")
@@ -267,7 +270,7 @@ def test_epoch_axis_puts_each_reduction_at_the_end_of_its_epoch(tab, demo):
     assert xs == [event["epoch"] + 1 for event in reduce_events(demo)]
     assert page.scale_x() == [0, 40]  # from the start of epoch 0 to the end of epoch 39
     p.locator('[data-testid="decision-row"][data-epoch="10"]').hover()
-    assert p.locator('[data-testid="cursor-readout"]').inner_text() == "epoch 11"
+    assert p.locator('[data-testid="cursor-readout"]').inner_text() == "Epoch 11"
     assert page.ink("lr", LIGHT_REDUCTION, tolerance=12) > 100
     assert page.errors == []
 
@@ -296,8 +299,8 @@ def test_diverged_loss_is_drawn_as_a_gap_with_a_marker(tab):
     notes.first.wait_for()
     texts = sorted(notes.all_inner_texts())
     assert texts == [
-        "loss is \u221e at epoch 5: drawn as a gap",
-        "val_loss is NaN at epoch 5: drawn as a gap",
+        "loss is \u221e at Epoch 6: drawn as a gap",
+        "val_loss is NaN at Epoch 6: drawn as a gap",
     ]
     # Red diamonds where the values are not finite, blue/orange lines before.
     assert page.ink("loss", LIGHT_REDUCTION, tolerance=12) > 20
@@ -345,8 +348,8 @@ def test_downloads_hold_the_timeline_and_the_rates(tab, demo):
     rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
     assert rows[0] == ["run", "optimizer", "step", "learning_rate"]
     assert len(rows) == 1 + 40 * helpers.STEPS_PER_EPOCH
-    assert rows[1] == [PLATEAU_RUN, "Adam", "0", "0.02"]
     rates = demo["plateau"]["rates"]
+    assert rows[1] == [PLATEAU_RUN, "Adam", "0", repr(rates[0])]
     assert [float(row[3]) for row in rows[1:]] == [
         rate for rate in rates for _ in range(helpers.STEPS_PER_EPOCH)
     ]
@@ -553,14 +556,14 @@ def test_scheduler_run_shows_lr_set_markers_on_the_rate_track(tab, demo):
     tooltip.wait_for(state="visible")
     text = tooltip.locator('[data-field="text"]').inner_text()
     assert text == (
-        f'LearningRateScheduler set the rate to {g4(changed["lr"])} at epoch 5 (step {changed["step"]:,})'
+        f'LearningRateScheduler set the rate to {g4(changed["lr"])} at Epoch 6 (step {changed["step"]:,})'
     )
     assert tooltip.locator('[data-field="lr"]').inner_text() == g4(changed["lr"])
     assert tooltip.locator('[data-field="previous"]').inner_text() == g4(events[4]["lr"])
     assert "SGD" in tooltip.inner_text()
     markers.nth(6).hover()
     p.wait_for_function(
-        "document.querySelector('[data-testid=\"tooltip\"] [data-field=\"text\"]').textContent.includes('epoch 6')"
+        "document.querySelector('[data-testid=\"tooltip\"] [data-field=\"text\"]').textContent.includes('Epoch 7')"
     )
     assert tooltip.locator('[data-field="previous"]').inner_text() == f'{g4(events[6]["lr"])} (unchanged)'
     p.mouse.move(5, 5)
@@ -596,7 +599,7 @@ def test_min_lr_reached_has_its_own_marker_beside_the_reductions(tab, demo):
     marker.hover()
     tooltip.wait_for(state="visible")
     assert tooltip.locator('[data-field="text"]').inner_text() == (
-        f'The rate reached min_lr (3e-4) at epoch {event["epoch"]} (step {event["step"]})'
+        f'The rate reached min_lr (3e-4) at Epoch {event["epoch"] + 1} (step {event["step"]})'
     )
     assert tooltip.locator('[data-field="min_lr"]').inner_text() == "3e-4"
     assert tooltip.locator('[data-field="lr"]').inner_text() == "3e-4"
@@ -740,3 +743,244 @@ def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard)
         assert ink > 500
     finally:
         context.close()
+
+
+# Many runs: the run list, a table section per plateau run, names with bidi controls.
+
+RLO_RUN_NAME = "\u202eevil"  # a run directory whose name starts with RIGHT-TO-LEFT OVERRIDE
+RLO_RUN = f"{RLO_RUN_NAME}/lr_timeline"
+VALUES_RUN = "a_values/lr_timeline"
+SECOND_PLATEAU_RUN = "b_plateau/lr_timeline"
+# val_loss per epoch: 0.9995 is lower than 1.0 by less than min_delta (1e-3), 0.9 by more.
+VALUES = [1.0, 0.9995, 0.9, 0.95, 0.95, 0.95]
+MANY_RUNS = 20
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("many") / "logs"
+    records = helpers.write_values_run(logdir, "a_values", VALUES, patience=2, min_delta=1e-3, factor=0.5)
+    helpers.write_min_lr_run(logdir, name="b_plateau")
+    helpers.write_scheduler_run(logdir, name=RLO_RUN_NAME, epochs=4)
+    for index in range(MANY_RUNS - 3):
+        helpers.write_cosine_run(logdir, name=f"run_{index:02d}", epochs=2)
+    return {"logdir": logdir, "records": records}
+
+
+@pytest.fixture(scope="module")
+def many_tensorboard(many, tmp_path_factory):
+    with helpers.running_tensorboard(
+        many["logdir"], tmp_path_factory.mktemp("tensorboard-many"), wait_for_runs=MANY_RUNS
+    ) as base:
+        yield base
+
+
+@pytest.fixture
+def many_tab(browser, many_tensorboard):
+    opened = Tab(browser, helpers.plugin_url(many_tensorboard))
+    opened.page.locator('[data-testid="track-lr"] canvas').first.wait_for()
+    yield opened
+    opened.close()
+
+
+SWATCH_COLORS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="run-option"]')).map(option => [
+  option.getAttribute('data-run'),
+  getComputedStyle(option.querySelector('.lrt-run-swatch')).backgroundColor,
+])
+"""
+
+
+def test_run_list_scrolls_filters_by_regex_and_keeps_each_runs_colour(many_tab):
+    p = many_tab.page
+    options = p.locator('[data-testid="run-option"]')
+    assert options.count() == MANY_RUNS
+    # The list scrolls, and its last run can be scrolled into its box.
+    runs_box = p.locator('[data-testid="run-selector"]')
+    sizes = runs_box.evaluate("el => [el.scrollHeight, el.clientHeight, getComputedStyle(el).overflowY]")
+    assert sizes[0] > sizes[1] and sizes[2] in ("auto", "scroll"), sizes
+    runs_box.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = options.nth(MANY_RUNS - 1).bounding_box()
+    box = runs_box.bounding_box()
+    assert box["y"] <= last["y"] and last["y"] + last["height"] <= box["y"] + box["height"] + 1
+    # One colour per run, 20 different ones.
+    colors = dict(p.evaluate(SWATCH_COLORS_JS))
+    assert len(set(colors.values())) == MANY_RUNS, colors
+    # A regular expression filters by name, case-insensitively.
+    p.locator('[data-testid="run-filter"]').fill("RUN_1[0-4]$")
+    assert [o.get_attribute("data-run") for o in options.all() if o.is_visible()] == [
+        f"run_{i}/lr_timeline" for i in range(10, 15)
+    ]
+    assert p.locator('[data-testid="run-count"]').inner_text() == "5 of 20 runs shown \u00b7 1 selected"
+    # Selecting another run and filtering change no run's colour.
+    p.locator('[data-run="run_12/lr_timeline"] input').check()
+    p.wait_for_function("window.__lrTimelineApp.selected.length === 2")
+    assert dict(p.evaluate(SWATCH_COLORS_JS)) == colors
+    # A pattern that is not a regular expression says so and hides nothing.
+    p.locator('[data-testid="run-filter"]').fill("run_(")
+    assert p.locator('[data-testid="run-filter"]').get_attribute("aria-invalid") == "true"
+    assert "Not a regular expression" in p.locator('[data-testid="run-filter"]').get_attribute("title")
+    assert sum(o.is_visible() for o in options.all()) == MANY_RUNS
+    assert many_tab.errors == []
+
+
+def test_table_has_one_section_per_selected_plateau_run(many_tab):
+    p = many_tab.page
+    many_tab.select_only(VALUES_RUN, SECOND_PLATEAU_RUN, "run_00/lr_timeline")
+    sections = p.locator('[data-testid="decision-table"]')
+    p.locator(f'[data-testid="decision-table"][data-run="{SECOND_PLATEAU_RUN}"] [data-testid="decision-row"]').first.wait_for()
+    # run_00 has no plateau decisions: no section for it, whichever run was clicked last.
+    assert [s.get_attribute("data-run") for s in sections.all()] == [VALUES_RUN, SECOND_PLATEAU_RUN]
+    assert sections.nth(0).locator(".lrt-table-run").inner_text() == "a_values"
+    assert sections.nth(0).locator('[data-testid="decision-row"]').count() == len(VALUES)
+    assert sections.nth(1).locator('[data-testid="decision-row"]').count() == 16
+    # A reduction marker of the second run selects its row in that run's section.
+    marker = p.locator(f'[data-testid="track-lr"] [data-testid="reduction-marker"][data-run="{SECOND_PLATEAU_RUN}"]').first
+    epoch = marker.get_attribute("data-epoch")
+    marker.click()
+    row = sections.nth(1).locator(f'[data-testid="decision-row"][data-epoch="{epoch}"]')
+    assert row.get_attribute("aria-selected") == "true"
+    assert sections.nth(0).locator('[aria-selected="true"]').count() == 0
+    assert many_tab.errors == []
+
+
+def test_delta_is_green_only_when_the_value_beat_the_best_by_min_delta(many_tab, many):
+    p = many_tab.page
+    many_tab.select_only(VALUES_RUN)
+    rows = p.locator('[data-testid="decision-row"]')
+    rows.nth(len(VALUES) - 1).wait_for(state="attached")
+    actions = [record["action"] for record in many["records"]]
+    assert actions[:4] == ["improved", "wait", "improved", "wait"]
+    for epoch, record in enumerate(many["records"]):
+        delta = rows.nth(epoch).locator('[data-field="delta"]')
+        green = "lrt-better" in delta.get_attribute("class")
+        assert green == (record["action"] == "improved"), (epoch, record["action"])
+    # 0.9995 is lower than the best, but not by min_delta: not green, and the title says why.
+    smaller = rows.nth(1).locator('[data-field="delta"]')
+    assert smaller.inner_text() == "\u22125e-4"
+    assert smaller.get_attribute("data-beat-threshold") == "false"
+    assert "min_delta (0.001)" in smaller.get_attribute("title")
+    assert many_tab.errors == []
+
+
+def test_epochs_read_as_keras_prints_them_in_the_table_and_tooltips(many_tab, many):
+    p = many_tab.page
+    many_tab.select_only(VALUES_RUN)
+    rows = p.locator('[data-testid="decision-row"]')
+    rows.nth(len(VALUES) - 1).wait_for(state="attached")
+    assert [rows.nth(i).locator('[data-field="epoch"]').inner_text() for i in range(len(VALUES))] == [
+        str(epoch + 1) for epoch in range(len(VALUES))
+    ]
+    reduced = [r for r in many["records"] if r["action"] == "reduce"]
+    assert reduced
+    marker = p.locator(f'[data-testid="track-loss"] [data-testid="reduction-marker"][data-epoch="{reduced[0]["epoch"]}"]')
+    marker.hover()
+    tooltip = p.locator('[data-testid="tooltip"]')
+    tooltip.wait_for(state="visible")
+    assert tooltip.locator('[data-field="epoch"]').inner_text() == str(reduced[0]["epoch"] + 1)
+    assert tooltip.locator('[data-field="min_delta"]').inner_text() == "0.001"
+    # On the epoch axis, tick N is where Epoch N ends: the last epoch's row reads Epoch 6 there.
+    p.mouse.move(5, 5)
+    p.locator('[data-testid="axis-epoch"]').click()
+    p.wait_for_function("window.__lrTimelineApp.view.axisName === 'epoch'")
+    ticks = p.evaluate("window.__lrTimelineApp.view.tracks.plateau.xTicks")
+    assert ticks[0] == "0" and ticks[-1] == str(len(VALUES)), ticks
+    rows.nth(len(VALUES) - 1).hover()
+    assert p.locator('[data-testid="cursor-readout"]').inner_text() == f"Epoch {len(VALUES)}"
+    assert many_tab.errors == []
+
+
+# Where each character of a text was laid out: bidi reordering moves characters, not the DOM.
+CHAR_BOXES_JS = """
+([selector, needle]) => {
+  const results = [];
+  for (const element of document.querySelectorAll(selector)) {
+    const nodes = [];
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    const text = nodes.map(n => n.data).join('');
+    const at = text.indexOf(needle);
+    if (at < 0) continue;
+    const boxes = [];
+    for (let k = 0; k < needle.length; k++) {
+      let offset = at + k;
+      let node = nodes[0];
+      for (node of nodes) {
+        if (offset < node.data.length) break;
+        offset -= node.data.length;
+      }
+      const range = document.createRange();
+      range.setStart(node, offset);
+      range.setEnd(node, offset + 1);
+      const rect = range.getBoundingClientRect();
+      boxes.push([rect.left, rect.right]);
+    }
+    results.push({text: element.innerText, boxes});
+  }
+  return results;
+}
+"""
+
+
+def test_a_run_name_with_bidi_controls_does_not_reorder_the_labels_beside_it(many_tab):
+    p = many_tab.page
+    many_tab.select_only("run_00/lr_timeline", RLO_RUN)
+    p.locator('[data-testid="legend-lr"] .lrt-legend-label').first.wait_for()
+    labels = p.evaluate(CHAR_BOXES_JS, ['[data-testid="legend-lr"] .lrt-legend-label', " \u00b7 SGD"])
+    assert labels, "no legend label holds the RLO run's optimizer"
+    for label in labels:
+        assert label["text"].startswith(RLO_RUN_NAME)
+        assert label["text"].index("SGD") > label["text"].index("evil")
+        lefts = [left for left, _ in label["boxes"]]
+        # " · SGD" laid out left to right: each character right of the one before.
+        assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts), label
+    # The run list's name and the table caption keep their neighbours in order too.
+    option = p.evaluate(CHAR_BOXES_JS, [f'[data-run="{RLO_RUN}"]', "evil"])
+    assert option and option[0]["text"].strip() == RLO_RUN_NAME
+    assert many_tab.errors == []
+
+
+def test_table_scroll_and_selection_survive_a_refresh_of_a_run_still_training(browser, many_tensorboard, many):
+    from lr_plugin.format import metadata
+    from lr_plugin.format import writer
+
+    records, events, rates = helpers.real_plateau_decisions(
+        0.01, lambda epoch, rate: 1.0, 40, patience=3, cooldown=2, factor=0.5)
+    run = "zz_live_plateau/lr_timeline"
+    live = writer.open_run_writer(many["logdir"] / run)
+    steps = helpers.STEPS_PER_EPOCH
+
+    def write_epochs(first, count):
+        for epoch in range(first, first + count):
+            start, last = epoch * steps, epoch * steps + steps - 1
+            live.add_rates("Adam", range(start, last + 1), [rates[epoch]] * steps)
+            live.add_record(metadata.EPOCHS_TAG, {"epoch": epoch, "first_step": start, "last_step": last,
+                                                  "learning_rate": rates[epoch], "metrics": {"val_loss": 1.0}})
+            live.add_record(metadata.PLATEAU_TAG, records[epoch])
+            for event in events:
+                if event["epoch"] == epoch:
+                    live.add_record(metadata.EVENTS_TAG, event)
+            live.flush(step=last)
+
+    write_epochs(0, 30)
+    page = Tab(browser, helpers.plugin_url(many_tensorboard), init_script="window.__lrTimelineRefreshMs = 1000;")
+    try:
+        p = page.page
+        p.wait_for_function(f"document.querySelector('[data-run=\"{run}\"]')", timeout=30000)
+        page.select_only(run)
+        rows = p.locator('[data-testid="decision-row"]')
+        rows.nth(29).wait_for(state="attached", timeout=30000)
+        rows.nth(20).click()
+        scroller = p.locator(".lrt-table-scroll")
+        scroller.evaluate("el => { el.scrollTop = 180; }")
+        before = scroller.evaluate("el => el.scrollTop")
+        assert before > 0
+        write_epochs(30, 10)
+        rows.nth(39).wait_for(state="attached", timeout=30000)
+        p.wait_for_timeout(300)
+        assert scroller.evaluate("el => el.scrollTop") == before
+        assert rows.nth(20).get_attribute("aria-selected") == "true"
+        assert page.errors == []
+    finally:
+        page.close()
+        live.close()

@@ -33,6 +33,31 @@ function append(element, children) {
   }
 }
 
+/** A user's name (run, optimizer, metric) as a <bdi>: its bidi controls stay inside. */
+export function isolated(text) {
+  const element = document.createElement("bdi");
+  element.textContent = String(text);
+  return element;
+}
+
+/**
+ * A name isolated in plain text, between U+2068 and U+2069 (where no element fits:
+ * attributes, <option>, canvas).
+ */
+export function isolatedText(text) {
+  return `\u2068${text}\u2069`;
+}
+
+/** The nodes of a label (model/label.js): our words as text, every name in a <bdi>. */
+export function labelNodes(parts) {
+  return parts.map((part) => (typeof part === "string" ? part : isolated(part.name)));
+}
+
+/** A label as plain text with every name isolated (for attributes). */
+export function labelText(parts) {
+  return parts.map((part) => (typeof part === "string" ? part : isolatedText(part.name))).join("");
+}
+
 /** Replaces an element's children. */
 export function replaceChildren(element, ...children) {
   element.textContent = "";

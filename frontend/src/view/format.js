@@ -51,6 +51,27 @@ export function formatEpoch(value) {
 }
 
 /**
+ * A Keras epoch index (0-based in the data) as people read it: Keras prints "Epoch N"
+ * with N = index + 1, and so does every text of the tab.
+ */
+export function formatKerasEpoch(epoch) {
+  if (epoch === null || epoch === undefined || !Number.isFinite(epoch)) return DASH;
+  return String(epoch + 1);
+}
+
+/**
+ * An epoch-axis position for the cursor readout. x = N is the end of Keras' "Epoch N";
+ * inside an epoch, how much of it is done: "Epoch 3 · 50%".
+ */
+export function formatEpochPosition(x) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return DASH;
+  const rounded = Math.round(x * 100) / 100;
+  const epoch = Math.max(1, Math.ceil(rounded));
+  const done = Math.round((rounded - (epoch - 1)) * 100);
+  return done >= 100 || rounded <= 0 ? `Epoch ${epoch}` : `Epoch ${epoch} \u00b7 ${done}%`;
+}
+
+/**
  * A time-axis position, seconds since the run started: "0s", "45s", "1m 30s", "2h 5m",
  * "1d 3h". `resolution` (seconds) is what to round to: below 1, the seconds get decimals
  * ("2.5s" at 0.5).

@@ -1,13 +1,15 @@
 // The chart area: three stacked tracks on one x axis with one cursor and one
 // zoom, reduction markers with their tooltip, and the decision table.
 
-import { h, replaceChildren } from "./dom.js";
-import { buildModel } from "./model.js";
+import { h, replaceChildren, isolated, isolatedText, labelText } from "./dom.js";
+import { reductionTooltip, eventTooltip, eventSentence } from "./tooltip.js";
+import { buildModel } from "../model/build.js";
 import { afterPaintTask } from "./paint.js";
 import { Track } from "./track.js";
 import { DecisionTable } from "./table.js";
-import { EpochMap, makeAxis, decisionRows, stepAt } from "./data.js";
-import { formatCount, formatDuration, formatEpoch, formatValue } from "./format.js";
+import { EpochMap, makeAxis, stepAt } from "../model/axis.js";
+import { plateauRecords } from "../model/records.js";
+import { formatCount, formatDuration, formatEpochPosition, formatKerasEpoch, formatValue } from "./format.js";
 
 const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
 const X_AXIS_HEIGHT = 40;
@@ -15,8 +17,8 @@ let viewCount = 0;
 
 export class TimelineView {
   /**
-   * handlers: {onFocusRun(run)}: a click on another run's marker asks the app to
-   * show that run in the table.
+   * handlers: {onFocusRun(run)}: a click on another run's marker makes it the run the
+   * app downloads as JSON.
    */
   constructor(handlers = {}) {
     this.handlers = handlers;
@@ -27,16 +29,25 @@ export class TimelineView {
     this.eventMarkers = [];
     this.lrMarkers = []; // the rate track's: reductions, then rate events
     this.markersVersion = 0;
+    this.markerLayers = new Map(); // track id -> {layer, version}: the markers' buttons over its plot
     this.hidden = new Set();
     this.entries = [];
     this.settings = { axis: "step", scale: "log" };
-    this.rowX = new Map(); // epoch -> x of the table's run
+    this.tables = new Map(); // run -> {table, rowX (epoch -> x)}: a section per plateau run
     this.tableToken = 0; // the latest table render asked for
     this.applyingScale = false;
+    const trackHandlers = {
+      xRange: () => this.xRange(),
+      onScale: (track, u) => this.onScale(track, u),
+      onCursor: (track, u) => this.onCursor(track, u),
+      onResetZoom: () => this.resetZoom(),
+      onToggleSeries: (key) => this.toggleSeries(key),
+      onDrawn: (track, u, width) => this.placeMarkers(track, u, width),
+    };
     this.tracks = {
-      lr: new Track("lr", "Learning rate", this),
-      loss: new Track("loss", "Loss", this),
-      plateau: new Track("plateau", "Plateau: wait / patience, cooldown", this),
+      lr: new Track("lr", "Learning rate", trackHandlers),
+      loss: new Track("loss", "Loss", trackHandlers),
+      plateau: new Track("plateau", "Plateau: wait / patience, cooldown", trackHandlers),
     };
     this.readoutEl = h("span", { class: "lrt-readout", testid: "cursor-readout" });
     this.zoomButton = h("button", {
@@ -67,11 +78,9 @@ export class TimelineView {
       role: "tooltip",
       hidden: true,
     });
-    this.table = new DecisionTable({
-      onHover: (row) => this.moveCursorTo(row),
-      onSelect: (row) => this.table.select(row.epoch, false),
-    });
-    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.table.el, this.tooltip);
+    this.tablesEl = h("div", { class: "lrt-tables" });
+    this.tablesEmptyEl = h("div", { class: "lrt-empty lrt-decisions", hidden: true });
+    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.tablesEl, this.tablesEmptyEl, this.tooltip);
     if (typeof ResizeObserver === "function") {
       this.resizeObserver = new ResizeObserver(() => this.resize());
       this.resizeObserver.observe(this.tracksEl);
@@ -138,6 +147,8 @@ export class TimelineView {
         height: HEIGHTS[id] + (id === last ? X_AXIS_HEIGHT : 0),
         syncKey: this.syncKey,
         hidden: this.hidden,
+        markers: this.markers,
+        eventMarkers: id === "lr" ? this.eventMarkers : [],
       });
     }
     if (!shown.lr) {
@@ -153,49 +164,81 @@ export class TimelineView {
       this.tracks.plateau.showEmpty("empty-no-plateau", ...noPlateauMessage(entries));
     }
     this.zoomButton.hidden = this.zoom === null;
-    this.renderTable(focus);
+    this.renderTables(entries);
   }
 
   /**
-   * The decision table of the focused run. Where each row sits on the x axis (the
-   * cursor's link to the rows) is known at once; the rows themselves are built in a
-   * task after the tracks are painted, so the first paint of the tracks waits for no
-   * table (selections and highlights made meanwhile apply to the new rows).
+   * The decision tables: one section per selected run that has plateau decisions, in
+   * the order of the runs. Where each row sits on the x axis (the cursor's link to the
+   * rows) is known at once; the rows themselves are built in a task after the tracks
+   * are painted, so the first paint of the tracks waits for no table (selections and
+   * highlights made meanwhile apply to the new rows).
    */
-  renderTable(focus) {
+  renderTables(entries) {
     const token = ++this.tableToken;
-    this.table.stale = true;
-    if (!focus) {
-      this.rowX = new Map();
-      this.tableRun = null;
-      afterPaintTask(() => {
-        if (token !== this.tableToken) return;
-        this.table.showEmpty("empty-no-table", "Select a run to see its plateau decisions.");
-      });
-      return;
+    const sections = [];
+    for (const entry of entries) {
+      const rows = plateauRecords(entry.timeline);
+      if (!rows.length) continue;
+      const axis = makeAxis(this.axisName, new EpochMap(entry.timeline.epochs));
+      const rowX = new Map();
+      for (const row of rows) {
+        const x = axis.epochEnd(row.epoch, row.step);
+        if (x !== null) rowX.set(row.epoch, x);
+      }
+      sections.push({ entry, rows, rowX });
     }
-    const rows = decisionRows(focus.timeline);
-    const axis = makeAxis(this.axisName, new EpochMap(focus.timeline.epochs));
-    this.rowX = new Map();
-    this.tableRun = focus.run;
-    for (const row of rows) {
-      const x = axis.epochEnd(row.epoch, row.step);
-      if (x !== null) this.rowX.set(row.epoch, x);
+    const tables = new Map();
+    for (const { entry, rowX } of sections) {
+      const table = (this.tables.get(entry.run) || {}).table || this.newTable(entry.run);
+      table.stale = true;
+      tables.set(entry.run, { table, rowX });
     }
+    this.tables = tables;
+    const elements = [...tables.values()].map(({ table }) => table.el);
+    const children = [...this.tablesEl.children];
+    // Moving a section would reset its scroll: only rearrange when the sections changed.
+    if (children.length !== elements.length || children.some((child, index) => child !== elements[index])) {
+      replaceChildren(this.tablesEl, elements);
+    }
+    this.tablesEmptyEl.hidden = true;
     afterPaintTask(() => {
       if (token !== this.tableToken) return;
-      if (!rows.length) {
-        this.table.showEmpty(
-          "empty-no-plateau-table",
-          "No plateau decisions for ",
-          h("strong", { text: focus.name }),
-          ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
-        );
+      if (!sections.length) {
+        this.showNoTables(entries);
         return;
       }
-      const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
-      this.table.render(rows, focus.name, monitor);
+      for (const { entry, rows } of sections) {
+        const monitor = rows.find((row) => typeof row.monitor === "string")?.monitor || null;
+        this.tables.get(entry.run).table.render(rows, entry.name, monitor);
+      }
     });
+  }
+
+  newTable(run) {
+    const table = new DecisionTable({
+      onHover: (row) => this.moveCursorTo(run, row),
+      onSelect: (row) => table.select(row.epoch, false),
+    });
+    table.el.setAttribute("data-run", run);
+    return table;
+  }
+
+  showNoTables(entries) {
+    this.tablesEmptyEl.hidden = false;
+    if (!entries.length) {
+      this.tablesEmptyEl.setAttribute("data-testid", "empty-no-table");
+      replaceChildren(this.tablesEmptyEl, "Select a run to see its plateau decisions.");
+      return;
+    }
+    this.tablesEmptyEl.setAttribute("data-testid", "empty-no-plateau-table");
+    const which = entries.length === 1 ? [h("strong", {}, isolated(entries[0].name))] : ["the selected runs"];
+    replaceChildren(
+      this.tablesEmptyEl,
+      "No plateau decisions for ",
+      ...which,
+      ": the table fills in when ReduceLROnPlateau logs through lr_plugin.",
+    );
   }
 
   // The shared x range.
@@ -274,44 +317,47 @@ export class TimelineView {
     const left = u.cursor.left;
     if (left === undefined || left === null || left < 0) {
       this.readoutEl.textContent = "";
-      this.table.highlight(null);
+      for (const { table } of this.tables.values()) table.highlight(null);
       return;
     }
     const x = u.posToVal(left, "x");
     this.readoutEl.textContent = this.formatX(x, u.scales.x.max - u.scales.x.min);
-    // The row of the epoch the cursor is in: the first decision at or after x.
-    let epoch = null;
-    let best = Infinity;
-    for (const [rowEpoch, rowX] of this.rowX) {
-      if (rowX >= x && rowX < best) {
-        best = rowX;
-        epoch = rowEpoch;
+    // In each table, the row of the epoch the cursor is in: the first decision at or after x.
+    for (const { table, rowX } of this.tables.values()) {
+      let epoch = null;
+      let best = Infinity;
+      for (const [rowEpoch, x1] of rowX) {
+        if (x1 >= x && x1 < best) {
+          best = x1;
+          epoch = rowEpoch;
+        }
       }
+      table.highlight(epoch);
     }
-    this.table.highlight(epoch);
   }
 
   /** An x position as the cursor readout shows it; span: the width of the range shown. */
   formatX(x, span) {
-    if (this.axisName === "epoch") return `epoch ${formatEpoch(Number(x.toFixed(2)))}`;
+    if (this.axisName === "epoch") return formatEpochPosition(x);
     if (this.axisName === "time") return `time ${formatDuration(x, span < 100 ? 0.1 : 1)}`;
     return `step ${formatCount(x)}`;
   }
 
-  /** Puts the cursor of every track at a table row (null: hides it). */
-  moveCursorTo(row) {
+  /** Puts the cursor of every track at a run's table row (null: hides it). */
+  moveCursorTo(run, row) {
     const chart = Object.values(this.tracks).find((track) => track.chart)?.chart;
     if (!chart) return;
     if (row === null) {
       chart.setCursor({ left: -10, top: -10 }, true, true);
       return;
     }
-    const x = this.rowX.get(row.epoch);
+    const section = this.tables.get(run);
+    const x = section ? section.rowX.get(row.epoch) : undefined;
     if (x === undefined) return;
     const left = chart.valToPos(x, "x");
     if (left < 0 || left > chart.over.clientWidth) return;
     chart.setCursor({ left, top: chart.over.clientHeight / 2 }, true, true);
-    this.table.highlight(row.epoch);
+    section.table.highlight(row.epoch);
   }
 
   /**
@@ -321,17 +367,19 @@ export class TimelineView {
    * element's would force a layout in the middle of drawing).
    */
   placeMarkers(track, u, width) {
-    if (!track.markerLayer) {
-      track.markerLayer = h("div", { class: "lrt-marker-layer" });
+    let placed = this.markerLayers.get(track.id);
+    if (!placed) {
+      placed = { layer: h("div", { class: "lrt-marker-layer" }), version: -1 };
+      this.markerLayers.set(track.id, placed);
     }
-    const layer = track.markerLayer;
+    const layer = placed.layer;
     if (layer.parentNode !== u.over) {
       u.over.append(layer);
-      track.markerLayerVersion = -1;
+      placed.version = -1;
     }
     const markers = track.id === "lr" ? this.lrMarkers : this.markers;
-    if (track.markerLayerVersion !== this.markersVersion) {
-      track.markerLayerVersion = this.markersVersion;
+    if (placed.version !== this.markersVersion) {
+      placed.version = this.markersVersion;
       replaceChildren(
         layer,
         markers.map((marker) => (marker.reduction ? this.markerButton(marker) : this.eventButton(marker))),
@@ -350,14 +398,14 @@ export class TimelineView {
   markerButton(marker) {
     const { reduction } = marker;
     const rate = reduction.rates[0] || {};
-    const label = `Reduction at epoch ${reduction.epoch ?? "?"}, step ${reduction.step ?? "?"}: ${formatValue(
-      rate.before,
-    )} to ${formatValue(rate.after)} (${marker.runName})`;
+    const ariaLabel = `Reduction at Epoch ${formatKerasEpoch(reduction.epoch)}, step ${formatCount(
+      reduction.step,
+    )}: ${formatValue(rate.before)} to ${formatValue(rate.after)} (${isolatedText(marker.runName)})`;
     const button = h("button", {
       type: "button",
       class: "lrt-marker",
       testid: "reduction-marker",
-      "aria-label": label,
+      "aria-label": ariaLabel,
       "data-epoch": reduction.epoch ?? "",
       "data-step": reduction.step ?? "",
       "data-run": marker.run,
@@ -381,7 +429,7 @@ export class TimelineView {
       type: "button",
       class: "lrt-marker lrt-event-marker",
       testid: "event-marker",
-      "aria-label": `${eventSentence(event)} (${marker.runName})`,
+      "aria-label": `${labelText(eventSentence(event))} (${isolatedText(marker.runName)})`,
       "data-kind": event.kind,
       "data-epoch": event.epoch ?? "",
       "data-step": event.step ?? "",
@@ -401,90 +449,18 @@ export class TimelineView {
 
   selectMarker(marker) {
     const epoch = (marker.reduction || marker.event).epoch;
-    if (marker.run !== this.tableRun && this.handlers.onFocusRun) {
-      this.handlers.onFocusRun(marker.run);
-    }
-    if (epoch !== null && epoch !== undefined) this.table.select(epoch, true);
+    if (marker.run !== this.settings.focusRun && this.handlers.onFocusRun) this.handlers.onFocusRun(marker.run);
+    const section = this.tables.get(marker.run);
+    if (section && epoch !== null && epoch !== undefined) section.table.select(epoch, true);
   }
 
   showTooltip(marker, anchor) {
-    const { reduction } = marker;
-    const several = reduction.rates.length > 1;
-    const rateRows = reduction.rates.map((rate, index) => {
-      const factor =
-        Number.isFinite(rate.before) && Number.isFinite(rate.after) && rate.before > 0
-          ? rate.after / rate.before
-          : null;
-      return [
-        index === 0 ? "lr" : `lr-${index}`,
-        several && rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate",
-        `${formatValue(rate.before)} \u2192 ${formatValue(rate.after)}${
-          factor !== null ? ` (\u00d7${formatValue(factor)})` : ""
-        }`,
-      ];
-    });
-    const rows = [
-      ["epoch", "epoch", formatField(reduction.epoch)],
-      ["step", "step", reduction.step === null || reduction.step === undefined ? "\u2014" : formatCount(reduction.step)],
-      ...rateRows,
-      ["value", reduction.monitor || "monitored value", formatValue(reduction.value)],
-      ["best", "best", formatValue(reduction.best)],
-      ["wait", "wait / patience", `${formatField(reduction.wait)} / ${formatField(reduction.patience)}`],
-    ];
-    if (this.axisName === "time") rows.splice(2, 0, ["time", "time", formatDuration(marker.x)]);
-    replaceChildren(
-      this.tooltip,
-      h(
-        "div",
-        { class: "lrt-tooltip-title" },
-        h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
-        h("span", { text: "Learning rate reduced" }),
-      ),
-      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
-      h(
-        "dl",
-        {},
-        rows.map(([field, name, text]) => [
-          h("dt", { text: name }),
-          h("dd", { "data-field": field, text }),
-        ]),
-      ),
-    );
+    replaceChildren(this.tooltip, reductionTooltip(marker, this.axisName));
     this.placeTooltip(anchor);
   }
 
   showEventTooltip(marker, anchor) {
-    const { event } = marker;
-    const rows = [];
-    event.rates.forEach((rate, index) => {
-      const name = rate.optimizer ? `learning rate (${rate.optimizer})` : "learning rate";
-      rows.push([index ? `lr-${index}` : "lr", name, formatValue(rate.lr)]);
-      if (event.kind === "lr_set" && rate.previous !== undefined) {
-        const same = rate.previous === rate.lr;
-        rows.push([index ? `previous-${index}` : "previous", "before", `${formatValue(rate.previous)}${same ? " (unchanged)" : ""}`]);
-      }
-    });
-    if (event.kind === "min_lr_reached") rows.push(["min_lr", "min_lr", formatValue(event.min_lr)]);
-    if (this.axisName === "time") rows.push(["time", "time", formatDuration(marker.x)]);
-    const title = event.kind === "lr_set" ? "Learning rate set" : "Learning rate at min_lr";
-    replaceChildren(
-      this.tooltip,
-      h(
-        "div",
-        { class: "lrt-tooltip-title" },
-        h("span", { class: "lrt-tooltip-dot", style: { background: marker.color } }),
-        h("span", { text: title }),
-      ),
-      h("div", { class: "lrt-tooltip-run", text: marker.runName }),
-      h("p", { class: "lrt-tooltip-text", "data-field": "text", text: eventSentence(event) }),
-      rows.length
-        ? h(
-            "dl",
-            {},
-            rows.map(([field, name, text]) => [h("dt", { text: name }), h("dd", { "data-field": field, text })]),
-          )
-        : null,
-    );
+    replaceChildren(this.tooltip, eventTooltip(marker, this.axisName));
     this.placeTooltip(anchor);
   }
 
@@ -504,28 +480,6 @@ export class TimelineView {
   hideTooltip() {
     this.tooltip.hidden = true;
   }
-}
-
-function numberOrNull(value) {
-  return typeof value === "number" ? value : null;
-}
-
-/** What a rate event says, in one sentence (its tooltip, its button's label). */
-function eventSentence(event) {
-  const where = `at epoch ${formatField(event.epoch)}${
-    event.step === null || event.step === undefined ? "" : ` (step ${formatCount(event.step)})`
-  }`;
-  const rates = event.rates;
-  const one = rates.length === 1 ? formatValue(rates[0].lr) : null;
-  if (event.kind === "lr_set") {
-    const source = event.source || "The scheduler";
-    return one !== null ? `${source} set the rate to ${one} ${where}` : `${source} set the rates ${where}`;
-  }
-  return `The rate${rates.length > 1 ? "s" : ""} reached min_lr (${formatValue(event.min_lr)}) ${where}`;
-}
-
-function formatField(value) {
-  return value === null || value === undefined ? "\u2014" : String(value);
 }
 
 function fullRangeOf(model) {
@@ -553,7 +507,7 @@ function fullRangeOf(model) {
 
 function noPlateauMessage(entries) {
   const names = entries.map((entry) => entry.name);
-  const which = names.length === 1 ? [h("strong", { text: names[0] })] : ["the selected runs"];
+  const which = names.length === 1 ? [h("strong", {}, isolated(names[0]))] : ["the selected runs"];
   return [
     "No ReduceLROnPlateau decisions in ",
     ...which,

@@ -2,16 +2,17 @@
 // has no option for (reduction lines, cooldown bands, non-finite markers).
 
 import uPlot from "uplot";
-import { h, replaceChildren } from "./dom.js";
-import { alignSeries, valueAt } from "./data.js";
-import { formatCompact, formatDuration, formatEpoch, formatValue } from "./format.js";
+import { h, replaceChildren, labelNodes, labelText } from "./dom.js";
+import { alignSeries, valueAt } from "../model/align.js";
+import { formatCompact, formatDuration, formatEpoch, formatKerasEpoch, formatValue } from "./format.js";
 import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
 
 export const FONT_FAMILY =
   'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
 const AXIS_LEFT = 62;
 const AXIS_RIGHT = 58;
-const X_LABELS = { step: "step", epoch: "epoch", time: "time since start" };
+// The epoch axis counts epochs done: tick N sits where Keras' "Epoch N" ends.
+const X_LABELS = { step: "step", epoch: "epochs done (N: end of Epoch N)", time: "time since start" };
 // Tick spacings of the time axis, in seconds: fractions, then whole seconds, minutes,
 // hours and days people count in.
 const TIME_INCRS = [
@@ -60,11 +61,17 @@ export class Track {
    * Args:
    *   id: "lr" | "loss" | "plateau"
    *   title: the track's heading
-   *   view: the TimelineView (x range, zoom, markers, cursor)
+   *   handlers: how the track talks to whoever holds the tracks together:
+   *     xRange() -> [min, max]: the x range every track shows
+   *     onScale(track, u): the chart's x scale changed (a drag zoom)
+   *     onCursor(track, u): the chart's cursor moved
+   *     onResetZoom(): a double-click asked for the whole range
+   *     onToggleSeries(key) -> hidden: a legend click showed or hid a series
+   *     onDrawn(track, u, width): the chart was drawn (width: the plot's, in CSS pixels)
    */
-  constructor(id, title, view) {
+  constructor(id, title, handlers) {
     this.id = id;
-    this.view = view;
+    this.handlers = handlers;
     this.chart = null;
     this.spec = null;
     this.signature = null;
@@ -103,7 +110,9 @@ export class Track {
   /**
    * Draws spec (one track of buildModel), keeping the chart when only the data changed.
    *
-   * context: {theme, axisName, scale, last, width, height, syncKey, hidden}
+   * context: {theme, axisName, scale, last, width, height, syncKey, hidden, markers,
+   *   eventMarkers} (markers: reductions, drawn on every track; eventMarkers: rate events,
+   *   drawn on the rate track)
    */
   show(spec, context) {
     this.emptyEl.hidden = true;
@@ -121,7 +130,8 @@ export class Track {
       this.buildLegend(spec, context);
       this.chart = new uPlot(this.options(spec, context), data, this.plotEl);
     }
-    this.chart.setScale("x", this.view.xRangeObject());
+    const [min, max] = this.handlers.xRange();
+    this.chart.setScale("x", { min, max });
     this.renderNotes(spec);
     this.updateLegend();
   }
@@ -148,7 +158,7 @@ export class Track {
   options(spec, context) {
     const { theme } = context;
     const font = `11px ${FONT_FAMILY}`;
-    const view = this.view;
+    const handlers = this.handlers;
     const axisStyle = {
       stroke: theme.axis,
       font,
@@ -183,7 +193,7 @@ export class Track {
         // Every track shows the view's range: before the chart is ready uPlot
         // asks with its own data's extent, later with a zoom it was synced to.
         range: (u, min, max) =>
-          u.status === 1 && min !== null && max !== null && max > min ? [min, max] : view.xRange(),
+          u.status === 1 && min !== null && max !== null && max > min ? [min, max] : handlers.xRange(),
       },
     };
     const axes = [xAxis];
@@ -247,7 +257,7 @@ export class Track {
     const ownSeries = (k) => (this.spec ? this.spec.series[k] : null);
     spec.series.forEach((s, k) => {
       series.push({
-        label: s.label,
+        label: labelText(s.label),
         scale: s.scale || "y",
         stroke: s.color,
         width: s.width,
@@ -281,7 +291,7 @@ export class Track {
           mousemove: (u, target, handler) => (event) => handler(event),
           // Double-click resets the zoom of every track to the whole run.
           dblclick: () => (event) => {
-            if (event.button === 0) view.resetZoom();
+            if (event.button === 0) handlers.onResetZoom();
             return null;
           },
         },
@@ -289,7 +299,7 @@ export class Track {
       hooks: {
         drawClear: [(u) => this.drawBands(u)],
         draw: [(u) => this.drawOverlays(u)],
-        setScale: [(u, key) => key === "x" && view.onScale(this, u)],
+        setScale: [(u, key) => key === "x" && handlers.onScale(this, u)],
         setCursor: [() => this.onCursor()],
       },
     };
@@ -310,14 +320,14 @@ export class Track {
           title: "Show or hide this series",
           "aria-pressed": String(!context.hidden.has(s.key)),
           onclick: () => {
-            const hidden = this.view.toggleSeries(s.key);
+            const hidden = this.handlers.onToggleSeries(s.key);
             item.setAttribute("aria-pressed", String(!hidden));
             item.classList.toggle("lrt-off", hidden);
             if (this.chart) this.chart.setSeries(index + 1, { show: !hidden });
           },
         },
         swatch,
-        h("span", { class: "lrt-legend-label", text: s.label }),
+        h("span", { class: "lrt-legend-label" }, labelNodes(s.label)),
         value,
       );
       if (context.hidden.has(s.key)) item.classList.add("lrt-off");
@@ -335,7 +345,7 @@ export class Track {
           "data-kind": extra.shape,
         },
         swatch,
-        h("span", { class: "lrt-legend-label", text: extra.label }),
+        h("span", { class: "lrt-legend-label" }, labelNodes(extra.label)),
       );
     });
     replaceChildren(this.legendEl, items, extras);
@@ -345,24 +355,25 @@ export class Track {
     const notes = [...spec.notes];
     const seen = new Set();
     for (const point of spec.flagged) {
-      if (seen.has(point.label)) continue;
-      seen.add(point.label);
+      const key = JSON.stringify(point.label);
+      if (seen.has(key)) continue;
+      seen.add(key);
       const where =
         point.epoch !== undefined && point.epoch !== null
-          ? `epoch ${point.epoch}`
+          ? `Epoch ${formatKerasEpoch(point.epoch)}`
           : `step ${point.step}`;
-      notes.push(`${point.label} is ${formatValue(point.value)} at ${where}: drawn as a gap`);
+      notes.push([...point.label, ` is ${formatValue(point.value)} at ${where}: drawn as a gap`]);
     }
     replaceChildren(
       this.notesEl,
-      notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note", text: note })),
+      notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note" }, labelNodes(note))),
     );
   }
 
   /** Updates the legend values for the cursor position (or the last values when away). */
   onCursor() {
     this.updateLegend();
-    if (this.chart) this.view.onCursor(this, this.chart);
+    if (this.chart) this.handlers.onCursor(this, this.chart);
   }
 
   updateLegend() {
@@ -409,7 +420,7 @@ export class Track {
     // An even width at a whole pixel: crisp, full-colour lines.
     ctx.lineWidth = 2 * Math.max(1, Math.round(ratio));
     ctx.setLineDash([5 * ratio, 3 * ratio]);
-    for (const marker of this.view.markers) {
+    for (const marker of this.context.markers) {
       const x = Math.round(u.valToPos(marker.x, "x", true));
       if (x < left - 1 || x > left + width + 1) continue;
       ctx.strokeStyle = marker.color;
@@ -464,7 +475,7 @@ export class Track {
       }
     }
     ctx.restore();
-    this.view.placeMarkers(this, u, width / ratio);
+    this.handlers.onDrawn(this, u, width / ratio);
   }
 
   /**
@@ -477,7 +488,7 @@ export class Track {
     const { left, top, width, height } = u.bbox;
     const bottom = top + height;
     let lastX = -Infinity; // lr_set dots closer than this are drawn once
-    for (const marker of this.view.eventMarkers) {
+    for (const marker of this.context.eventMarkers) {
       const x = Math.round(u.valToPos(marker.x, "x", true));
       if (x < left - 1 || x > left + width + 1) continue;
       ctx.fillStyle = ctx.strokeStyle = marker.color;

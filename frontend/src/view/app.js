@@ -1,18 +1,18 @@
 // The LR Timeline tab: run selection, controls, data loading and refresh,
 // downloads, empty states. Drawing is the TimelineView's.
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, isolated, isolatedText } from "./dom.js";
 import { TimelineView } from "./view.js";
-import { normalizeTimeline, ratesCsv } from "./data.js";
-import { runColor } from "./model.js";
+import { normalizeTimeline, isDownsampled } from "../api/timeline.js";
+import { fetchText, runsUrl, timelineUrl, parseRuns, fullDownsample } from "../api/client.js";
+import { ratesCsv } from "../model/csv.js";
+import { runColor } from "../model/colors.js";
 import { formatCount } from "./format.js";
 import { isDark, themeFor, watchTheme } from "./theme.js";
 import { listenForReload } from "./host.js";
 import { afterPaint } from "./paint.js";
 
 const REFRESH_MS = 30000;
-const DOWNSAMPLE = 50000;
-const MAX_DOWNSAMPLE = 1000000; // the backend's limit
 const STORAGE_KEY = "lr_timeline.settings.v1";
 const NO_EPOCHS = "A selected run has no epoch records yet";
 const NO_TIMES = "A selected run has no start and end times in its epoch records (logs of an older lr_plugin)";
@@ -34,16 +34,6 @@ function saveSettings(settings) {
   }
 }
 
-async function fetchText(url) {
-  const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${url}`);
-  return response.text();
-}
-
-function timelineUrl(run, downsample) {
-  return `./timeline?run=${encodeURIComponent(run)}&downsample=${downsample}`;
-}
-
 function fileName(name, extension) {
   const safe = String(name).replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
   return `${safe}.lr_timeline.${extension}`;
@@ -58,14 +48,6 @@ function download(text, name, type) {
   setTimeout(() => URL.revokeObjectURL(url), 30000);
 }
 
-/** Whether a timeline holds fewer points than the run has (the backend downsampled it). */
-function isDownsampled(timeline) {
-  return Object.entries(timeline.points || {}).some(([name, total]) => {
-    const shown = (timeline.learning_rate[name] || []).length;
-    return typeof total === "number" && total > shown;
-  });
-}
-
 export class App {
   constructor(root) {
     this.root = root;
@@ -74,6 +56,8 @@ export class App {
     this.scale = stored.scale === "linear" ? "linear" : "log";
     this.storedRuns = Array.isArray(stored.runs) ? stored.runs.map(String) : null;
     this.runs = []; // [{run, name, ...}] from ./runs
+    this.colorIndex = new Map(); // run -> its colour's index, given once: a run keeps its colour
+    this.filter = ""; // the run list's filter, a regular expression as TensorBoard's run selector takes
     this.selected = []; // run ids, in the order of this.runs
     this.focusRun = null;
     this.loaded = new Map(); // run -> {text, timeline, raw}
@@ -85,6 +69,16 @@ export class App {
 
   buildDom() {
     this.runsEl = h("div", { class: "lrt-runs", testid: "run-selector", role: "group", "aria-label": "Runs" });
+    this.filterEl = h("input", {
+      type: "search",
+      class: "lrt-run-filter",
+      testid: "run-filter",
+      placeholder: "Filter runs (regex)",
+      "aria-label": "Filter runs by a regular expression",
+      spellcheck: "false",
+      oninput: () => this.setFilter(this.filterEl.value),
+    });
+    this.runCountEl = h("span", { class: "lrt-run-count", testid: "run-count", "aria-live": "polite" });
     const segmented = (testid, label, options, current, onChange) => {
       const group = h("div", { class: "lrt-segmented", role: "group", "aria-label": label, testid });
       group.setAttribute("data-value", current);
@@ -119,15 +113,15 @@ export class App {
     this.focusSelect = h("select", {
       class: "lrt-select",
       testid: "focus-run",
-      "aria-label": "Run shown in the decision table",
+      "aria-label": "Run downloaded as JSON",
       onchange: () => this.setFocus(this.focusSelect.value),
     });
-    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Table" }), this.focusSelect);
+    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "JSON of" }), this.focusSelect);
     this.jsonButton = h("button", {
       type: "button",
       class: "lrt-button",
       testid: "download-json",
-      title: "Download the table's run as JSON (the timeline object)",
+      title: "Download the run chosen in \"JSON of\" (the first selected) as JSON (the timeline object)",
       text: "JSON",
       onclick: () => this.downloadJson(),
     });
@@ -150,7 +144,12 @@ export class App {
     this.toolbarEl = h(
       "header",
       { class: "lrt-toolbar" },
-      h("div", { class: "lrt-field lrt-runs-field" }, h("span", { text: "Runs" }), this.runsEl),
+      h(
+        "div",
+        { class: "lrt-field lrt-runs-field" },
+        h("span", { text: "Runs" }),
+        h("div", { class: "lrt-runs-box" }, h("div", { class: "lrt-runs-head" }, this.filterEl, this.runCountEl), this.runsEl),
+      ),
       this.controlsEl,
     );
     this.statusEl = h("div", { class: "lrt-status", testid: "status", "aria-live": "polite" });
@@ -194,8 +193,7 @@ export class App {
   }
 
   async load() {
-    const text = await fetchText("./runs");
-    const runs = (JSON.parse(text).runs || []).filter((run) => run && typeof run.run === "string");
+    const runs = parseRuns(await fetchText(runsUrl()));
     const runsChanged = JSON.stringify(runs) !== JSON.stringify(this.runs);
     if (runsChanged) this.setRuns(runs);
     const changed = await this.fetchSelected();
@@ -207,6 +205,7 @@ export class App {
     const known = new Set(runs.map((run) => run.run));
     const previous = this.runs.length ? this.selected : this.storedRuns;
     this.runs = runs;
+    for (const run of runs) if (!this.colorIndex.has(run.run)) this.colorIndex.set(run.run, this.colorIndex.size);
     let selected = (previous || []).filter((run) => known.has(run));
     if (!selected.length) {
       // The first run with plateau decisions shows the most; else the first run.
@@ -228,7 +227,7 @@ export class App {
     const theme = themeFor(this.dark);
     replaceChildren(
       this.runsEl,
-      this.runs.map((run, index) => {
+      this.runs.map((run) => {
         const checkbox = h("input", {
           type: "checkbox",
           testid: "run-checkbox",
@@ -236,7 +235,10 @@ export class App {
         });
         checkbox.value = run.run;
         checkbox.checked = this.selected.includes(run.run);
-        const swatch = h("span", { class: "lrt-run-swatch", style: { background: runColor(theme, index) } });
+        const swatch = h("span", {
+          class: "lrt-run-swatch",
+          style: { background: runColor(theme, this.colorIndex.get(run.run)) },
+        });
         const tags = [];
         if (run.has_plateau) tags.push(h("span", { class: "lrt-run-tag", text: "plateau" }));
         return h(
@@ -244,17 +246,51 @@ export class App {
           { class: "lrt-run", title: run.run, testid: "run-option", "data-run": run.run },
           checkbox,
           swatch,
-          h("span", { class: "lrt-run-name", text: run.name || run.run }),
+          h("span", { class: "lrt-run-name" }, isolated(run.name || run.run)),
           tags,
         );
       }),
     );
+    this.applyFilter();
     this.renderFocusSelect();
+  }
+
+  setFilter(text) {
+    this.filter = text;
+    this.applyFilter();
+  }
+
+  /**
+   * Shows the runs whose name (or run path) matches the filter, a case-insensitive
+   * regular expression; selected runs stay selected while hidden.
+   */
+  applyFilter() {
+    let pattern = null;
+    let problem = null;
+    try {
+      pattern = this.filter ? new RegExp(this.filter, "i") : null;
+    } catch (error) {
+      problem = `Not a regular expression: ${error.message}. Showing every run.`;
+    }
+    this.filterEl.setAttribute("aria-invalid", String(problem !== null));
+    this.filterEl.title = problem || "Runs whose name matches this regular expression (case-insensitive)";
+    let shown = 0;
+    for (const option of this.runsEl.children) {
+      const run = this.runInfo(option.getAttribute("data-run"));
+      const match = !pattern || pattern.test(run.name || run.run) || pattern.test(run.run);
+      option.hidden = !match;
+      if (match) shown++;
+    }
+    const selected = this.selected.length;
+    this.runCountEl.textContent =
+      shown === this.runs.length
+        ? `${this.runs.length} runs \u00b7 ${selected} selected`
+        : `${shown} of ${this.runs.length} runs shown \u00b7 ${selected} selected`;
   }
 
   renderFocusSelect() {
     const options = this.selected.map((run) => {
-      const option = h("option", { text: this.runInfo(run).name || run });
+      const option = h("option", { text: isolatedText(this.runInfo(run).name || run) });
       option.value = run;
       return option;
     });
@@ -274,6 +310,7 @@ export class App {
     if (checked && !this.focusRun) this.focusRun = run;
     this.persist();
     this.renderFocusSelect();
+    this.applyFilter();
     try {
       await this.fetchSelected();
       this.hideError();
@@ -320,7 +357,7 @@ export class App {
     let changed = false;
     await Promise.all(
       this.selected.map(async (run) => {
-        const text = await fetchText(timelineUrl(run, DOWNSAMPLE));
+        const text = await fetchText(timelineUrl(run));
         const cached = this.loaded.get(run);
         if (cached && cached.text === text) return;
         const raw = JSON.parse(text);
@@ -349,7 +386,7 @@ export class App {
         run,
         name: this.runInfo(run).name || run,
         timeline: loaded.timeline,
-        colorIndex: this.runs.findIndex((candidate) => candidate.run === run),
+        colorIndex: this.colorIndex.get(run) ?? 0,
       });
     }
     if (!entries.length) {
@@ -383,9 +420,10 @@ export class App {
   }
 
   renderRunSelectorColors(theme) {
-    this.runsEl.querySelectorAll(".lrt-run-swatch").forEach((swatch, index) => {
-      swatch.style.background = runColor(theme, index);
-    });
+    for (const option of this.runsEl.children) {
+      const swatch = option.querySelector(".lrt-run-swatch");
+      if (swatch) swatch.style.background = runColor(theme, this.colorIndex.get(option.getAttribute("data-run")) ?? 0);
+    }
   }
 
   /** fallback: the axis asked for ("epoch" or "time") when the runs are shown by step instead. */
@@ -401,12 +439,16 @@ export class App {
       for (const [name, total] of Object.entries(timeline.points)) {
         const shown = (timeline.learning_rate[name] || []).length;
         if (total > shown) {
-          parts.push(`${entry.name} \u00b7 ${name}: ${formatCount(shown)} of ${formatCount(total)} points shown`);
+          parts.push([isolated(entry.name), ` \u00b7 `, isolated(name), `: ${formatCount(shown)} of ${formatCount(total)} points shown`]);
         }
       }
     }
     const downsampled = parts.length > (fallback ? 1 : 0);
-    this.statusEl.textContent = parts.join("; ") + (downsampled ? " (downloads hold every point)" : "");
+    replaceChildren(
+      this.statusEl,
+      parts.map((part, index) => (index ? ["; ", part] : part)),
+      downsampled ? " (downloads hold every point)" : "",
+    );
   }
 
   showNoRuns() {
@@ -456,9 +498,7 @@ export class App {
   async fullTimeline(run) {
     const loaded = this.loaded.get(run);
     if (loaded && !isDownsampled(loaded.timeline)) return loaded.raw;
-    const totals = Object.values((loaded && loaded.timeline.points) || {}).filter((n) => typeof n === "number");
-    const downsample = Math.min(MAX_DOWNSAMPLE, Math.max(DOWNSAMPLE, ...totals));
-    return JSON.parse(await fetchText(timelineUrl(run, downsample)));
+    return JSON.parse(await fetchText(timelineUrl(run, fullDownsample(loaded && loaded.timeline))));
   }
 
   async downloadJson() {

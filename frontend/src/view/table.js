@@ -2,8 +2,8 @@
 // linked to the charts (hovering a row moves the cursor, clicking a marker
 // selects its row).
 
-import { h, replaceChildren } from "./dom.js";
-import { formatCount, formatDelta, formatValue, DASH } from "./format.js";
+import { h, replaceChildren, isolated } from "./dom.js";
+import { formatCount, formatDelta, formatKerasEpoch, formatValue, DASH } from "./format.js";
 
 const ACTION_TEXT = {
   improved: "improved",
@@ -16,7 +16,7 @@ const ACTION_TEXT = {
 
 const COLUMNS_AFTER_MONITOR = [
   ["Best", "Best value so far, after this epoch's decision"],
-  ["\u0394 vs best", "Value minus the best it was compared against (best after the previous epoch)"],
+  ["\u0394 vs best", "Value minus the best it was compared against; green when it beat that best by more than min_delta (an improvement)"],
   ["Wait", "Epochs without improvement, as compared with patience (a reduction then resets it to 0)"],
   ["Cooldown", "Epochs of cooldown left"],
   ["Action", "What ReduceLROnPlateau did"],
@@ -63,13 +63,11 @@ export class DecisionTable {
     this.headRow = h("tr");
     this.tableEl = h("table", { class: "lrt-table" }, h("thead", {}, this.headRow), this.bodyEl);
     this.scrollEl = h("div", { class: "lrt-table-scroll" }, this.tableEl);
-    this.emptyEl = h("div", { class: "lrt-empty", hidden: true });
     this.el = h(
       "section",
       { class: "lrt-decisions", testid: "decision-table" },
       this.captionEl,
       this.scrollEl,
-      this.emptyEl,
     );
   }
 
@@ -83,31 +81,16 @@ export class DecisionTable {
     if (row) this.handlers.onHover(row);
   }
 
-  showEmpty(testid, ...content) {
-    this.stale = false;
-    this.rows = [];
-    this.signature = null;
-    this.rowElements.clear();
-    this.hoveredEl = null;
-    this.scrollEl.hidden = true;
-    this.emptyEl.hidden = false;
-    this.emptyEl.setAttribute("data-testid", testid);
-    replaceChildren(this.emptyEl, ...content);
-    this.captionEl.textContent = "";
-  }
-
   /**
-   * rows: decisionRows() of the run, each with its x position added.
+   * rows: plateauRecords() of the run.
    * runName: shown in the caption. monitor: the monitored metric's name.
    */
   render(rows, runName, monitor) {
     this.stale = false;
-    this.scrollEl.hidden = false;
-    this.emptyEl.hidden = true;
     replaceChildren(
       this.captionEl,
       h("span", { class: "lrt-table-title", text: "Plateau decisions" }),
-      h("span", { class: "lrt-table-run", text: runName }),
+      h("span", { class: "lrt-table-run" }, isolated(runName)),
       h("span", {
         class: "lrt-table-hint",
         text: "hover a row to find it on the chart \u00b7 click a reduction marker to jump here",
@@ -123,14 +106,14 @@ export class DecisionTable {
     const scrollTop = this.rows.length ? this.scrollEl.scrollTop : 0;
     this.rows = rows;
     const columns = [
-      ["Epoch", "Epoch (0-based)"],
+      ["Epoch", "Epoch N as Keras prints it (fit()'s progress bar, verbose messages)"],
       ["Step", "Last optimizer step of the epoch"],
-      [monitor || "Monitored", "Value of the monitored metric at the end of the epoch"],
+      [monitor ? isolated(monitor) : "Monitored", "Value of the monitored metric at the end of the epoch"],
       ...COLUMNS_AFTER_MONITOR,
     ];
     replaceChildren(
       this.headRow,
-      columns.map(([text, title]) => h("th", { scope: "col", title, text })),
+      columns.map(([text, title]) => h("th", { scope: "col", title }, text)),
     );
     this.rowElements.clear();
     this.hoveredEl = null;
@@ -148,11 +131,11 @@ export class DecisionTable {
       const action = cell(null, "action", "");
       action.append(badge);
       tr.append(
-        cell("lrt-num", null, String(row.epoch)),
+        cell("lrt-num", "epoch", formatKerasEpoch(row.epoch)),
         cell("lrt-num", null, formatCount(row.step)),
         cell("lrt-num", "value", formatValue(row.value)),
         cell("lrt-num", "best", formatValue(row.best)),
-        cell(`lrt-num ${deltaClass(row)}`, "delta", formatDelta(row.delta)),
+        deltaCell(row),
         cell("lrt-num", "wait", waitText(row)),
         cell("lrt-num", "cooldown", cooldownText(row)),
         action,
@@ -208,6 +191,14 @@ export class DecisionTable {
   }
 }
 
+function deltaCell(row) {
+  const td = cell(`lrt-num ${deltaClass(row)}`, "delta", formatDelta(row.delta));
+  const title = deltaTitle(row);
+  if (title) td.title = title;
+  td.setAttribute("data-beat-threshold", row.beatThreshold === null ? "" : String(row.beatThreshold));
+  return td;
+}
+
 function cssName(action) {
   return String(action || "none").replace(/[^a-z_]/gi, "");
 }
@@ -234,8 +225,17 @@ function rateText(row) {
   return `${formatValue(before)} \u2192 ${formatValue(after)}`;
 }
 
+/** Green when the value beat the best by more than min_delta (the server's verdict). */
 function deltaClass(row) {
-  if (row.delta === null || !Number.isFinite(row.delta) || row.delta === 0) return "";
-  const better = row.mode === "max" ? row.delta > 0 : row.delta < 0;
-  return better ? "lrt-better" : "lrt-worse";
+  if (row.beatThreshold === true) return "lrt-better";
+  if (row.beatThreshold !== false || row.delta === null || !Number.isFinite(row.delta)) return "";
+  const direction = row.mode === "max" ? row.delta > 0 : row.delta < 0;
+  return direction ? "lrt-short" : "lrt-worse";
+}
+
+function deltaTitle(row) {
+  const minDelta = formatValue(row.min_delta);
+  if (row.beatThreshold === true) return `Beat the best by more than min_delta (${minDelta}): an improvement`;
+  if (row.beatThreshold === false) return `Did not beat the best by more than min_delta (${minDelta}): no improvement`;
+  return "";
 }

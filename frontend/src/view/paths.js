@@ -12,7 +12,8 @@
 // than from each point.
 
 import uPlot from "uplot";
-import { BLOCK_SHIFT, lowerBound } from "./data.js";
+import { BLOCK_SHIFT } from "../model/place.js";
+import { lowerBound } from "../model/align.js";
 
 const linear = uPlot.paths.linear();
 const STEPPED = {

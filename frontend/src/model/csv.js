@@ -1,0 +1,32 @@
+// The learning rates of the selected runs as CSV.
+
+import { toNumber } from "./numbers.js";
+
+function csvField(text) {
+  const value = String(text);
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function csvNumber(value) {
+  const number = toNumber(value);
+  if (number === null) return "";
+  if (Number.isNaN(number)) return "NaN";
+  if (number === Infinity) return "Infinity";
+  if (number === -Infinity) return "-Infinity";
+  return String(number);
+}
+
+/** CSV with one row per (run, optimizer, step): run,optimizer,step,learning_rate. */
+export function ratesCsv(timelines) {
+  const lines = ["run,optimizer,step,learning_rate"];
+  for (const timeline of timelines) {
+    for (const [optimizer, pairs] of Object.entries(timeline.learning_rate)) {
+      const prefix = `${csvField(timeline.run)},${csvField(optimizer)},`;
+      for (const pair of pairs) {
+        if (!Array.isArray(pair)) continue;
+        lines.push(prefix + csvNumber(pair[0]) + "," + csvNumber(pair[1]));
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,264 @@
+// A series' points placed on an axis, into typed arrays: the kernels the first
+// paint of 100k-point series waits for.
+
+import { toNumber, finiteInt } from "./numbers.js";
+import { sameValues } from "./align.js";
+
+// The 100k-point loops below are written for V8's first run of them, which is what
+// the first paint waits for: each is a function of its own that returns right after
+// its loop, so no code runs after the loop that the optimized loop has not seen yet
+// (that would throw the optimized code away, and the next series would start again
+// in the interpreter); what they find besides the points goes into a small state
+// object; and no double is carried from one iteration to the next in a local (the
+// optimized code would box it: an allocation a point).
+//
+// What they write: xs as an Int32Array when every x is a whole number (steps), else a
+// Float64Array; ys as a Float64Array; and per block of 16 points the min and max of
+// ys (drawing a dense series reads a block's two values instead of its 16 points).
+// Unoptimized code boxes every double it reads from a typed array; whole numbers from
+// an Int32Array it does not.
+
+export const BLOCK_SHIFT = 4;
+
+function newScanState(ints) {
+  return { gaps: 0, hidden: 0, same: true, ints };
+}
+
+function scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
+  const n = pairs.length;
+  const onSteps = axis.name === "step";
+  let previousX = -Infinity;
+  let k = 0; // points written
+  let ints = st.ints; // writing xi (whole numbers) rather than xs
+  // (The last values are read back from ys, the block's extent from bmin and bmax.)
+  for (let i = 0; i < n; i++) {
+    const pair = pairs[i];
+    if (!Array.isArray(pair)) continue;
+    // (x - x === 0: a finite number, without a call in unoptimized code)
+    const first = pair[0];
+    let step = first;
+    if (typeof first !== "number") {
+      step = toNumber(first);
+      if (step === null) continue;
+    }
+    if (step - step !== 0) continue;
+    const x = onSteps ? step : axis.point(step);
+    if (x === null || !(x > previousX)) continue;
+    previousX = x;
+    const second = pair[1];
+    const value = typeof second === "number" ? second : toNumber(second);
+    let y = value;
+    if (value === null || value - value !== 0) {
+      flagged.push({ x, value: value === null ? NaN : value, step });
+      y = NaN; // a gap: equal to nothing
+      st.gaps++;
+    } else if (logScale && value <= 0) {
+      y = NaN;
+      st.gaps++;
+      st.hidden++;
+    }
+    // Flat stretches keep their two ends: the last point written is dropped (written
+    // over) when it and the one before have this value too (a gap, NaN, equals nothing).
+    if (k >= 2 && y === ys[k - 1] && y === ys[k - 2]) k--;
+    if (!ints) xs[k] = x;
+    else if ((x | 0) === x) xi[k] = x;
+    else {
+      ints = st.ints = false;
+      copyInto(xs, xi, k);
+      xs[k] = x;
+    }
+    ys[k] = y;
+    // BLOCK_SHIFT 4: blocks of 16 (a point written over has the same value).
+    const block = k >> 4;
+    const opens = (k & 15) === 0;
+    if (opens || y < bmin[block]) bmin[block] = y;
+    if (opens || y > bmax[block]) bmax[block] = y;
+    k++;
+  }
+  return k;
+}
+
+/** to[0..n) = from[0..n) */
+function copyInto(to, from, n) {
+  for (let i = 0; i < n; i++) to[i] = from[i];
+}
+
+/** The first n of an array or typed array (itself when that is all of it). */
+function head(values, n) {
+  return n === values.length ? values : values.subarray(0, n);
+}
+
+/**
+ * The [[step, value], ...] pairs of a rate series placed on an axis.
+ *
+ * Returns {xs, ys, blocks, flagged, hiddenNonPositive, extent}: ys holds null where
+ * the value cannot be drawn (NaN, infinite, or not positive on a log scale), which
+ * draws as a gap; flagged lists the non-finite ones, drawn as markers; extent is
+ * [min, max] of the values drawn (null if none). Flat stretches keep only their two
+ * ends, which draws the same step line with far fewer points.
+ *
+ * One pass into typed arrays (see above): ys is a Float64Array unless the series has
+ * gaps (then a plain array with null there, what uPlot draws as a gap, and no blocks).
+ * `like`: the xs of another series; when this series has the same, its xs is that very
+ * array, so lining the series up for the chart needs no comparison.
+ */
+export function placeRates(pairs, axis, logScale, like = null) {
+  const n = pairs.length;
+  const xs = new Float64Array(n);
+  const xi = axis.name === "step" ? new Int32Array(n) : null;
+  const ys = new Float64Array(n); // NaN marks a gap until the end
+  const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const flagged = [];
+  const st = newScanState(xi !== null);
+  const k = scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+  const placedXs = head(st.ints ? xi : xs, k);
+  return {
+    xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
+    ys: st.gaps ? withNulls(ys, k) : head(ys, k),
+    blocks: st.gaps ? null : { min: bmin, max: bmax },
+    flagged,
+    hiddenNonPositive: st.hidden,
+    extent: st.gaps ? extentOf(ys, k) : extentOfBlocks(bmin, bmax, k),
+  };
+}
+
+let largest = -Infinity; // smallestOf's second result
+
+/** The smallest of lows[0..n) and, in `largest`, the largest of highs[0..n) (NaN skipped). */
+function smallestOf(lows, highs, n) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; ; i++) {
+    if (i >= n) {
+      largest = max;
+      return min;
+    }
+    if (lows[i] < min) min = lows[i];
+    if (highs[i] > max) max = highs[i];
+  }
+}
+
+/** [min, max] of the first n ys, NaN skipped (null if none). */
+function extentOf(ys, n) {
+  const min = smallestOf(ys, ys, n);
+  return min <= largest ? [min, largest] : null;
+}
+
+/** [min, max] of n gapless values from their blocks (null if n is 0). */
+function extentOfBlocks(bmin, bmax, n) {
+  const min = smallestOf(bmin, bmax, n ? ((n - 1) >> BLOCK_SHIFT) + 1 : 0);
+  return min <= largest ? [min, largest] : null;
+}
+
+/** The first n values, NaN -> null, in a plain array: what uPlot draws as a gap. */
+function withNulls(values, n = values.length) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const value = values[i];
+    out[i] = Number.isNaN(value) ? null : value;
+  }
+  return out;
+}
+
+function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
+  const n = triples.length;
+  let m = 0;
+  let previousX = -Infinity;
+  let ints = st.ints; // writing xi (whole numbers) rather than xs
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    const triple = triples[i];
+    if (!Array.isArray(triple)) continue;
+    const first = triple[0];
+    const epoch = first === null ? null : finiteInt(first);
+    const second = triple[1];
+    const step = typeof second === "number" && second - second === 0 ? second : finiteInt(second);
+    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
+    if (x === null || x - x !== 0) continue;
+    const third = triple[2];
+    const value = typeof third === "number" ? third : toNumber(third);
+    let y = value;
+    if (value === null || value - value !== 0) {
+      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
+      y = NaN;
+      st.gaps++;
+    }
+    if (sorted && x <= previousX) sorted = st.same = false;
+    previousX = x;
+    if (!ints) xs[m] = x;
+    else if ((x | 0) === x) xi[m] = x;
+    else {
+      ints = st.ints = false;
+      copyInto(xs, xi, m);
+      xs[m] = x;
+    }
+    ys[m] = y;
+    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanPairs).
+    const block = m >> 4;
+    const opens = (m & 15) === 0;
+    if (opens || y < bmin[block]) bmin[block] = y;
+    if (opens || y > bmax[block]) bmax[block] = y;
+    m++;
+  }
+  return m;
+}
+
+/**
+ * A metric's [[epoch, step, value], ...] triples placed on an axis: epoch metrics at
+ * the end of their epoch, batch metrics (epoch null) at their step.
+ *
+ * Like placeRates: typed arrays and blocks, ys with null instead where a value is not
+ * finite; extent is [min, max] of the finite values.
+ */
+export function placeMetric(triples, axis) {
+  const n = triples.length;
+  const xs = new Float64Array(n);
+  const xi = axis.name === "step" ? new Int32Array(n) : null;
+  const ys = new Float64Array(n);
+  const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
+  const flagged = [];
+  const st = newScanState(xi !== null); // st.same: sorted by x
+  const m = scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged);
+  if (st.same) {
+    return {
+      xs: head(st.ints ? xi : xs, m),
+      ys: st.gaps ? withNulls(ys, m) : head(ys, m),
+      blocks: st.gaps ? null : { min: bmin, max: bmax },
+      flagged,
+      extent: st.gaps ? extentOf(ys, m) : extentOfBlocks(bmin, bmax, m),
+    };
+  }
+  // Sort by x; of repeated points the later record wins.
+  const placedXs = st.ints ? xi : xs;
+  const order = Array.from({ length: m }, (_, index) => index).sort(
+    (a, b) => placedXs[a] - placedXs[b] || a - b,
+  );
+  const outX = new Float64Array(m);
+  const outY = new Float64Array(m);
+  let k = 0;
+  for (const index of order) {
+    if (k && outX[k - 1] === placedXs[index]) outY[k - 1] = ys[index];
+    else {
+      outX[k] = placedXs[index];
+      outY[k] = ys[index];
+      k++;
+    }
+  }
+  const sortedYs = outY.subarray(0, k);
+  // The extent of the values kept: a repeated point may have dropped one.
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < k; i++) {
+    if (sortedYs[i] < min) min = sortedYs[i];
+    if (sortedYs[i] > max) max = sortedYs[i];
+  }
+  return {
+    xs: outX.subarray(0, k),
+    ys: st.gaps ? withNulls(sortedYs) : sortedYs,
+    blocks: null,
+    flagged,
+    extent: min <= max ? [min, max] : null,
+  };
+}

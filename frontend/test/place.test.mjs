@@ -1,0 +1,63 @@
+// Series placed on an axis (the kernels of the first paint) and lined up for uPlot.
+
+import test from "node:test";
+import assert from "node:assert/strict";
+import { EpochMap, makeAxis } from "../src/model/axis.js";
+import { placeRates, placeMetric } from "../src/model/place.js";
+import { alignSeries, unionOfSorted, valueAt, lowerBound } from "../src/model/align.js";
+
+const steps = makeAxis("step", new EpochMap([]));
+
+test("placeRates keeps the two ends of a flat stretch and whole steps in an Int32Array", () => {
+  const placed = placeRates([[0, 0.1], [1, 0.1], [2, 0.1], [3, 0.1], [4, 0.05], [5, 0.05]], steps, true);
+  assert.ok(placed.xs instanceof Int32Array);
+  assert.deepEqual(Array.from(placed.xs), [0, 3, 4, 5]);
+  assert.deepEqual(Array.from(placed.ys), [0.1, 0.1, 0.05, 0.05]);
+  assert.deepEqual(placed.extent, [0.05, 0.1]);
+});
+
+test("placeRates draws NaN, infinities and, on a log scale, rates <= 0 as gaps", () => {
+  const placed = placeRates([[0, 0.1], [1, "NaN"], [2, 0], [3, "Infinity"], [4, 0.2]], steps, true);
+  assert.deepEqual(placed.ys, [0.1, null, null, null, 0.2]);
+  assert.equal(placed.hiddenNonPositive, 1);
+  assert.deepEqual(placed.flagged.map((point) => point.step), [1, 3]);
+  assert.equal(placed.blocks, null);
+  const linear = placeRates([[0, 0.1], [1, 0]], steps, false);
+  assert.deepEqual(Array.from(linear.ys), [0.1, 0]);
+});
+
+test("placeRates skips steps that go back and shares the xs of an optimizer stepping alongside", () => {
+  const first = placeRates([[0, 1], [1, 2], [1, 3], [2, 4]], steps, false);
+  assert.deepEqual(Array.from(first.xs), [0, 1, 2]);
+  const second = placeRates([[0, 5], [1, 6], [2, 7]], steps, false, first.xs);
+  assert.equal(second.xs, first.xs);
+});
+
+test("placeMetric puts epoch metrics at the end of their epoch and sorts batch metrics", () => {
+  const epochs = makeAxis("epoch", new EpochMap([
+    { epoch: 0, first_step: 0, last_step: 3 },
+    { epoch: 1, first_step: 4, last_step: 7 },
+  ]));
+  const placed = placeMetric([[0, 3, 0.9], [1, 7, 0.7]], epochs);
+  assert.deepEqual(Array.from(placed.xs), [1, 2]);
+  const unsorted = placeMetric([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5]], steps);
+  assert.deepEqual(Array.from(unsorted.xs), [2, 5]);
+  assert.deepEqual(Array.from(unsorted.ys), [2.5, 3.5]); // the later repeat wins
+});
+
+test("alignSeries lines series up on the union of their xs", () => {
+  const a = { xs: [0, 1, 2, 3], ys: [1, 2, 3, 4] };
+  const b = { xs: [1, 3], ys: [10, 30] };
+  const [xs, ya, yb] = alignSeries([a, b]);
+  assert.deepEqual(Array.from(xs), [0, 1, 2, 3]);
+  assert.equal(ya, a.ys);
+  assert.deepEqual(yb, [undefined, 10, undefined, 30]);
+  assert.deepEqual(Array.from(unionOfSorted([[0, 2], [1, 2, 5]])), [0, 1, 2, 5]);
+});
+
+test("valueAt is the value in effect at x and lowerBound the first index at or after x", () => {
+  assert.equal(valueAt([0, 10, 20], [1, 2, 3], 15), 2);
+  assert.equal(valueAt([0, 10, 20], [1, 2, 3], -1), undefined);
+  assert.equal(lowerBound([0, 10, 20], 10), 1);
+  assert.equal(lowerBound([0, 10, 20], 11), 2);
+});
