@@ -159,6 +159,7 @@ def test_a_damaged_payload_is_skipped_with_a_warning():
                                              np.array(good, dtype=object)],
                                   "learning_rate/SGD": [np.zeros(3)]})
     assert sorted(str(w.message).split(":")[0] for w in caught) == [
-        "Skipped a damaged 'events' payload", "Skipped a damaged 'learning_rate/SGD' payload"]
+        "lr_timeline skipped data that does not match its format (tag 'events')",
+        "lr_timeline skipped data that does not match its format (tag 'learning_rate/SGD')"]
     assert run["events"] == [{"kind": "reduce", "epoch": 1, "step": 9}]
     assert run["learning_rate"]["SGD"][0].size == 0
