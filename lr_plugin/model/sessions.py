@@ -85,7 +85,8 @@ class Sessions:
         """``[{session, start_step, start_time, host, pid, end_step, end_time,
         superseded_from}, ...]`` in start order; ``end_*`` null for a session that
         did not end (it crashed or still runs), ``superseded_from`` the step from
-        which a later session replaced it (null if none did)."""
+        which a later session replaced its data (null when none did: no later
+        session, or the next one began after this one's end_step)."""
         result = []
         for rank, begin in enumerate(self._ordered):
             end = self._ends.get(begin[metadata.SESSION_KEY], {})
@@ -98,7 +99,8 @@ class Sessions:
                 "pid": begin.get("pid"),
                 "end_step": end.get("end_step"),
                 "end_time": end.get("end_time"),
-                "superseded_from": None if cutoff == math.inf else int(cutoff),
+                "superseded_from": None if cutoff == math.inf or (
+                    end.get("end_step") is not None and cutoff > end["end_step"]) else int(cutoff),
             })
         return result
 

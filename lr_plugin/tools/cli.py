@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 import os
 import sys
 import warnings
@@ -152,22 +151,18 @@ def write_csv(timelines, output):
     """One row per (run, optimizer, step): ``run,optimizer,step,learning_rate``."""
     import io
 
+    from lr_plugin.model import timeline
+
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(["run", "optimizer", "step", "learning_rate"])
     for run, data in timelines.items():
         for optimizer in data.series["learning_rate"]:
             prefix = io.StringIO()
             csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
-            row = prefix.getvalue() + "{},{}\n"
+            row = prefix.getvalue().replace("{", "{{").replace("}", "}}") + "{},{}\n"
             for steps, rates in data.blocks("learning_rate", optimizer):
-                output.write("".join(map(row.format, steps.tolist(), _csv_rates(rates))))
-
-
-def _csv_rates(rates):
-    from lr_plugin.model import timeline
-
-    return [timeline.json_number(r) if not math.isfinite(r) else repr(r)
-            for r in rates.tolist()]
+                texts = timeline.rate_texts(rates, quote=False)
+                output.write("".join(map(row.format, steps.tolist(), texts)))
 
 
 @contextlib.contextmanager
