@@ -47,17 +47,26 @@ def find_runs(logdir):
 
 
 def read_events(path):
-    """Yields ``(offset, Event)`` of one file, reading past damage with a warning per stretch."""
+    """Yields ``(offset, Event)`` of one file, reading past damage with a warning per stretch.
+
+    A record whose data checksum fails is kept, with a warning, when it still
+    parses as an event: TensorBoard's fast loader shows it too, and the
+    payload checks skip what no longer fits the contract.
+    """
     damage = []
-    for offset, data in records_lib.read_frames(path, damage):
+    for offset, data, intact in records_lib.read_frames(path, damage):
         _warn_damage(path, damage)
         event = event_pb2.Event()
         try:
             event.ParseFromString(data)
-        except Exception:  # protobuf's DecodeError: a sound frame around bad bytes
-            _warn(f"{path}: the record at byte {offset} is not an event; skipped it "
-                  "and read on.")
+        except Exception:  # protobuf's DecodeError
+            what = "fails its checksum" if not intact else "is not an event"
+            _warn(f"{path}: damaged or truncated: the record at byte {offset} {what}; "
+                  "skipped it and read on.")
             continue
+        if not intact:
+            _warn(f"{path}: the record at byte {offset} fails its checksum but still reads "
+                  "as an event; kept it, as TensorBoard does (its values may be damaged).")
         yield offset, event
     _warn_damage(path, damage)
 

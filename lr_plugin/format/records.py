@@ -5,10 +5,11 @@ An event file is a sequence of TFRecord frames::
     uint64 length (little endian) | uint32 masked CRC32C of those 8 bytes
     | data (length bytes)         | uint32 masked CRC32C of the data
 
-``read_frames`` yields the data of every frame whose two checksums hold. After
-a damaged frame it looks for the next offset where a whole valid frame starts
-and goes on from there, so one flipped byte costs one record, not the rest of
-the file; what it skipped is reported in ``Damage`` entries. A frame's length
+``read_frames`` yields the data of every frame, saying whether its data
+checksum holds. Where no frame starts (a damaged length, inserted garbage) it
+looks for the next offset where a whole valid frame starts and goes on from
+there, so one flipped byte costs at most one record, not the rest of the file;
+what it skipped is reported in ``Damage`` entries. A frame's length
 is trusted only when its checksum holds and the bytes are present, so a
 damaged length never makes the reader allocate more than the file holds.
 
@@ -79,12 +80,17 @@ def frame(data):
 
 
 def read_frames(path, damage=None, start=0):
-    """Yields ``(offset, data)`` of each valid frame of the file at ``path``.
+    """Yields ``(offset, data, intact)`` for each frame of the file at ``path``.
+
+    ``intact`` is False for a frame whose length checksum holds but whose data
+    checksum fails: TensorBoard's fast loader keeps such a record, so the
+    caller decides (its bytes may be damaged). Stretches of bytes that hold no
+    frame at all are skipped.
 
     Args:
         path: an event file.
         damage: a list to which a ``Damage`` is appended for every stretch of
-            bytes that held no valid frame (a corrupt or truncated record,
+            bytes that held no frame (a corrupt length, a truncated record,
             inserted garbage).
         start: the byte offset to start at.
     """
@@ -93,18 +99,11 @@ def read_frames(path, damage=None, start=0):
         offset = start
         while offset < size:
             data, reason, length = _frame_at(handle, offset, size)
-            if data is not None:
-                yield offset, data
+            if length is not None:
+                yield offset, data, reason is None
                 offset += HEADER_BYTES + length + FOOTER_BYTES
                 continue
-            following = None
-            if length is not None:
-                # The length is sound, only the data is not: try the next frame first.
-                candidate = offset + HEADER_BYTES + length + FOOTER_BYTES
-                if _frame_at(handle, candidate, size)[0] is not None or candidate == size:
-                    following = candidate
-            if following is None:
-                following = _next_frame(handle, offset + 1, size)
+            following = _next_frame(handle, offset + 1, size)
             if damage is not None:
                 damage.append(Damage(offset, following - offset, reason))
             offset = following
@@ -114,14 +113,15 @@ def read_frame(path, offset):
     """The data of the valid frame at ``offset`` of ``path`` (a second pass over a file)."""
     with open(path, "rb") as handle:
         data, reason, _ = _frame_at(handle, offset, os.path.getsize(path))
-    if data is None:
+    if reason is not None and data is None:
         raise OSError(f"{path}: no valid record at byte {offset} any more ({reason}).")
     return data
 
 
 def _frame_at(handle, offset, size):
-    """``(data, None, length)`` when a valid frame starts at ``offset``, else
-    ``(None, reason, length)``; length is None unless its checksum holds."""
+    """``(data, None, length)`` when a valid frame starts at ``offset``;
+    ``(data, reason, length)`` when only its data checksum fails; else
+    ``(None, reason, None)``."""
     handle.seek(offset)
     header = handle.read(HEADER_BYTES)
     if len(header) < HEADER_BYTES:
@@ -136,7 +136,7 @@ def _frame_at(handle, offset, size):
     data = body[:length]
     (data_crc,) = struct.unpack_from("<I", body, length)
     if masked_crc32c(data) != data_crc:
-        return None, "record data fails its checksum", length
+        return data, "record data fails its checksum", length
     return data, None, length
 
 
@@ -153,8 +153,7 @@ def _next_frame(handle, offset, size):
             (length_crc,) = struct.unpack_from("<I", block, index + 8)
             if masked_crc32c(block[index:index + 8]) != length_crc:
                 continue
-            data = _frame_at(handle, offset + index, size)[0]
-            if data is not None:
+            if _frame_at(handle, offset + index, size)[1] is None:
                 return offset + index
         if len(block) < _SCAN_BLOCK + HEADER_BYTES:
             break

@@ -193,16 +193,19 @@ def malformed_frames():
     return frames
 
 
-def write_variants(logdir, seed=0, per_kind=8):
+def write_variants(logdir, seed=0, per_kind=8, exclude=()):
     """Writes the base run and every variant as runs ``<name>/lr_timeline`` under logdir.
 
-    Returns ``{run: Variant}`` plus the base run as ``"healthy/lr_timeline"``.
+    Returns ``{run: Variant}`` plus the base run as ``"healthy/lr_timeline"``;
+    variants named in ``exclude`` are left out.
     """
     base_path = write_base_run(os.path.join(logdir, "healthy", metadata.RUN_SUBDIR))
     with open(base_path, "rb") as handle:
         base = handle.read()
     written = {"healthy/lr_timeline": Variant("healthy", base, len(base))}
     for variant in variants(base, seed, per_kind):
+        if variant.name in exclude:
+            continue
         run_dir = os.path.join(logdir, variant.name, metadata.RUN_SUBDIR)
         os.makedirs(run_dir)
         with open(os.path.join(run_dir, os.path.basename(base_path)), "wb") as handle:

@@ -29,10 +29,23 @@ PER_KIND = 8
 STARTUP_TIMEOUT_S = 180
 
 
+# TensorBoard's own Python loader dies on a frame with valid checksums that
+# is not an Event (DecodeError in its Reloader thread, which then stops
+# loading every run): export reads past it, TensorBoard is not given it.
+NOT_FOR_TENSORBOARD = ("malformed_frame_not_an_event",)
+
+
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("faults")
     return logdir, write_variants(str(logdir), seed=SEED, per_kind=PER_KIND)
+
+
+@pytest.fixture(scope="module")
+def served_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("faults_served")
+    return logdir, write_variants(str(logdir), seed=SEED, per_kind=PER_KIND,
+                                  exclude=NOT_FOR_TENSORBOARD)
 
 
 def export_run(logdir, run):
@@ -108,13 +121,13 @@ def wait_until_loaded(port, process, log_path, expected_runs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("load_fast", ["false", "true"])
-def test_tensorboard_serves_every_variant_as_json_without_5xx(damaged, tmp_path, load_fast):
+def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp_path, load_fast):
     if load_fast == "true":
         from test_tensorboard_process import fast_loader_available
 
         if not fast_loader_available():
             pytest.skip("tensorboard_data_server has no binary here")
-    logdir, written = damaged
+    logdir, written = served_logdir
     expected = {run for run, v in written.items() if epochs_before(v.data, v.intact_until)}
     port = tb_helpers.free_port()
     log_path = tmp_path / "tensorboard.log"
@@ -140,8 +153,10 @@ def test_tensorboard_serves_every_variant_as_json_without_5xx(damaged, tmp_path,
             _, document, _ = export_run(logdir, run)
             exported = document["runs"][run]
             assert {e["epoch"] for e in body["epochs"]} <= {e["epoch"] for e in exported["epochs"]}
-            served_points = {tuple(p) for p in body["learning_rate"].get("SGD", [])}
-            assert served_points <= {tuple(p) for p in exported["learning_rate"]["SGD"]}, run
+            if not variant.name.startswith("malformed_"):
+                # (TensorBoard converts tensors itself: it reads a [-3, 2] shape as [-1, 2].)
+                served_points = {tuple(p) for p in body["learning_rate"].get("SGD", [])}
+                assert served_points <= {tuple(p) for p in exported["learning_rate"]["SGD"]}, run
             served += 1
         print(f"\ntensorboard --load_fast={load_fast}: {len(written)} variants tried, "
               f"{served} served without error")
