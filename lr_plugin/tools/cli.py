@@ -196,7 +196,7 @@ def _replay(args):
     changes = {key: getattr(args, key) for key in replay.SETTINGS}
     try:
         decisions = replay.replay(run["plateau"], **changes)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:  # ReduceLROnPlateau's own checks
         return _fail("replay", str(error))
     if args.format == "json":
         json.dump({"run": name, "settings": replay.recorded_settings(decisions),
