@@ -7,7 +7,8 @@ Run as a script (not a test)::
 Writes a run of ``--steps`` steps with the writer API (one rate chunk and one
 epoch record per 10,000 steps, as the callbacks flush at epoch end), then runs
 the command in a subprocess per case and reports wall time, steps per second
-and the child's peak resident memory (``resource.getrusage(RUSAGE_CHILDREN)``,
+the child's CPU seconds (user + system: on a shared machine they vary less
+than wall time) and its peak resident memory (``resource.getrusage(RUSAGE_CHILDREN)``,
 one fresh process per case so the peak is that case's).
 """
 
@@ -26,7 +27,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS_PER_CHUNK = 10_000
 
 
-def write_run(run_dir, steps):
+def cosine(chunk, steps):
+    """A different rate at every step, as under a cosine schedule."""
+    return 0.01 * (0.5 + 0.5 * np.cos(np.pi * chunk / steps))
+
+
+def step_decay(chunk, steps):
+    """A rate halved every 10% of the run, as under a step decay or ReduceLROnPlateau."""
+    return 0.01 * 0.5 ** (chunk * 10 // steps)
+
+
+def write_run(run_dir, steps, rates_of=cosine):
     from lr_plugin.format import metadata
     from lr_plugin.format import writer
 
@@ -36,8 +47,7 @@ def write_run(run_dir, steps):
         "start_time": time.time() - 1, "host": "bench", "pid": os.getpid()})
     for epoch, first in enumerate(range(0, steps, STEPS_PER_CHUNK)):
         chunk = np.arange(first, min(first + STEPS_PER_CHUNK, steps))
-        # A different rate at every step, as under a cosine schedule.
-        rates = 0.01 * (0.5 + 0.5 * np.cos(np.pi * chunk / steps))
+        rates = rates_of(chunk, steps)
         run_writer.add_rates("SGD", chunk, rates)
         run_writer.add_record(metadata.EPOCHS_TAG, {
             "epoch": epoch, "first_step": int(chunk[0]), "last_step": int(chunk[-1]),
@@ -48,7 +58,7 @@ def write_run(run_dir, steps):
 
 
 def measure(command):
-    """(seconds, peak RSS in MB, return code) of one child process."""
+    """(wall seconds, CPU seconds, peak RSS in MB, return code) of one child process."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [REPO_ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     script = (
@@ -56,8 +66,9 @@ def measure(command):
         "start = time.perf_counter()\n"
         "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
         "seconds = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps([seconds, peak, code]))\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "cpu = usage.ru_utime + usage.ru_stime\n"
+        "print(json.dumps([seconds, cpu, usage.ru_maxrss / 1024, code]))\n"
     )
     out = subprocess.run([sys.executable, "-c", script, *command], env=env,
                          capture_output=True, text=True, check=True).stdout
@@ -71,23 +82,30 @@ def main(argv=None):
     args = parser.parse_args(argv)
     base = args.dir or tempfile.mkdtemp(prefix="lr_export_bench_")
     big = os.path.join(base, f"big{args.steps}")
+    decay = os.path.join(base, f"decay{args.steps}")
     small = os.path.join(base, "small")
     if not os.path.isdir(big):
         write_run(os.path.join(big, "exp", "lr_timeline"), args.steps)
+    if not os.path.isdir(decay):
+        write_run(os.path.join(decay, "exp", "lr_timeline"), args.steps, step_decay)
     if not os.path.isdir(small):
         write_run(os.path.join(small, "exp", "lr_timeline"), 1000)
     cli = [sys.executable, "-m", "lr_plugin.tools.cli"]
     cases = [
         ("export --help", cli + ["export", "--help"], None),
         ("export small run (1000 steps)", cli + ["export", small], 1000),
-        (f"export json ({args.steps} steps)", cli + ["export", big], args.steps),
-        (f"export csv ({args.steps} steps)", cli + ["export", big, "--format", "csv"], args.steps),
+        (f"json, {args.steps} steps, cosine", cli + ["export", big], args.steps),
+        (f"csv, {args.steps} steps, cosine", cli + ["export", big, "--format", "csv"], args.steps),
+        (f"json, {args.steps} steps, step decay", cli + ["export", decay], args.steps),
+        (f"csv, {args.steps} steps, step decay", cli + ["export", decay, "--format", "csv"],
+         args.steps),
     ]
-    print(f"{'case':<36} {'seconds':>8} {'steps/s':>12} {'peak MB':>8} {'rc':>3}")
+    print(f"{'case':<36} {'wall s':>7} {'CPU s':>7} {'steps/CPU s':>12} {'peak MB':>8} {'rc':>3}")
     for name, command, steps in cases:
-        seconds, peak, code = measure(command)
-        rate = f"{steps / seconds:,.0f}" if steps else "-"
-        print(f"{name:<36} {seconds:>8.2f} {rate:>12} {peak:>8.0f} {code:>3}", flush=True)
+        seconds, cpu, peak, code = measure(command)
+        rate = f"{steps / cpu:,.0f}" if steps else "-"
+        print(f"{name:<36} {seconds:>7.2f} {cpu:>7.2f} {rate:>12} {peak:>8.0f} {code:>3}",
+              flush=True)
 
 
 if __name__ == "__main__":
