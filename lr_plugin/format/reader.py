@@ -47,7 +47,8 @@ def find_runs(logdir):
 
 
 def read_events(path):
-    """Yields ``(offset, Event)`` of one file, reading past damage with a warning per stretch.
+    """Yields ``(offset, Event, intact)`` of one file, reading past damage with a
+    warning per stretch; ``intact`` is False for a record whose checksum failed.
 
     A record whose data checksum fails is kept, with a warning, when it still
     parses as an event: TensorBoard's fast loader shows it too, and the
@@ -67,13 +68,13 @@ def read_events(path):
         if not intact:
             _warn(f"{path}: the record at byte {offset} fails its checksum but still reads "
                   "as an event; kept it, as TensorBoard does (its values may be damaged).")
-        yield offset, event
+        yield offset, event, intact
     _warn_damage(path, damage)
 
 
 def read_event_file(path):
     """Yields the Event protos of one file (see read_events)."""
-    for _, event in read_events(path):
+    for _, event, _ in read_events(path):
         yield event
 
 
@@ -89,37 +90,65 @@ def _warn(message):
     warnings.warn(message, DamagedEventFileWarning, stacklevel=3)
 
 
-def _lr_values(event):
-    """Yields ``(tag, value)`` of the lr_timeline summaries of an event this version reads."""
-    if not event.HasField("summary"):
-        return
-    for value in event.summary.value:
-        plugin = value.metadata.plugin_data
-        if plugin.plugin_name == metadata.PLUGIN_NAME and metadata.kind_of_tag(value.tag):
-            yield value
+def _summary_values(event):
+    return event.summary.value if event.HasField("summary") else ()
 
 
 def scan_run(event_files, run=None):
     """A run's ``timeline.RunData``: its records, and where each rate chunk lies.
 
-    A payload that does not match the contract, or that a newer lr_plugin
-    wrote, is skipped with one warning (one per tag for newer payloads).
+    As in TensorBoard, the first summary metadata seen for a tag in a run
+    decides whose the tag is (the first in a record whose checksum holds: a
+    damaged record's metadata decides only for its own values). A payload that does not match the contract, or
+    a tag a newer lr_plugin wrote, is skipped with one warning (one per tag
+    for newer payloads).
     """
     data = timeline.RunData(run)
-    newer = set()
+    ours = {}  # tag -> whether its first metadata makes it a tag this version reads
+    newer = set()  # tags with a payload a newer lr_plugin wrote, warned about once
     for path in event_files:
-        for offset, event in read_events(path):
-            for index, value in enumerate(_lr_values(event)):
-                if not metadata.is_readable(value.metadata.plugin_data.content):
-                    if value.tag not in newer:
-                        newer.add(value.tag)
-                        schema.warn_skipped(
-                            run, value.tag, event.step,
-                            "a newer lr_plugin wrote it (payload version above "
-                            f"{metadata.PAYLOAD_VERSION}); upgrade lr_plugin to read it")
+        for offset, event, intact in read_events(path):
+            for index, value in enumerate(_summary_values(event)):
+                tag = value.tag
+                if tag not in ours:
+                    verdict = _first_metadata_verdict(run, event, value)
+                    if intact:
+                        ours[tag] = verdict
+                    if not verdict:
+                        continue
+                elif not ours[tag]:
+                    continue
+                elif _newer(value):
+                    if tag not in newer:
+                        newer.add(tag)
+                        _first_metadata_verdict(run, event, value)  # its warning
                     continue
                 _add_value(data, path, offset, index, event, value)
     return data
+
+
+def _newer(value):
+    """Whether a value's own metadata says a newer lr_plugin wrote it (damaged metadata does not)."""
+    plugin = value.metadata.plugin_data
+    if plugin.plugin_name != metadata.PLUGIN_NAME:
+        return False
+    try:
+        return metadata.parse_plugin_metadata(plugin.content).version > metadata.PAYLOAD_VERSION
+    except ValueError:
+        return False
+
+
+def _first_metadata_verdict(run, event, value):
+    plugin = value.metadata.plugin_data
+    if plugin.plugin_name != metadata.PLUGIN_NAME or metadata.kind_of_tag(value.tag) is None:
+        return False
+    if not metadata.is_readable(plugin.content):
+        schema.warn_skipped(run, value.tag, event.step,
+                            "a newer lr_plugin wrote it (payload version above "
+                            f"{metadata.PAYLOAD_VERSION}) or its metadata is damaged; upgrade "
+                            "lr_plugin to read it")
+        return False
+    return True
 
 
 def _add_value(data, path, offset, index, event, value):
@@ -141,7 +170,7 @@ def _reload_chunk(path, offset, index, tag):
     """The checked ``(steps, rates)`` of a chunk found by scan_run, read again."""
     event = event_pb2.Event()
     event.ParseFromString(records_lib.read_frame(path, offset))
-    value = list(_lr_values(event))[index]
+    value = event.summary.value[index]
     return schema.check_rates(schema.decode_tensor(value.tensor))
 
 
@@ -150,8 +179,9 @@ def has_lr_data(event_files):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedEventFileWarning)
         for path in event_files:
-            for _, event in read_events(path):
-                if any(True for _ in _lr_values(event)):
+            for _, event, _ in read_events(path):
+                if any(v.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME
+                       for v in _summary_values(event)):
                     return True
     return False
 

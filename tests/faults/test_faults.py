@@ -73,7 +73,10 @@ def test_export_reads_every_variant_and_keeps_what_came_before_the_damage(damage
             assert {k: data[k] for k in healthy if k != "planned"} == {
                 k: v for k, v in healthy.items() if k != "planned"}, run
             assert not any(data["planned"].values()), run
-            assert variant.name == "healthy" or "warning:" in err, run
+            # (Damaged plugin metadata is no warning: as in TensorBoard, the tag's
+            # first metadata decides.)
+            assert variant.name in ("healthy", "malformed_garbage_plugin_content") or (
+                "warning:" in err), run
         read += 1
     print(f"\nexport: {len(written)} variants tried, {read} read without error")
     assert read == len(written) == 1 + 3 * PER_KIND + 24
