@@ -99,9 +99,9 @@ def scan_run(event_files, run=None):
 
     As in TensorBoard, the first summary metadata seen for a tag in a run
     decides whose the tag is (the first in a record whose checksum holds: a
-    damaged record's metadata decides only for its own values). A payload that does not match the contract, or
-    a tag a newer lr_plugin wrote, is skipped with one warning (one per tag
-    for newer payloads).
+    damaged record's metadata decides only for its own values). A payload
+    that does not match the contract is skipped with one warning; payloads a
+    newer lr_plugin wrote, with one warning per tag.
     """
     data = timeline.RunData(run)
     ours = {}  # tag -> whether its first metadata makes it a tag this version reads
@@ -128,7 +128,8 @@ def scan_run(event_files, run=None):
 
 
 def _newer(value):
-    """Whether a value's own metadata says a newer lr_plugin wrote it (damaged metadata does not)."""
+    """Whether a value's own metadata says a newer lr_plugin wrote it (damaged
+    metadata does not say so)."""
     plugin = value.metadata.plugin_data
     if plugin.plugin_name != metadata.PLUGIN_NAME:
         return False
@@ -159,14 +160,14 @@ def _add_value(data, path, offset, index, event, value):
             data.rate_tags[tag] = None
             steps, rates = schema.check_rates(array)
             data.add_chunk(tag, event.wall_time, steps, rates,
-                           load=lambda: _reload_chunk(path, offset, index, tag))
+                           load=lambda: _reload_chunk(path, offset, index))
         else:
             data.add_records(tag, event.step, schema.check_records(tag, array))
     except schema.PayloadError as error:
         schema.warn_skipped(data.run, tag, event.step, str(error))
 
 
-def _reload_chunk(path, offset, index, tag):
+def _reload_chunk(path, offset, index):
     """The checked ``(steps, rates)`` of a chunk found by scan_run, read again."""
     event = event_pb2.Event()
     event.ParseFromString(records_lib.read_frame(path, offset))

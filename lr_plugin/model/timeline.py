@@ -73,7 +73,8 @@ class RunData:
             schema.warn_skipped(self.run, tag, step, str(error))
 
     def add_records(self, tag, step, checked):
-        """Adds the ``(valid, problems)`` of ``schema.check_records``, warning once about problems."""
+        """Adds the ``(valid, problems)`` of ``schema.check_records``, with one
+        warning for all the problems."""
         valid, problems = checked
         if problems:
             schema.warn_skipped(

@@ -217,9 +217,11 @@ def print_replay(name, recorded, replayed, changes):
     print(f"{'epoch':>5}  {str(recorded[0].get('monitor')):>12}  {'recorded':<14} {'lr':>10}"
           f"  {'replayed':<14} {'lr':>10}")
     for old, new in zip(recorded, replayed):
-        marker = "  *" if (old["action"], old.get("lr_after")) != (new["action"], new["lr_after"]) else ""
+        changed = (old["action"], old.get("lr_after")) != (new["action"], new["lr_after"])
+        marker = "  *" if changed else ""
         value = "missing" if old.get("value") is None else f"{float(old['value']):.6g}"
-        print(f"{old['epoch']:>5}  {value:>12}  {old['action']:<14} {_rate(old.get('lr_after')):>10}"
+        print(f"{old['epoch']:>5}  {value:>12}  {old['action']:<14} "
+              f"{_rate(old.get('lr_after')):>10}"
               f"  {new['action']:<14} {_rate(new['lr_after']):>10}{marker}")
     print(f"recorded reductions at epochs {reductions(recorded) or 'none'}; "
           f"replayed: {reductions(replayed) or 'none'}  (* marks a different decision)")

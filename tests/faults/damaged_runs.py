@@ -167,8 +167,10 @@ def malformed_frames():
             [{"epoch": "warmup", "first_step": 0, "last_step": 5}, {"epoch": 20}]))),
         ("epoch_list", "epochs", _records_tensor(json.dumps([{"epoch": [1, 2]}]))),
         ("event_steps_of_mixed_types", "events", _records_tensor(json.dumps(
-            [{"kind": "reduce", "epoch": 1, "step": "5"}, {"kind": "reduce", "epoch": 1, "step": 5.5},
-             {"kind": "reduce", "epoch": 1, "step": [1]}, {"kind": "lr_set", "epoch": 2, "step": None},
+            [{"kind": "reduce", "epoch": 1, "step": "5"},
+             {"kind": "reduce", "epoch": 1, "step": 5.5},
+             {"kind": "reduce", "epoch": 1, "step": [1]},
+             {"kind": "lr_set", "epoch": 2, "step": None},
              {"kind": "teleport", "epoch": 1, "step": 3}, "not a record", None]))),
         ("plateau_unknown_action", "plateau", _records_tensor(json.dumps(
             [{"epoch": 1, "action": "panic"}, {"epoch": True, "action": "wait"}]))),

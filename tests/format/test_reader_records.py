@@ -14,7 +14,8 @@ from lr_plugin.format import writer as writer_lib
 def write_chunks(run_dir, chunks=5, steps=10):
     run_writer = writer_lib.open_run_writer(run_dir)
     for chunk in range(chunks):
-        run_writer.add_rates("SGD", range(chunk * steps, (chunk + 1) * steps), [0.1 * (chunk + 1)] * steps)
+        run_writer.add_rates("SGD", range(chunk * steps, (chunk + 1) * steps),
+                             [0.1 * (chunk + 1)] * steps)
         run_writer.flush(step=(chunk + 1) * steps)
     run_writer.close()
     (name,) = os.listdir(run_dir)
