@@ -20,6 +20,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 from damaged_runs import epochs_before, write_variants
+from session_helpers import write_session
 
 import tb_helpers
 from lr_plugin.tools import cli
@@ -44,8 +45,19 @@ def damaged(tmp_path_factory):
 @pytest.fixture(scope="module")
 def served_logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("faults_served")
-    return logdir, write_variants(str(logdir), seed=SEED, per_kind=PER_KIND,
-                                  exclude=NOT_FOR_TENSORBOARD)
+    written = write_variants(str(logdir), seed=SEED, per_kind=PER_KIND,
+                             exclude=NOT_FOR_TENSORBOARD)
+    # Sessions beside the damage: TensorBoard purges a tag's later points when
+    # its step goes back; the plugin must still agree with export.
+    write_session(logdir / "rerun" / "lr_timeline", "a", 0, epochs=4, steps_per_epoch=10,
+                  rate=lambda s: 0.1, reduce_at=(1, 2))
+    write_session(logdir / "rerun" / "lr_timeline", "b", 0, epochs=2, steps_per_epoch=10,
+                  rate=lambda s: 0.05)
+    write_session(logdir / "resumed" / "lr_timeline", "a", 0, epochs=4, steps_per_epoch=10,
+                  rate=lambda s: 0.1, reduce_at=(0, 3), crashed=True)
+    write_session(logdir / "resumed" / "lr_timeline", "b", 20, epochs=3, steps_per_epoch=10,
+                  first_epoch=2, rate=lambda s: 0.02)
+    return logdir, written
 
 
 def export_run(logdir, run):
@@ -138,7 +150,8 @@ def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp
         logdir, port, [f"--load_fast={load_fast}"],
         tb_helpers.tensorboard_env(tmp_path / "site"), log_path)
     try:
-        listed = wait_until_loaded(port, process, log_path, expected)
+        listed = wait_until_loaded(port, process, log_path,
+                                   expected | {"rerun/lr_timeline", "resumed/lr_timeline"})
         served = 0
         for run, variant in sorted(written.items()):
             query = urllib.parse.urlencode({"run": run, "downsample": 1_000_000})
@@ -163,6 +176,14 @@ def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp
             served += 1
         print(f"\ntensorboard --load_fast={load_fast}: {len(written)} variants tried, "
               f"{served} served without error")
+        for run in ("rerun/lr_timeline", "resumed/lr_timeline"):
+            query = urllib.parse.urlencode({"run": run, "downsample": 1_000_000})
+            status, _, text = fetch(port, f"/data/plugin/lr_timeline/timeline?{query}")
+            body, exported = json.loads(text), export_run(logdir, run)[1]["runs"][run]
+            for key in ("learning_rate", "epochs", "plateau", "events"):
+                assert body[key] == exported[key], (run, key)
+        assert [e["epoch"] for e in body["epochs"]] == [0, 1, 2, 3, 4]
+        assert [e["step"] for e in body["events"]] == [9]
         assert served == len(written)
         log = log_path.read_text(errors="replace")
         assert "Traceback" not in log, log[-4000:]
