@@ -135,10 +135,9 @@ def write_json(timelines, output):
             for index, optimizer in enumerate(run.series[key]):
                 output.write(("," if index else "") + dump(optimizer) + ":[")
                 first = True
-                for steps, rates in run.blocks(key, optimizer):
-                    if steps.size:
-                        output.write(("" if first else ",") + timeline.series_text(steps, rates))
-                        first = False
+                for steps, rates in _slices(run.blocks(key, optimizer)):
+                    output.write(("" if first else ",") + timeline.series_text(steps, rates))
+                    first = False
                 output.write("]")
             output.write("}")
         for tag in metadata.RECORD_TAGS:
@@ -160,9 +159,17 @@ def write_csv(timelines, output):
             prefix = io.StringIO()
             csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
             row = prefix.getvalue().replace("{", "{{").replace("}", "}}") + "{},{}\n"
-            for steps, rates in data.blocks("learning_rate", optimizer):
+            for steps, rates in _slices(data.blocks("learning_rate", optimizer)):
                 texts = timeline.rate_texts(rates, quote=False)
                 output.write("".join(map(row.format, steps.tolist(), texts)))
+
+
+def _slices(blocks, size=65536):
+    """The non-empty (steps, rates) blocks cut to at most ``size`` points: the
+    text of one slice is what the export holds at a time."""
+    for steps, rates in blocks:
+        for start in range(0, steps.size, size):
+            yield steps[start:start + size], rates[start:start + size]
 
 
 @contextlib.contextmanager
