@@ -105,6 +105,15 @@ def test_export_of_every_variant_at_once_in_a_subprocess_has_no_traceback(damage
                for line in result.stderr.splitlines()), result.stderr[-3000:]
 
 
+def fast_loader_available():
+    try:
+        from tensorboard.data import server_ingester
+
+        return server_ingester.get_server_binary() is not None
+    except Exception:
+        return False
+
+
 def fetch(port, path):
     """``(status, content type, body text)``, for error statuses too."""
     try:
@@ -137,11 +146,8 @@ def wait_until_loaded(port, process, log_path, expected_runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("load_fast", ["false", "true"])
 def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp_path, load_fast):
-    if load_fast == "true":
-        from test_tensorboard_process import fast_loader_available
-
-        if not fast_loader_available():
-            pytest.skip("tensorboard_data_server has no binary here")
+    if load_fast == "true" and not fast_loader_available():
+        pytest.skip("tensorboard_data_server has no binary here")
     logdir, written = served_logdir
     expected = {run for run, v in written.items() if epochs_before(v.data, v.intact_until)}
     port = tb_helpers.free_port()
