@@ -109,8 +109,9 @@ class Timeline:
     Attributes:
         epochs, plateau, events: the records that are what happened, sorted.
         sessions: ``Sessions.to_json()`` of the run's training sessions.
-        series: ``{key: {optimizer: [RateChunk + rank, cutoff]}}`` for
-            key in ``RATE_KEYS``; read them with ``blocks(key, optimizer)``.
+        series: ``{key: {optimizer: [chunk kept, with its session's rank and
+            cutoff step]}}`` for key in ``RATE_KEYS``; read the points with
+            ``blocks(key, optimizer)``.
     """
 
     def __init__(self, run_data):
