@@ -114,3 +114,10 @@ def test_every_single_byte_flip_keeps_every_other_record(tmp_path):
             steps = read_steps(tmp_path)
         expected = [s for s in range(12) if s // 4 != damaged]
         assert set(expected) <= set(steps), position
+
+
+def test_without_google_crc32c_the_pure_python_checksum_reads_the_same(tmp_path, monkeypatch):
+    path = write_chunks(tmp_path / "run", chunks=2)
+    compiled = list(records.read_frames(str(path)))
+    monkeypatch.setattr(records, "_google_crc32c", None)
+    assert list(records.read_frames(str(path))) == compiled
