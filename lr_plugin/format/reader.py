@@ -1,17 +1,22 @@
 """Reads lr_timeline summaries straight from event files, every point, no sampling.
 
-Uses TensorBoard's own record reader. A damaged or truncated event file (a run
-that crashed mid-write) is read up to the damage, with a warning.
+Needs no TensorFlow: frames are read by ``lr_plugin.format.records`` (which
+reads on past damage and reports what it skipped), events are parsed with
+TensorBoard's protos and payloads are checked by ``lr_plugin.format.schema``.
+
+A run is read in two passes: the first keeps its records and where each rate
+chunk lies; ``Timeline.blocks`` then reads the chunks again from the file in
+step order, so a streaming export holds one block of rates at a time.
 """
 
 import os
 import warnings
 
-from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.compat.proto import event_pb2
-from tensorboard.util import tensor_util
 
 from lr_plugin.format import metadata
+from lr_plugin.format import records as records_lib
+from lr_plugin.format import schema
 from lr_plugin.model import timeline
 
 _EVENT_FILE_MARKER = "tfevents"
@@ -22,7 +27,7 @@ class LogDirNotFound(LookupError):
 
 
 class DamagedEventFileWarning(UserWarning):
-    """An event file ends in a damaged or truncated record."""
+    """An event file has damaged or truncated records; the reader read past them."""
 
 
 def find_runs(logdir):
@@ -41,67 +46,187 @@ def find_runs(logdir):
     return runs
 
 
-def read_event_file(path):
-    """Yields the Event protos of one file, stopping with a warning at damage."""
-    # TensorBoard's loader logs truncation at debug level only, so count the
-    # bytes its records account for and compare with the file's size.
-    consumed = 0
-    count = 0
-    for record in event_file_loader.RawEventFileLoader(path).Load():
-        consumed += len(record) + 16  # length(8) + crc(4) + data + crc(4)
-        count += 1
+def read_events(path):
+    """Yields ``(offset, Event, intact)`` of one file, reading past damage with a
+    warning per stretch; ``intact`` is False for a record whose checksum failed.
+
+    A record whose data checksum fails is kept, with a warning, when it still
+    parses as an event: TensorBoard's fast loader shows it too, and the
+    payload checks skip what no longer fits the contract.
+    """
+    damage = []
+    for offset, data, intact in records_lib.read_frames(path, damage):
+        _warn_damage(path, damage)
         event = event_pb2.Event()
         try:
-            event.ParseFromString(record)
+            event.ParseFromString(data)
         except Exception:  # protobuf's DecodeError
-            _warn_damage(path, count, consumed, "an unparsable event")
-            return
+            what = "fails its checksum" if not intact else "is not an event"
+            _warn(f"{path}: damaged or truncated: the record at byte {offset} {what}; "
+                  "skipped it and read on.")
+            continue
+        if not intact:
+            _warn(f"{path}: the record at byte {offset} fails its checksum but still reads "
+                  "as an event; kept it, as TensorBoard does (its values may be damaged).")
+        yield offset, event, intact
+    _warn_damage(path, damage)
+
+
+def read_event_file(path):
+    """Yields the Event protos of one file (see read_events)."""
+    for _, event, _ in read_events(path):
         yield event
-    size = os.path.getsize(path)
-    if consumed < size:
-        _warn_damage(path, count, consumed, f"{size - consumed} unreadable bytes")
 
 
-def _warn_damage(path, count, offset, what):
-    warnings.warn(
-        f"{path}: damaged or truncated after {count} records (byte {offset}): "
-        f"{what}. Read everything before the damage; the rest is lost.",
-        DamagedEventFileWarning,
-        stacklevel=3,
-    )
+def _warn_damage(path, damage):
+    for stretch in damage:
+        _warn(f"{path}: damaged or truncated after byte {stretch.offset}: skipped "
+              f"{stretch.skipped} bytes ({stretch.reason}); read on from the next valid "
+              "record.")
+    damage.clear()
 
 
-def read_run_payloads(event_files):
-    """``{tag: [decoded payload, ...]}`` of the lr_timeline summaries in a run's files."""
-    payloads = {}
+def _warn(message):
+    warnings.warn(message, DamagedEventFileWarning, stacklevel=3)
+
+
+def _summary_values(event):
+    return event.summary.value if event.HasField("summary") else ()
+
+
+def scan_run(event_files, run=None):
+    """A run's ``timeline.RunData``: its records, and where each rate chunk lies.
+
+    As in TensorBoard, the first summary metadata seen for a tag in a run
+    decides whose the tag is (the first in a record whose checksum holds: a
+    damaged record's metadata decides only for its own values). A payload
+    that does not match the contract is skipped with one warning; payloads a
+    newer lr_plugin wrote, with one warning per tag.
+    """
+    data = timeline.RunData(run)
+    ours = {}  # tag -> whether its first metadata makes it a tag this version reads
+    newer = set()  # tags with a payload a newer lr_plugin wrote, warned about once
     for path in event_files:
-        for event in read_event_file(path):
-            if not event.HasField("summary"):
-                continue
-            for value in event.summary.value:
-                plugin = value.metadata.plugin_data
-                if plugin.plugin_name != metadata.PLUGIN_NAME:
+        for offset, event, intact in read_events(path):
+            for index, value in enumerate(_summary_values(event)):
+                tag = value.tag
+                if tag not in ours:
+                    verdict = _first_metadata_verdict(run, event, value)
+                    if intact:
+                        ours[tag] = verdict
+                    if not verdict:
+                        continue
+                elif not ours[tag]:
                     continue
-                if not metadata.is_readable(plugin.content):
+                elif _newer(value):
+                    if tag not in newer:
+                        newer.add(tag)
+                        _first_metadata_verdict(run, event, value)  # its warning
                     continue
-                if metadata.kind_of_tag(value.tag) is None:
-                    continue
-                payloads.setdefault(value.tag, []).append(
-                    tensor_util.make_ndarray(value.tensor)
-                )
-    return payloads
+                _add_value(data, path, offset, index, event, value)
+    return data
 
 
-def read_timelines(logdir, run=None):
-    """Every run's timeline under ``logdir``: ``{run name: run dict}`` (see timeline.build_run).
+def _newer(value):
+    """Whether a value's own metadata says a newer lr_plugin wrote it (damaged
+    metadata does not say so)."""
+    plugin = value.metadata.plugin_data
+    if plugin.plugin_name != metadata.PLUGIN_NAME:
+        return False
+    try:
+        return metadata.parse_plugin_metadata(plugin.content).version > metadata.PAYLOAD_VERSION
+    except ValueError:
+        return False
+
+
+def _first_metadata_verdict(run, event, value):
+    plugin = value.metadata.plugin_data
+    if plugin.plugin_name != metadata.PLUGIN_NAME or metadata.kind_of_tag(value.tag) is None:
+        return False
+    if not metadata.is_readable(plugin.content):
+        schema.warn_skipped(run, value.tag, event.step,
+                            "a newer lr_plugin wrote it (payload version above "
+                            f"{metadata.PAYLOAD_VERSION}) or its metadata is damaged; upgrade "
+                            "lr_plugin to read it")
+        return False
+    return True
+
+
+def _add_value(data, path, offset, index, event, value):
+    tag = value.tag
+    try:
+        array = schema.decode_tensor(value.tensor)
+        if metadata.kind_of_tag(tag) == metadata.KIND_RATES:
+            data.rate_tags[tag] = None
+            steps, rates = schema.check_rates(array)
+            data.add_chunk(tag, event.wall_time, steps, rates,
+                           load=lambda: _reload_chunk(path, offset, index))
+        else:
+            data.add_records(tag, event.step, schema.check_records(tag, array))
+    except schema.PayloadError as error:
+        schema.warn_skipped(data.run, tag, event.step, str(error))
+
+
+def _reload_chunk(path, offset, index):
+    """The checked ``(steps, rates)`` of a chunk found by scan_run, read again."""
+    event = event_pb2.Event()
+    event.ParseFromString(records_lib.read_frame(path, offset))
+    value = event.summary.value[index]
+    return schema.check_rates(schema.decode_tensor(value.tensor))
+
+
+def has_lr_data(event_files):
+    """Whether any of the files holds an lr_timeline summary (stops at the first)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedEventFileWarning)
+        for path in event_files:
+            for _, event, _ in read_events(path):
+                if any(v.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME
+                       for v in _summary_values(event)):
+                    return True
+    return False
+
+
+def resolve_run_name(logdir, run, runs=None):
+    """The run directory name of ``run``, given as TensorBoard or the LR Timeline tab shows it.
+
+    The tab names a run by the callbacks' ``log_dir`` (``exp``), TensorBoard by
+    the directory they write (``exp/lr_timeline``); both are accepted.
+
+    Raises:
+        LogDirNotFound: when no run with learning-rate data has that name; the
+            message lists those that do.
+    """
+    runs = find_runs(logdir) if runs is None else runs
+    tab_dir = metadata.RUN_SUBDIR if run in (".", "") else f"{run}/{metadata.RUN_SUBDIR}"
+    for candidate in (run, tab_dir):
+        if candidate in runs and has_lr_data(runs[candidate]):
+            return candidate
+    names = [_shown_run(name) for name in sorted(runs) if has_lr_data(runs[name])]
+    raise LogDirNotFound(
+        f"No run named {run!r} with learning-rate data under {logdir!r}. Runs with "
+        f"learning-rate data: {', '.join(names) or 'none'}. Pass one of these names "
+        "(as the LR Timeline tab shows them, or their directory in brackets).")
+
+
+def _shown_run(name):
+    """``exp (exp/lr_timeline)``: the tab's name of a run, then its directory."""
+    parent, _, leaf = name.rpartition("/")
+    if leaf == metadata.RUN_SUBDIR:
+        return f"{parent or '.'} ({name})"
+    return name
+
+
+def scan_timelines(logdir, run=None):
+    """Every run's resolved ``timeline.Timeline`` under logdir: ``{run name: Timeline}``.
 
     Args:
         logdir: the directory given to TensorBoard's ``--logdir``.
-        run: if given, only that run (its name as TensorBoard shows it).
+        run: if given, only that run (named as TensorBoard or the tab shows it).
 
     Raises:
         LogDirNotFound: when logdir does not exist, has no lr_timeline data,
-            or has no run of that name.
+            or has no run of that name with it.
     """
     if not os.path.isdir(logdir):
         raise LogDirNotFound(
@@ -110,17 +235,13 @@ def read_timelines(logdir, run=None):
         )
     runs = find_runs(logdir)
     if run is not None:
-        if run not in runs:
-            raise LogDirNotFound(
-                f"No run named {run!r} under {logdir!r}. Runs with event files: "
-                f"{', '.join(sorted(runs)) or 'none'}."
-            )
-        runs = {run: runs[run]}
+        name = resolve_run_name(logdir, run, runs)
+        runs = {name: runs[name]}
     timelines = {}
     for name, files in sorted(runs.items()):
-        payloads = read_run_payloads(files)
-        if payloads:
-            timelines[name] = timeline.build_run(payloads)
+        data = scan_run(files, name)
+        if data:
+            timelines[name] = data.resolve()
     if not timelines:
         raise LogDirNotFound(
             f"No learning-rate data under {logdir!r}. Add lr_plugin.callbacks."
@@ -128,3 +249,12 @@ def read_timelines(logdir, run=None):
             "LearningRateScheduler with log_dir=...) to model.fit(callbacks=[...])."
         )
     return timelines
+
+
+def read_timelines(logdir, run=None):
+    """Every run's timeline under ``logdir``: ``{run name: run dict}`` (see timeline.build_run).
+
+    Holds every rate in memory; ``scan_timelines`` streams them.
+    """
+    return {name: timeline.run_dict(resolved)
+            for name, resolved in scan_timelines(logdir, run).items()}

@@ -1,1 +1,1 @@
-"""What the records mean: the timeline of a run, and downsampling for drawing."""
+"""What the records mean: the timeline of a run, its training sessions, and downsampling for drawing."""

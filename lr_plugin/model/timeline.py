@@ -1,75 +1,191 @@
 """The timeline model: what one run's lr_timeline summaries mean.
 
 Both the export CLI (reading event files) and the TensorBoard plugin (reading
-through the data provider) hand this module the payloads of a run, tag by tag,
-and get back the same dict, the schema of ``lr-plugin export``::
+through the data provider) hand this module a run's payloads and get back the
+same answer, the schema of ``lr-plugin export``::
 
     {"learning_rate": {optimizer: [[step, rate], ...]},
      "planned": {optimizer: [[step, rate], ...]},
-     "epochs": [...], "plateau": [...], "events": [...]}
+     "epochs": [...], "plateau": [...], "events": [...], "sessions": [...]}
 
-Rules kept here and nowhere else: rates are sorted by step and, where a step was
-written twice (a resumed run that went back to an earlier checkpoint), the value
-written last wins; records are sorted by epoch (events by step), keeping their
-written order otherwise.
+Rules kept here and nowhere else: payloads are checked by
+``lr_plugin.format.schema`` (a bad one is skipped with one warning); training
+sessions are resolved by ``lr_plugin.model.sessions``; rates are sorted by step
+and, where a step was written twice, the later session's value wins, then the
+value written last; epoch records are one per epoch of a session (the last
+written), sorted by session, then epoch; plateau records likewise; events by
+session, then step.
 """
 
+import collections
 import math
-import warnings
 
 import numpy as np
 
 from lr_plugin.format import metadata
+from lr_plugin.format import schema
+from lr_plugin.model import sessions as sessions_lib
 
 TIMELINE_VERSION = 1
 
+RATE_KEYS = ("learning_rate", "planned")
 
-def empty_run():
-    return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": [],
-            "sessions": [], "setup": []}
+RateChunk = collections.namedtuple("RateChunk", "tag order wall_time first last load")
+"""One rates payload: its tag, written order, wall time, first and last step,
+and ``load()``, which returns its checked ``(steps, rates)`` again (from memory,
+or from the event file for a streaming export)."""
+
+Record = collections.namedtuple("Record", "tag order record")
 
 
-def build_run(payloads_by_tag):
-    """Builds one run's timeline.
+class RunData:
+    """A run's payloads, checked: every record, and where each rate chunk is.
+
+    Fill it with ``add_payload`` (decoded arrays) or ``add_records`` and
+    ``add_chunk`` (a reader that reloads chunks itself), then ``resolve()``.
 
     Args:
-        payloads_by_tag: ``{tag: [payload, ...]}`` in the order written, where a
-            payload is the decoded tensor (a numpy array) of one summary.
-
-    Returns:
-        The run dict of the export schema, with rates as numpy arrays
-        ``(steps int64, rates float64)`` under ``"learning_rate"`` and ``"planned"``;
-        ``to_json_run`` turns it into lists.
+        run: the run's name, for warnings.
     """
-    run = empty_run()
-    for tag, payloads in payloads_by_tag.items():
+
+    def __init__(self, run=None):
+        self.run = run
+        self.records = []
+        self.chunks = []
+        self.rate_tags = {}  # every rates tag seen, in first-seen order (a dict as ordered set)
+        self._order = 0
+
+    def add_payload(self, tag, payload):
+        """Checks and adds one payload of ``tag``: a ``schema.Payload``, a
+        TensorBoard ``TensorDatum`` or a bare array. A bad one is skipped with a warning."""
         kind = metadata.kind_of_tag(tag)
-        if kind == metadata.KIND_RATES:
-            key = "planned" if tag.startswith(metadata.PLANNED_PREFIX) else "learning_rate"
-            name = tag.split("/", 1)[1]
-            run[key][name] = merge_rates(_decoded(tag, payloads, metadata.decode_rates))
-        elif kind == metadata.KIND_RECORDS:
-            records = []
-            for chunk in _decoded(tag, payloads, metadata.decode_records):
-                records.extend(r for r in chunk if isinstance(r, dict))
-            run[tag] = records
-    run["epochs"] = _last_per_epoch(run["epochs"])
-    run["plateau"] = sorted(run["plateau"], key=lambda r: r.get("epoch", 0))
-    run["events"] = sorted(
-        run["events"], key=lambda r: (r.get("step", -1), r.get("epoch", 0))
-    )
-    return run
-
-
-def _decoded(tag, payloads, decode):
-    """Decodes each payload; one that cannot be decoded is skipped with a warning."""
-    decoded = []
-    for payload in payloads:
+        step = getattr(payload, "step", None)
+        wall_time = getattr(payload, "wall_time", None)
+        array = getattr(payload, "numpy", payload)
         try:
-            decoded.append(decode(payload))
-        except (ValueError, TypeError, UnicodeDecodeError) as error:
-            warnings.warn(f"Skipped a damaged {tag!r} payload: {error}", stacklevel=3)
-    return decoded
+            if kind == metadata.KIND_RATES:
+                self.rate_tags[tag] = None
+                steps, rates = schema.check_rates(array)
+                self.add_chunk(tag, wall_time, steps, rates, load=lambda: (steps, rates))
+            elif kind == metadata.KIND_RECORDS:
+                self.add_records(tag, step, schema.check_records(tag, array))
+        except schema.PayloadError as error:
+            schema.warn_skipped(self.run, tag, step, str(error))
+
+    def add_records(self, tag, step, checked):
+        """Adds the ``(valid, problems)`` of ``schema.check_records``, with one
+        warning for all the problems."""
+        valid, problems = checked
+        if problems:
+            schema.warn_skipped(
+                self.run, tag, step,
+                f"skipped {len(problems)} of {len(valid) + len(problems)} records; "
+                + "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))
+        for record in valid:
+            self.records.append(Record(tag, self._next_order(), record))
+
+    def add_chunk(self, tag, wall_time, steps, rates, load):
+        """Adds a checked rates chunk; ``load()`` must return ``(steps, rates)`` again."""
+        self.rate_tags[tag] = None
+        if steps.size:
+            self.chunks.append(RateChunk(tag, self._next_order(), wall_time,
+                                         int(steps.min()), int(steps.max()), load))
+
+    def _next_order(self):
+        self._order += 1
+        return self._order
+
+    def __bool__(self):
+        return bool(self.records or self.rate_tags)
+
+    def resolve(self):
+        """The run's ``Timeline``: sessions resolved, records sorted, rates ready to stream."""
+        return Timeline(self)
+
+
+class Timeline:
+    """One run's timeline. Records are held; rates are read block by block.
+
+    Attributes:
+        epochs, plateau, events: the records that are what happened, sorted.
+        setup: the kept sessions' setup records (callbacks, optimizer), by step.
+        sessions: ``Sessions.to_json()`` of the run's training sessions.
+        series: ``{key: {optimizer: [chunk kept, with its session's rank and
+            cutoff step]}}`` for key in ``RATE_KEYS``; read the points with
+            ``blocks(key, optimizer)``.
+    """
+
+    def __init__(self, run_data):
+        marks = [r.record for r in run_data.records if r.tag == metadata.SESSIONS_TAG]
+        resolved = sessions_lib.Sessions(marks)
+        self.sessions = resolved.to_json()
+        kept = collections.defaultdict(list)
+        for entry in run_data.records:
+            if entry.tag == metadata.SESSIONS_TAG:
+                continue
+            rank = resolved.rank_of_record(entry.record)
+            if resolved.keeps(rank, sessions_lib.record_step(entry.tag, entry.record)):
+                kept[entry.tag].append((rank, entry.order, entry.record))
+        self.epochs = _last_per_epoch(kept[metadata.EPOCHS_TAG])
+        self.plateau = _sorted_records(kept[metadata.PLATEAU_TAG], _epoch_key)
+        self.events = _sorted_records(kept[metadata.EVENTS_TAG], _event_key)
+        self.setup = _sorted_records(kept[metadata.SETUP_TAG], _event_key)
+        self.series = {key: {} for key in RATE_KEYS}
+        for tag in run_data.rate_tags:
+            self.series[_rate_key(tag)][tag.split("/", 1)[1]] = []
+        for chunk in run_data.chunks:
+            rank = resolved.rank_at(chunk.wall_time)
+            cutoff = resolved.cutoff(rank)
+            if chunk.first >= cutoff:
+                continue  # a later session replaced all of it
+            self.series[_rate_key(chunk.tag)][chunk.tag.split("/", 1)[1]].append(
+                _Live(chunk, rank, cutoff, min(chunk.last, cutoff - 1)))
+
+    def records(self, tag):
+        return {metadata.EPOCHS_TAG: self.epochs, metadata.PLATEAU_TAG: self.plateau,
+                metadata.EVENTS_TAG: self.events, metadata.SESSIONS_TAG: self.sessions,
+                metadata.SETUP_TAG: self.setup}[tag]
+
+    def blocks(self, key, optimizer):
+        """Yields ``(steps, rates)`` blocks of one series, in step order, each step once."""
+        live = sorted(self.series[key].get(optimizer, ()),
+                      key=lambda c: (c.chunk.first, c.rank, c.chunk.order))
+        group, end = [], -1
+        for entry in live:
+            if group and entry.chunk.first > end:
+                yield _merge_group(group)
+                group = []
+            group.append(entry)
+            end = max(end, entry.last)
+        if group:
+            yield _merge_group(group)
+
+    def series_arrays(self, key, optimizer):
+        """``(steps, rates)`` of a whole series (for the plugin, which holds them anyway)."""
+        blocks = list(self.blocks(key, optimizer))
+        if not blocks:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return (np.concatenate([b[0] for b in blocks]),
+                np.concatenate([b[1] for b in blocks]))
+
+
+def _rate_key(tag):
+    return "planned" if tag.startswith(metadata.PLANNED_PREFIX) else "learning_rate"
+
+
+_Live = collections.namedtuple("_Live", "chunk rank cutoff last")
+
+
+def _merge_group(group):
+    """One block of overlapping chunks: cut at their session's cutoff, later writes win."""
+    parts = []
+    for entry in sorted(group, key=lambda e: (e.rank, e.chunk.order)):
+        steps, rates = entry.chunk.load()
+        if entry.cutoff != math.inf:
+            keep = steps < entry.cutoff
+            steps, rates = steps[keep], rates[keep]
+        parts.append((steps, rates))
+    return merge_rates(parts)
 
 
 def merge_rates(chunks):
@@ -85,11 +201,61 @@ def merge_rates(chunks):
     return steps, rates
 
 
-def _last_per_epoch(epochs):
-    by_epoch = {}
-    for record in epochs:
-        by_epoch[record.get("epoch")] = record
-    return [by_epoch[e] for e in sorted(by_epoch, key=lambda e: (e is None, e))]
+def _epoch_key(rank, order, record):
+    return (rank, record["epoch"], order)
+
+
+def _event_key(rank, order, record):
+    step, epoch = record.get("step"), record.get("epoch")
+    return (rank, -1 if step is None else step, -1 if epoch is None else epoch, order)
+
+
+def _sorted_records(entries, key):
+    return [record for _, _, record in sorted(entries, key=lambda e: key(*e))]
+
+
+def _last_per_epoch(entries):
+    last = {}
+    for rank, order, record in entries:
+        last[rank, record["epoch"]] = (rank, order, record)
+    return _sorted_records(last.values(), _epoch_key)
+
+
+def build_run(payloads_by_tag, run=None):
+    """Builds one run's timeline from payloads held in memory (the plugin's way).
+
+    Args:
+        payloads_by_tag: ``{tag: [payload, ...]}`` in the order written, where a
+            payload is a TensorBoard ``TensorDatum`` (step, wall_time, numpy),
+            a ``schema.Payload`` or a bare decoded array.
+        run: the run's name, for warnings about skipped payloads.
+
+    Returns:
+        The run dict of the export schema, with rates as numpy arrays
+        ``(steps int64, rates float64)`` under ``"learning_rate"`` and ``"planned"``;
+        ``to_json_run`` turns it into lists.
+    """
+    data = RunData(run)
+    for tag, payloads in payloads_by_tag.items():
+        if metadata.kind_of_tag(tag) is None:
+            continue
+        for payload in payloads:
+            data.add_payload(tag, payload)
+    return run_dict(data.resolve())
+
+
+def run_dict(resolved):
+    """The run dict of build_run from a resolved ``Timeline``."""
+    run = {key: {name: resolved.series_arrays(key, name) for name in names}
+           for key, names in resolved.series.items()}
+    for tag in metadata.RECORD_TAGS:
+        run[tag] = resolved.records(tag)
+    return run
+
+
+def empty_run():
+    return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": [],
+            "sessions": [], "setup": []}
 
 
 def json_number(value):
@@ -120,6 +286,40 @@ def series_to_json(steps, rates):
     return [[int(s), json_number(r)] for s, r in zip(steps.tolist(), rates.tolist())]
 
 
+def series_text(steps, rates):
+    """The JSON text of ``series_to_json(steps, rates)`` without its outer brackets, fast."""
+    if not steps.size:
+        return ""
+    pairs = zip(map(str, steps.tolist()), rate_texts(rates, quote=True))
+    return "[" + "],[".join(map(",".join, pairs)) + "]"
+
+
+def rate_texts(rates, quote):
+    """Each rate as Python's shortest round-trip text (``repr``, as ``json`` writes it);
+    NaN and infinities as json_number's strings, in double quotes when ``quote``."""
+    # repr dominates an export's time: format each constant stretch once when
+    # the rate changes at fewer than half the steps (constant stretches, step decays).
+    starts = np.flatnonzero(np.concatenate([[True], rates[1:] != rates[:-1]]))
+    values = rates[starts] if starts.size * 2 <= rates.size else rates
+    texts = list(map(repr, values.tolist()))
+    if not np.isfinite(values).all():
+        texts = [_special_text(text, quote) for text in texts]
+    if values is rates:
+        return texts
+    lengths = np.diff(np.append(starts, rates.size))
+    return list(map(texts.__getitem__, np.repeat(np.arange(starts.size), lengths).tolist()))
+
+
+_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _special_text(text, quote):
+    special = _SPECIAL.get(text)
+    if special is None:
+        return text
+    return f'"{special}"' if quote else special
+
+
 def to_json_run(run):
     """The export-schema dict of a run built by build_run, ready for json.dumps."""
     return {
@@ -130,4 +330,6 @@ def to_json_run(run):
         "epochs": clean(run["epochs"]),
         "plateau": clean(run["plateau"]),
         "events": clean(run["events"]),
+        "sessions": clean(run["sessions"]),
+        "setup": clean(run["setup"]),
     }

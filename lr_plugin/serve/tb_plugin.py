@@ -19,6 +19,7 @@ from werkzeug import wrappers
 from lr_plugin.model import downsample
 from lr_plugin.model import plateau_view
 from lr_plugin.format import metadata
+from lr_plugin.format import schema
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
 from lr_plugin.serve import scalars
@@ -173,7 +174,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 f"{_some(sorted(tags_by_run))}. Reload if training has just started.",
             )
         payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
-        built = timeline.build_run(payloads)
+        built = timeline.build_run(payloads, run=run)
         scalar_runs = self._scalar_tags(ctx, experiment)
         name, train_run, validation_run = paired_runs(run, scalar_runs)
         body = {
@@ -293,12 +294,16 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         )
         result = {}
         for run, series_by_tag in listing.items():
-            tags = {
-                tag
-                for tag, series in series_by_tag.items()
-                if metadata.kind_of_tag(tag) is not None
-                and metadata.is_readable(series.plugin_content)
-            }
+            tags = set()
+            for tag, series in series_by_tag.items():
+                if metadata.kind_of_tag(tag) is None:
+                    continue
+                if metadata.is_readable(series.plugin_content):
+                    tags.add(tag)
+                else:
+                    schema.warn_skipped(run, tag, None, "a newer lr_plugin wrote it (payload "
+                                        f"version above {metadata.PAYLOAD_VERSION}) or its "
+                                        "metadata is damaged; upgrade lr_plugin to read it")
             if tags:
                 result[run] = tags
         return result
@@ -313,20 +318,34 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         return {run: set(series_by_tag) for run, series_by_tag in listing.items()}
 
     def _read_payloads(self, ctx, experiment, run, tags):
-        """``{tag: [payload, ...]}`` in the order written, for timeline.build_run."""
+        """``{tag: [TensorDatum, ...]}`` for timeline.build_run, which checks each.
+
+        The data provider converts tensors itself and raises on a malformed
+        one; such a tag is skipped with one warning and the others are served.
+        """
+        try:
+            return self._read_tensors(ctx, experiment, run, sorted(tags))
+        except Exception:  # MemoryError too: TensorBoard trusts a tensor's declared shape
+            result = {}
+        for tag in sorted(tags):
+            try:
+                result.update(self._read_tensors(ctx, experiment, run, [tag]))
+            except Exception as error:
+                schema.warn_skipped(run, tag, None, "TensorBoard could not read its tensors "
+                                    f"({type(error).__name__}: {error})"[:300])
+        return result
+
+    def _read_tensors(self, ctx, experiment, run, tags):
         result = self._data_provider.read_tensors(
             ctx,
             experiment_id=experiment,
             plugin_name=metadata.PLUGIN_NAME,
             downsample=_READ_ALL_TENSORS,
-            run_tag_filter=provider.RunTagFilter(runs=[run], tags=sorted(tags)),
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags),
         )
         # The writer keeps event steps increasing per tag, so step order is
         # written order.
-        return {
-            tag: [datum.numpy for datum in data]
-            for tag, data in result.get(run, {}).items()
-        }
+        return dict(result.get(run, {}))
 
     def _metrics(self, ctx, experiment, epochs, scalar_runs, train_run, validation_run):
         """``{metric: [[epoch, step, value], ...]}`` aligned to optimizer steps."""

@@ -4,17 +4,19 @@
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import sys
+import warnings
 
 EXIT_USAGE = 2
 
 
 def main(argv=None):
-    # TensorBoard's record reader imports TensorFlow when it is installed;
-    # keep its start-up chatter out of the command's output.
+    # `demo` trains with Keras, whose TensorFlow backend logs at start-up;
+    # keep that chatter out of the command's output.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = _parser()
     args = parser.parse_args(argv)
@@ -41,7 +43,8 @@ def _parser():
         ),
     )
     export.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
-    export.add_argument("--run", help="only this run, named as TensorBoard shows it (e.g. exp1/lr_timeline)")
+    export.add_argument("--run", help="only this run, named as the LR Timeline tab shows it "
+                        "(the callbacks' log_dir, e.g. exp1) or as TensorBoard does (exp1/lr_timeline)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", "-o", help="write to this file instead of standard output")
     export.set_defaults(handler=_export)
@@ -58,7 +61,8 @@ def _parser():
         ),
     )
     replay.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
-    replay.add_argument("--run", help="the run (needed when several have plateau records)")
+    replay.add_argument("--run", help="the run (needed when several have plateau records), "
+                        "named as the tab shows it (exp1) or as TensorBoard does (exp1/lr_timeline)")
     replay.add_argument("--factor", type=float)
     replay.add_argument("--patience", type=int)
     replay.add_argument("--cooldown", type=int)
@@ -112,37 +116,91 @@ def _fail(command, message):
 
 def _export(args):
     from lr_plugin.format import reader
-    from lr_plugin.model import timeline
 
-    try:
-        timelines = reader.read_timelines(args.logdir, run=args.run)
-    except reader.LogDirNotFound as error:
-        return _fail("export", str(error))
-    runs = {name: timeline.to_json_run(data) for name, data in timelines.items()}
-    output = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        if args.format == "json":
-            # Compact: a long run has millions of points (pipe through
-            # `python -m json.tool` to read it).
-            json.dump({"version": timeline.TIMELINE_VERSION, "runs": runs}, output,
-                      separators=(",", ":"), allow_nan=False)
-            output.write("\n")
-        else:
-            write_csv(runs, output)
-    finally:
-        if args.output:
-            output.close()
+    with _warnings_as_messages("export"):
+        try:
+            timelines = reader.scan_timelines(args.logdir, run=args.run)
+        except reader.LogDirNotFound as error:
+            return _fail("export", str(error))
+        output = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+        try:
+            if args.format == "json":
+                write_json(timelines, output)
+            else:
+                write_csv(timelines, output)
+        finally:
+            if args.output:
+                output.close()
     return 0
 
 
-def write_csv(runs, output):
+def write_json(timelines, output):
+    """The export document, written run by run and block by block of rates.
+
+    Compact: a long run has millions of points (pipe through
+    ``python -m json.tool`` to read it).
+    """
+    from lr_plugin.format import metadata
+    from lr_plugin.model import timeline
+
+    def dump(value):
+        return json.dumps(timeline.clean(value), separators=(",", ":"), allow_nan=False)
+
+    output.write('{"version":%d,"runs":{' % timeline.TIMELINE_VERSION)
+    for run_index, (name, run) in enumerate(timelines.items()):
+        output.write(("," if run_index else "") + dump(name) + ":{")
+        for key_index, key in enumerate(timeline.RATE_KEYS):
+            output.write(("," if key_index else "") + dump(key) + ":{")
+            for index, optimizer in enumerate(run.series[key]):
+                output.write(("," if index else "") + dump(optimizer) + ":[")
+                first = True
+                for steps, rates in _slices(run.blocks(key, optimizer)):
+                    output.write(("" if first else ",") + timeline.series_text(steps, rates))
+                    first = False
+                output.write("]")
+            output.write("}")
+        for tag in metadata.RECORD_TAGS:
+            output.write("," + dump(tag) + ":" + dump(run.records(tag)))
+        output.write("}")
+    output.write("}}\n")
+
+
+def write_csv(timelines, output):
     """One row per (run, optimizer, step): ``run,optimizer,step,learning_rate``."""
+    import io
+
+    from lr_plugin.model import timeline
+
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(["run", "optimizer", "step", "learning_rate"])
-    for run, data in runs.items():
-        for optimizer, points in data["learning_rate"].items():
-            for step, rate in points:
-                writer.writerow([run, optimizer, step, rate])
+    for run, data in timelines.items():
+        for optimizer in data.series["learning_rate"]:
+            prefix = io.StringIO()
+            csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
+            row = prefix.getvalue().replace("{", "{{").replace("}", "}}") + "{},{}\n"
+            for steps, rates in _slices(data.blocks("learning_rate", optimizer)):
+                texts = timeline.rate_texts(rates, quote=False)
+                output.write("".join(map(row.format, steps.tolist(), texts)))
+
+
+def _slices(blocks, size=65536):
+    """The non-empty (steps, rates) blocks cut to at most ``size`` points: the
+    text of one slice is what the export holds at a time."""
+    for steps, rates in blocks:
+        for start in range(0, steps.size, size):
+            yield steps[start:start + size], rates[start:start + size]
+
+
+@contextlib.contextmanager
+def _warnings_as_messages(command):
+    """Warnings (damaged files, skipped payloads) as one plain line each on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"lr-plugin {command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
 
 
 def _replay(args):
@@ -150,10 +208,11 @@ def _replay(args):
     from lr_plugin.tools import replay
     from lr_plugin.model import timeline
 
-    try:
-        timelines = reader.read_timelines(args.logdir, run=args.run)
-    except reader.LogDirNotFound as error:
-        return _fail("replay", str(error))
+    with _warnings_as_messages("replay"):
+        try:
+            timelines = reader.read_timelines(args.logdir, run=args.run)
+        except reader.LogDirNotFound as error:
+            return _fail("replay", str(error))
     with_plateau = {name: run for name, run in timelines.items() if run["plateau"]}
     if len(with_plateau) != 1:
         found = ", ".join(sorted(with_plateau)) or "none"
@@ -166,7 +225,7 @@ def _replay(args):
             decisions = replay.replay_pytorch(run["plateau"], **changes)
         else:
             decisions = replay.replay(run["plateau"], **changes)
-    except (ValueError, ImportError) as error:
+    except (ValueError, TypeError, ImportError) as error:  # ReduceLROnPlateau's own checks
         return _fail("replay", str(error))
     if args.format == "json":
         json.dump({"run": name, "settings": replay.recorded_settings(decisions),
@@ -184,13 +243,15 @@ def print_replay(name, recorded, replayed, changes):
 
     changed = ", ".join(f"{k}={v}" for k, v in changes.items() if v is not None) or "no change"
     print(f"{name}: replayed with {changed}")
-    print(f"{'epoch':>5}  {recorded[0]['monitor']:>12}  {'recorded':<14} {'lr':>10}"
+    print(f"{'epoch':>5}  {str(recorded[0].get('monitor')):>12}  {'recorded':<14} {'lr':>10}"
           f"  {'replayed':<14} {'lr':>10}")
     for old, new in zip(recorded, replayed):
-        marker = "  *" if (old["action"], old["lr_after"]) != (new["action"], new["lr_after"]) else ""
+        changed = (old["action"], old.get("lr_after")) != (new["action"], new["lr_after"])
+        marker = "  *" if changed else ""
         value = "missing" if old.get("value") is None else f"{float(old['value']):.6g}"
-        print(f"{old['epoch']:>5}  {value:>12}  {old['action']:<14} {old['lr_after']:>10.4g}"
-              f"  {new['action']:<14} {new['lr_after']:>10.4g}{marker}")
+        print(f"{old['epoch']:>5}  {value:>12}  {old['action']:<14} "
+              f"{_rate(old.get('lr_after')):>10}"
+              f"  {new['action']:<14} {_rate(new['lr_after']):>10}{marker}")
     print(f"recorded reductions at epochs {reductions(recorded) or 'none'}; "
           f"replayed: {reductions(replayed) or 'none'}  (* marks a different decision)")
 
@@ -206,6 +267,10 @@ def _lint(args):
         return _fail("lint", str(error))
     lint.write_report(findings, sys.stdout, args.format)
     return 1 if traps.has_errors(findings) else 0
+
+
+def _rate(value):
+    return "-" if value is None else f"{float(value):.4g}"
 
 
 def _demo(args):

@@ -21,7 +21,8 @@ def recorded_settings(plateau_records):
         raise ValueError("The run has no plateau records: it was not recorded by "
                          "lr_plugin.callbacks.ReduceLROnPlateau(log_dir=...).")
     first = plateau_records[0]
-    settings = {key: first.get(key) for key in SETTINGS}
+    # A setting the records lack keeps ReduceLROnPlateau's default.
+    settings = {key: first[key] for key in SETTINGS if first.get(key) is not None}
     settings["monitor"] = first.get("monitor") or "val_loss"
     settings["mode"] = first.get("mode") if first.get("mode") in ("min", "max") else "auto"
     return settings

@@ -73,3 +73,31 @@ def test_replay_command_needs_a_run_with_plateau_records(tmp_path):
     assert result.returncode == 2
     assert "Pass --run with one run that has plateau records" in result.stderr
     assert "a/lr_timeline, b/lr_timeline" in result.stderr
+
+
+def test_replay_accepts_the_tab_name_of_a_run_and_lists_only_runs_with_data(tmp_path):
+    recorded_run(tmp_path / "a", seed=1)
+    recorded_run(tmp_path / "b", seed=2)
+    command = [sys.executable, "-m", "lr_plugin.tools.cli", "replay", str(tmp_path)]
+    result = subprocess.run(command + ["--run", "b", "--format", "json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run"] == "b/lr_timeline"
+    result = subprocess.run(command + ["--run", "c"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Runs with learning-rate data: a (a/lr_timeline), b (b/lr_timeline)." in result.stderr
+
+
+def test_replay_reads_only_the_newest_training_of_a_rerun_log_dir(tmp_path):
+    from session_helpers import write_session
+
+    run_dir = tmp_path / "exp" / "lr_timeline"
+    write_session(run_dir, "first", 0, epochs=6, steps_per_epoch=5, rate=lambda s: 0.1)
+    write_session(run_dir, "second", 0, epochs=4, steps_per_epoch=5, rate=lambda s: 0.1)
+    result = subprocess.run([sys.executable, "-m", "lr_plugin.tools.cli", "replay", str(tmp_path),
+                             "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [(r["epoch"], r["session"]) for r in document["recorded"]] == [
+        (e, "second") for e in range(4)]
+    assert len(document["replayed"]) == 4
