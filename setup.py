@@ -28,6 +28,8 @@ setuptools.setup(
         "tensorboard>=2.16.2",
         "protobuf>=3.20.3",
         "numpy>=1.23.5",
+        # A compiled CRC32C: the TF-free event-file reader checks every record.
+        "google-crc32c>=1.5.0",
     ],
     extras_require={
         "tensorflow": ["tensorflow>=2.16"],

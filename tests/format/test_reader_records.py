@@ -18,7 +18,7 @@ def write_chunks(run_dir, chunks=5, steps=10):
                              [0.1 * (chunk + 1)] * steps)
         run_writer.flush(step=(chunk + 1) * steps)
     run_writer.close()
-    (name,) = os.listdir(run_dir)
+    (name,) = [f for f in os.listdir(run_dir) if "tfevents" in f]
     return run_dir / name
 
 

@@ -37,13 +37,23 @@ def read_payloads(run_dir):
     from lr_plugin.format import metadata
     from lr_plugin.format import reader
 
+    from tensorboard.util import tensor_util
+
     files = sorted(os.path.join(run_dir, f) for f in os.listdir(run_dir) if "tfevents" in f)
     decoded = {}
-    for tag, payloads in reader.read_run_payloads(files).items():
-        if metadata.kind_of_tag(tag) == metadata.KIND_RECORDS:
-            decoded[tag] = [r for p in payloads for r in metadata.decode_records(p)]
-        else:
-            decoded[tag] = [metadata.decode_rates(p) for p in payloads]
+    for path in files:
+        for event in reader.read_event_file(path):
+            for value in event.summary.value if event.HasField("summary") else ():
+                if value.metadata.plugin_data.plugin_name not in ("", metadata.PLUGIN_NAME):
+                    continue
+                kind = metadata.kind_of_tag(value.tag)
+                if kind is None:
+                    continue
+                payload = tensor_util.make_ndarray(value.tensor)
+                if kind == metadata.KIND_RECORDS:
+                    decoded.setdefault(value.tag, []).extend(metadata.decode_records(payload))
+                else:
+                    decoded.setdefault(value.tag, []).append(metadata.decode_rates(payload))
     return decoded
 
 

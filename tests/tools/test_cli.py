@@ -32,7 +32,8 @@ def test_export_json_has_every_run_and_point(tmp_path):
     assert sorted(document["runs"]) == ["a/lr_timeline", "b/lr_timeline"]
     run = document["runs"]["a/lr_timeline"]
     assert len(run["learning_rate"]["SGD"]) == 8
-    assert set(run) == {"learning_rate", "planned", "epochs", "plateau", "events", "sessions"}
+    assert set(run) == {"learning_rate", "planned", "epochs", "plateau", "events", "sessions",
+                        "setup"}
 
 
 def test_export_one_run_as_csv(tmp_path, capsys):
