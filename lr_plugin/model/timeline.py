@@ -26,7 +26,7 @@ TIMELINE_VERSION = 1
 
 def empty_run():
     return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": [],
-            "sessions": []}
+            "sessions": [], "lr_finder": []}
 
 
 def build_run(payloads_by_tag):
