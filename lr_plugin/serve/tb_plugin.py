@@ -19,6 +19,7 @@ from werkzeug import wrappers
 from lr_plugin.model import downsample
 from lr_plugin.format import metadata
 from lr_plugin.model import timeline
+from lr_plugin.serve import finder_route
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 """Directory of the frontend files served under ``/static/`` (``index.js`` too)."""
@@ -71,6 +72,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/static/*": self._serve_static,
             "/runs": self._serve_runs,
             "/timeline": self._serve_timeline,
+            "/finder": finder_route.finder_app(self._data_provider),  # LR range tests
         }
 
     def is_active(self):
