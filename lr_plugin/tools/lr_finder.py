@@ -55,7 +55,8 @@ class LRFinderResult:
         self.step = int(step)
         self.config = dict(config or {})
         self.suggestions = suggest(self.learning_rates, self.smoothed_losses,
-                                   diverged=diverged_at is not None)
+                                   diverged=diverged_at is not None,
+                                   skip=warmup_points(self.config.get("smoothing", 0.0)))
         self.suggestion = self.suggestions[DEFAULT_SUGGESTION]
 
     def __repr__(self):
@@ -227,20 +228,27 @@ def write_sweep(log_dir, result):
 
 
 def _let_go(run_writer):
-    # A reference-counted writer takes release(); one without counts has
-    # release(owner) for callback claims, and is closed instead.
+    # A reference-counted writer takes release(). One without counts (whose
+    # release(owner) drops callback claims) stays open, flushed: the fit()
+    # that follows shares it, one event file per directory, and closing it
+    # would cut off a callback of this process still writing there.
     release = getattr(run_writer, "release", None)
     if release is not None and not inspect.signature(release).parameters:
         release()
-    else:
-        run_writer.close()
 
 
-def suggest(learning_rates, smoothed_losses, diverged=False):
+def warmup_points(smoothing):
+    """Points at the start of a sweep whose moving average is still filling:
+    averages of fewer than ``1 / (1 - smoothing)`` losses, noisy even when debiased."""
+    return max(0, int(round(1.0 / (1.0 - float(smoothing)))) - 1)
+
+
+def suggest(learning_rates, smoothed_losses, diverged=False, skip=0):
     """The suggested rates of a sweep, ``{method: rate or None}``.
 
     Only the points before the divergence count (with ``diverged``, the last
-    point is the one that diverged). Rules:
+    point is the one that diverged), and not the first ``skip`` points (see
+    `warmup_points`: 4 with the default smoothing, 0 without). Rules:
 
     - ``valley`` (fastai's rule, as described there): the longest run of
       points over which the loss keeps falling, not necessarily contiguous
@@ -255,7 +263,8 @@ def suggest(learning_rates, smoothed_losses, diverged=False):
     end = rates.size - 1 if diverged else rates.size
     finite = np.isfinite(losses[:end])
     end = int(np.argmin(finite)) if not finite.all() else end
-    rates, losses = rates[:end], losses[:end]
+    start = min(int(skip), max(0, end - _MIN_POINTS))
+    rates, losses = rates[start:end], losses[start:end]
     if rates.size < _MIN_POINTS:
         return {name: None for name in SUGGESTION_METHODS}
     lowest = int(np.argmin(losses))

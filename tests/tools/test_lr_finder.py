@@ -1,6 +1,7 @@
 """lr_plugin.find_lr: an LR range test whose physics, restoration and logging are checked."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -96,6 +97,7 @@ def test_linear_mode_ramps_the_rate_evenly():
                                   np.linspace(0.01, 0.1, 10).astype(np.float32).astype(np.float64))
 
 
+@pytest.mark.slow
 def test_weights_optimizer_variables_and_iterations_are_restored_bit_for_bit():
     def make():
         keras.utils.set_random_seed(3)
@@ -264,3 +266,23 @@ def test_the_finder_route_needs_a_run_and_answers_no_sweeps_for_a_run_without_th
         missing.get_data())["error"]
     body = json.loads(client.get("/data/plugin/lr_timeline/finder?run=lr_timeline").get_data())
     assert body["sweeps"] == []
+
+
+@pytest.mark.slow
+def test_the_demo_starts_its_plateau_run_at_the_finders_suggestion(tmp_path):
+    import io
+
+    from lr_plugin.tools import demo
+
+    out = io.StringIO()
+    demo.train_all(str(tmp_path), epochs=1, out=out)
+
+    run = reader.read_timelines(str(tmp_path))["plateau/lr_timeline"]
+    (sweep,) = run["lr_finder"]
+    assert sweep["stopped"] == "diverged" and sweep["step"] == 0
+    suggestion = sweep["suggestions"][sweep["suggestion"]]
+    steps, rates = run["learning_rate"]["Adam"]
+    assert steps[0] == 0 and rates[0] == float(np.float32(suggestion))
+    assert f"find_lr suggests {suggestion:.2e}" in out.getvalue()
+    # One writer per directory: the sweep and the training share one event file.
+    assert len([f for f in os.listdir(tmp_path / "plateau" / "lr_timeline") if "tfevents" in f]) == 1
