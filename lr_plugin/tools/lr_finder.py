@@ -38,8 +38,8 @@ class LRFinderResult:
             sweep reached ``max_lr`` (or ran out of data) first.
         stopped: why the sweep ended: ``"diverged"``, ``"max_lr"`` or ``"out_of_data"``.
         suggestions: ``{"valley": rate, "steepest": rate, "min_loss_div_10": rate}``
-            computed on the smoothed losses before the divergence; values are
-            None when too few points came before it.
+            computed on the losses before the divergence, averaged without lag
+            (see `suggest`); values are None when too few points came before it.
         suggestion: the default suggestion (``suggestions["valley"]``).
         step: the optimizer's iteration count when the sweep started; the
             sweep restored it, so the next ``fit()`` starts at this step.
@@ -54,9 +54,9 @@ class LRFinderResult:
         self.stopped = stopped
         self.step = int(step)
         self.config = dict(config or {})
-        self.suggestions = suggest(self.learning_rates, self.smoothed_losses,
+        self.suggestions = suggest(self.learning_rates, self.losses,
                                    diverged=diverged_at is not None,
-                                   skip=warmup_points(self.config.get("smoothing", 0.0)))
+                                   window=memory(self.config.get("smoothing", 0.0)))
         self.suggestion = self.suggestions[DEFAULT_SUGGESTION]
 
     def __repr__(self):
@@ -237,45 +237,59 @@ def _let_go(run_writer):
         release()
 
 
-def warmup_points(smoothing):
-    """Points at the start of a sweep whose moving average is still filling:
-    averages of fewer than ``1 / (1 - smoothing)`` losses, noisy even when debiased."""
+def memory(smoothing):
+    """Half-width of the centered average the suggestions use: the moving
+    average's memory less one (4 for 0.8, 0 without smoothing)."""
     return max(0, int(round(1.0 / (1.0 - float(smoothing)))) - 1)
 
 
-def suggest(learning_rates, smoothed_losses, diverged=False, skip=0):
+def suggest(learning_rates, losses, diverged=False, window=0):
     """The suggested rates of a sweep, ``{method: rate or None}``.
 
     Only the points before the divergence count (with ``diverged``, the last
-    point is the one that diverged), and not the first ``skip`` points (see
-    `warmup_points`: 4 with the default smoothing, 0 without). Rules:
+    point is the one that diverged). The losses are first averaged over
+    ``2 * window + 1`` points centered on each point (fewer at the ends):
+    as much noise removed as the stop rule's moving average with the same
+    memory, without its lag (a centered average cannot stop a sweep, it
+    needs later points; the suggestions come after the sweep). Rules:
 
     - ``valley`` (fastai's rule, as described there): the longest run of
       points over which the loss keeps falling, not necessarily contiguous
       (the longest strictly decreasing subsequence, in the order of the
       sweep); the rate halfway through it, by step.
-    - ``steepest``: where the smoothed loss falls fastest per unit of
-      log(rate), at or before its minimum.
-    - ``min_loss_div_10``: the rate of the lowest smoothed loss, divided by 10.
+    - ``steepest``: where the loss falls fastest per unit of log(rate), at
+      or before its minimum (and not among the first ``window`` points).
+    - ``min_loss_div_10``: the rate of the lowest loss, divided by 10.
     """
     rates = np.asarray(learning_rates, dtype=np.float64)
-    losses = np.asarray(smoothed_losses, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
     end = rates.size - 1 if diverged else rates.size
     finite = np.isfinite(losses[:end])
     end = int(np.argmin(finite)) if not finite.all() else end
-    start = min(int(skip), max(0, end - _MIN_POINTS))
-    rates, losses = rates[start:end], losses[start:end]
+    rates, losses = rates[:end], _centered_average(losses[:end], int(window))
     if rates.size < _MIN_POINTS:
         return {name: None for name in SUGGESTION_METHODS}
     lowest = int(np.argmin(losses))
     slopes = np.gradient(losses, np.log(rates))
-    steepest = int(np.argmin(slopes[: lowest + 1]))
-    start, stop = _longest_valley(losses)
+    # Not within `window` of the start, where the average is cut short and noisier.
+    first = min(int(window), lowest)
+    steepest = first + int(np.argmin(slopes[first: lowest + 1]))
+    first, last = _longest_valley(losses)
     return {
-        "valley": float(rates[(start + stop) // 2]),
+        "valley": float(rates[(first + last) // 2]),
         "steepest": float(rates[steepest]),
         "min_loss_div_10": float(rates[lowest] / 10.0),
     }
+
+
+def _centered_average(values, window):
+    if window <= 0 or values.size == 0:
+        return values
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(values.size)
+    low = np.maximum(index - window, 0)
+    high = np.minimum(index + window + 1, values.size)
+    return (sums[high] - sums[low]) / (high - low)
 
 
 def _longest_valley(losses):
