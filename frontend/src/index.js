@@ -9,8 +9,6 @@ import { normalizeTimeline } from "./data.js";
 import { isDark, themeFor } from "./theme.js";
 import { afterPaint } from "./paint.js";
 
-export { renderFinder } from "./finder.js";
-
 const STYLE_ID = "lr-timeline-style";
 
 function injectStyle() {

@@ -150,10 +150,10 @@ def find_lr(model, x, y=None, *, min_lr=1e-7, max_lr=10.0, steps=100, batch_size
     steps from 1e-7 to 10): without smoothing the divergence is reported at
     the 4th rate above 2/lambda (1.8 x 2/lambda); 0.8 reports it 6 steps
     later (5.4 x), 0.98 8 steps later (7.8 x); the steepest point moves 2
-    (0.8) or 5 (0.98) steps late. The
-    default 0.8 (memory ~5 steps, lag ~4, i.e. a factor ~2 in rate) cuts
-    batch noise by 3x while keeping the curve near the raw one. Use 0 for
-    full-batch, noise-free data. A minimum at or below zero (a loss that can
+    (0.8) or 5 (0.98) steps late. The default 0.8 (memory ~5 steps, lag ~4,
+    a factor ~2 in rate) cuts batch noise by 3x and keeps the curve near the
+    raw one; the suggestions use a centered average of the same memory, which
+    does not lag (see `suggest`). Use 0 for full-batch, noise-free data. A minimum at or below zero (a loss that can
     go negative) is never "exceeded": then only NaN or infinity stops the sweep.
 
     Args:
@@ -177,7 +177,8 @@ def find_lr(model, x, y=None, *, min_lr=1e-7, max_lr=10.0, steps=100, batch_size
             multiple of its minimum. Must be > 1. Defaults to 4.
         log_dir: the run's log directory (the one given to
             ``LearningRateMonitor``): the sweep is written there and the LR
-            Timeline tab draws it. None writes nothing.
+            Timeline tab draws it. None writes nothing. A directory that
+            cannot be written raises ``LogDirError`` before any training.
         verbose: ``"auto"`` or 1 (a progress bar, as ``fit()``), 2 (one line
             at the end) or 0 (silent).
 
@@ -193,6 +194,9 @@ def find_lr(model, x, y=None, *, min_lr=1e-7, max_lr=10.0, steps=100, batch_size
     if first is None:
         raise ValueError("find_lr received no data: the input yielded no batch. "
                          "Pass the training data you would pass to fit().")
+    # An unwritable log_dir raises LogDirError here, before any training.
+    run_writer = None if log_dir is None else writer_lib.open_run_writer(
+        os.path.join(os.fspath(log_dir), metadata.RUN_SUBDIR))
     _build(model, first)
     step = int(keras.ops.convert_to_numpy(optimizer.iterations))
     with _Restored(model) as restored:
@@ -207,22 +211,27 @@ def find_lr(model, x, y=None, *, min_lr=1e-7, max_lr=10.0, steps=100, batch_size
         "smoothing": float(smoothing), "diverge_factor": float(diverge_factor),
         "start_time": started, "end_time": time.time(),
     })
-    if result.suggestion is None and verbose != 0:
+    if result.suggestion is None:
         warnings.warn(
             f"find_lr: only {_points_before(result)} points came before the loss "
             "diverged, too few for a suggestion. Lower min_lr or raise steps.",
             stacklevel=2)
-    if log_dir is not None:
-        write_sweep(log_dir, result)
+    if run_writer is not None:
+        write_sweep(run_writer, result)
     return result
 
 
-def write_sweep(log_dir, result):
-    """Writes a sweep to ``log_dir``'s lr_timeline run, where the tab draws it."""
-    run_writer = writer_lib.open_run_writer(os.path.join(os.fspath(log_dir), metadata.RUN_SUBDIR))
+def write_sweep(run_writer, result):
+    """Writes a sweep to a run's writer, where the tab finds it, and lets the writer go.
+
+    A failure to write is a warning: the sweep's result is still returned.
+    """
     try:
         run_writer.add_record(metadata.LR_FINDER_TAG, result.to_record())
         run_writer.flush(step=result.step)
+    except Exception as error:  # the sweep is done; do not lose its result to logging
+        warnings.warn(f"find_lr could not write the sweep to {run_writer.run_dir!r}: {error}. "
+                      "The result is returned but not drawn in TensorBoard.", stacklevel=3)
     finally:
         _let_go(run_writer)
 

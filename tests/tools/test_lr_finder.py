@@ -287,3 +287,16 @@ def test_the_demo_starts_its_plateau_run_at_the_finders_suggestion(tmp_path):
     assert f"find_lr suggests {suggestion:.2e}" in out.getvalue()
     # One writer per directory: the sweep and the training share one event file.
     assert len([f for f in os.listdir(tmp_path / "plateau" / "lr_timeline") if "tfevents" in f]) == 1
+
+
+def test_a_log_dir_that_cannot_be_written_is_refused_before_any_training(tmp_path):
+    from lr_plugin.format.writer import LogDirError
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    model = linear_probe(0.1)
+    before = state_of(model)
+    with pytest.raises(LogDirError, match="Pass a log_dir you can write to"):
+        lr_plugin.find_lr(model, *probe_data(2), batch_size=4, steps=5, verbose=0,
+                          log_dir=blocker)
+    assert state_of(model) == before
