@@ -82,12 +82,17 @@ def test_each_loss_is_measured_after_the_update_at_its_rate():
 
     table = np.geomspace(1e-3, 1.0, 20).astype(np.float32)
     np.testing.assert_array_equal(result.learning_rates, table.astype(np.float64))
-    weight, expected = np.float32(0), []
-    for rate in table:
-        weight = np.float32(weight - rate)
-        expected.append(float(weight))
-    np.testing.assert_array_equal(result.losses, expected)
+    np.testing.assert_array_equal(result.losses, probe_weights(table))
     assert result.stopped == "max_lr" and result.diverged_at is None
+
+
+def probe_weights(rates):
+    """The probe's weight after each update, in float32 as SGD computes it."""
+    weight, weights = np.float32(0), []
+    for rate in rates:
+        weight = np.float32(weight - np.float32(rate))
+        weights.append(float(weight))
+    return weights
 
 
 def test_linear_mode_ramps_the_rate_evenly():
@@ -300,3 +305,23 @@ def test_a_log_dir_that_cannot_be_written_is_refused_before_any_training(tmp_pat
         lr_plugin.find_lr(model, *probe_data(2), batch_size=4, steps=5, verbose=0,
                           log_dir=blocker)
     assert state_of(model) == before
+
+
+def test_a_run_with_only_a_sweep_is_listed_and_served_before_any_training(tmp_path):
+    lr_plugin.find_lr(linear_probe(0.1), *probe_data(4), batch_size=4, steps=6, max_lr=0.1,
+                      verbose=0, log_dir=tmp_path)
+    client = make_client(tmp_path)
+    runs = json.loads(client.get("/data/plugin/lr_timeline/runs").get_data())["runs"]
+    assert [r["run"] for r in runs] == ["lr_timeline"]
+    timeline = client.get("/data/plugin/lr_timeline/timeline?run=lr_timeline")
+    assert timeline.status_code == 200 and json.loads(timeline.get_data())["learning_rate"] == {}
+    (sweep,) = json.loads(client.get("/data/plugin/lr_timeline/finder?run=lr_timeline")
+                          .get_data())["sweeps"]
+    assert sweep["started"] is None and len(sweep["points"]) == 6
+
+
+def test_steps_per_execution_still_applies_one_rate_per_batch():
+    model = linear_probe(0.5, steps_per_execution=4)
+    result = lr_plugin.find_lr(model, *probe_data(8), batch_size=4, min_lr=1e-3, max_lr=1.0,
+                               steps=10, verbose=0)
+    np.testing.assert_array_equal(result.losses, probe_weights(result.learning_rates))
