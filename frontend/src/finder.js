@@ -70,6 +70,15 @@ export function sweepMarkers(sweep, theme) {
   return markers;
 }
 
+/** Powers of ten from min to max (both > 0). */
+export function decades(min, max) {
+  const result = [];
+  for (let e = Math.ceil(Math.log10(min) - 1e-9); e <= Math.floor(Math.log10(max) + 1e-9); e++) {
+    result.push(10 ** e);
+  }
+  return result;
+}
+
 function chartOptions(sweep, markers, theme, width) {
   const axis = { stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.ticks } };
   return {
@@ -82,7 +91,13 @@ function chartOptions(sweep, markers, theme, width) {
       y: { auto: false, range: () => lossRange(sweep.points) },
     },
     axes: [
-      { ...axis, label: "learning rate", values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))) },
+      {
+        ...axis,
+        label: "learning rate",
+        // Decades only: uPlot's log axis would draw a grid line at every 1..9 multiple.
+        splits: (u, axisIdx, min, max) => decades(min, max),
+        values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
+      },
       { ...axis, label: "loss", size: 60, values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))) },
     ],
     series: [
