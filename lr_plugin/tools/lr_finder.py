@@ -3,6 +3,7 @@
 import inspect
 import math
 import os
+import random
 import time
 import uuid
 import warnings
@@ -384,8 +385,9 @@ class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 class _Restored:
-    """Snapshots the model's, optimizer's and metrics' variables on entry and
-    puts them, the optimizer's learning rate and the train function back on exit."""
+    """Snapshots the model's, optimizer's and metrics' variables and the global
+    random generators on entry, and puts them, the optimizer's learning rate
+    and the train function back on exit."""
 
     def __init__(self, model):
         self.model = model
@@ -397,6 +399,7 @@ class _Restored:
                           + list(model.metrics_variables))
         self.values = [np.array(keras.ops.convert_to_numpy(v), copy=True)
                        for v in self.variables]
+        self.random_state = _global_random_state()
         self.rate_variable = isinstance(optimizer.learning_rate, keras.Variable)
         self.learning_rate = _learning_rate_object(optimizer)
         self.train_function = model.train_function
@@ -419,7 +422,33 @@ class _Restored:
         self.model.train_function = self.train_function
         for variable, value in zip(self.variables, self.values):
             variable.assign(value)
+        _set_global_random_state(self.random_state)
         return False
+
+
+def _global_random_state():
+    """The process-wide generators a training step may draw from: Python's,
+    NumPy's and, on PyTorch, torch's (its unseeded Dropout draws there; the
+    other backends keep layer seeds in variables)."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state()}
+    if keras.backend.backend() == "torch":
+        import torch
+
+        state["torch"] = torch.random.get_rng_state()
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_global_random_state(state):
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "torch" in state:
+        import torch
+
+        torch.random.set_rng_state(state["torch"])
+        if "cuda" in state:
+            torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _learning_rate_object(optimizer):

@@ -320,6 +320,8 @@ def test_a_run_with_only_a_sweep_is_listed_and_served_before_any_training(tmp_pa
     assert sweep["started"] is None and len(sweep["points"]) == 6
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch",
+                    reason="Keras allows steps_per_execution > 1 only on TensorFlow and JAX")
 def test_steps_per_execution_still_applies_one_rate_per_batch():
     model = linear_probe(0.5, steps_per_execution=4)
     result = lr_plugin.find_lr(model, *probe_data(8), batch_size=4, min_lr=1e-3, max_lr=1.0,
