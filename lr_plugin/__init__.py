@@ -4,6 +4,7 @@
   ReduceLROnPlateau, LearningRateScheduler.
 - ``lr_plugin.schedules``: the tutorials' schedules as serializable Keras schedules.
 - ``lr_plugin.preview``: a schedule's planned rates, without training.
+- ``lr_plugin.find_lr``: an LR range test, drawn in the tab (docs/LR_FINDER.md).
 - ``lr-plugin export LOGDIR``: every recorded point as JSON or CSV.
 
 The package's rooms follow the data: ``record`` (callbacks) -> ``format``
@@ -30,6 +31,10 @@ def __getattr__(name):
         from lr_plugin.schedules.preview import preview
 
         return preview
+    if name == "find_lr":
+        from lr_plugin.tools.lr_finder import find_lr
+
+        return find_lr
     if name in ("callbacks", "schedules"):
         import importlib
 

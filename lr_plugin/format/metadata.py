@@ -15,6 +15,7 @@ Layout of a run (one directory, owned by one writer per process)::
         setup                       kind "records": one record per session: the callbacks that
                                     change or watch the rate, their order and settings, the
                                     optimizer and the legacy arguments Keras dropped
+        lr_finder                   kind "records": JSON list of LR range tests
 
 Training sessions. Each ``fit()`` call (each process, each call) is a session:
 its writer adds ``{"session": id, "state": "begin", "start_step": s,
@@ -27,6 +28,18 @@ before the chunk's wall time. Readers resolve sessions as TensorBoard resolves
 restarts: a session that starts at step s supersedes every earlier session's
 rates and records at steps >= s; one that starts after its predecessor's last
 step extends it. Data written before sessions existed is one session.
+
+LR finder. ``lr_plugin.find_lr(..., log_dir=...)`` adds one ``lr_finder``
+record per sweep: ``{"session": id, "step": s, "optimizer": name, "mode":
+"exponential"|"linear", "min_lr", "max_lr", "steps", "smoothing",
+"diverge_factor", "start_time", "end_time", "learning_rates": [...],
+"losses": [...], "smoothed_losses": [...], "diverged_at": rate|null,
+"stopped": "diverged"|"max_lr"|"out_of_data", "suggestions": {method:
+rate|null}, "suggestion": method}``. ``step`` is the optimizer's iteration
+count when the sweep began; the finder restores it, so the training that
+follows starts there. A sweep is not a training session: its ``session`` is
+its own id and it supersedes nothing. ``losses[i]`` is the loss measured
+after the update at ``learning_rates[i]``.
 
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
@@ -95,6 +108,10 @@ EVENT_KINDS = (
     "min_lr_reached",
     "lr_set",
 )
+
+LR_FINDER_TAG = "lr_finder"
+"""Records of LR range tests (``lr_plugin.find_lr``), one per sweep."""
+RECORD_TAGS = RECORD_TAGS + (LR_FINDER_TAG,)
 
 
 def _build_plugin_data_class():

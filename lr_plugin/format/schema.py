@@ -49,6 +49,7 @@ NUMBER = "a number"
 TEXT = "a string"
 NUMBERS = "an object of numbers"
 SESSION_ID = "a session id (string or whole number)"
+FLOATS = "a list of numbers"
 CALLBACKS = "a list of callbacks, each an object with a string 'role' and an object 'settings'"
 OPTIMIZER = "an object with a string 'class' and an object 'ignored_arguments'"
 
@@ -108,6 +109,16 @@ RECORD_FIELDS = {
         "end_time": (NUMBER, OPTIONAL),
         "host": (TEXT, OPTIONAL),
         "pid": (INT, OPTIONAL),
+    },
+    metadata.LR_FINDER_TAG: {
+        "step": (INT, REQUIRED),
+        "learning_rates": (FLOATS, REQUIRED),
+        "losses": (FLOATS, REQUIRED),
+        "smoothed_losses": (FLOATS, OPTIONAL),
+        "diverged_at": (NUMBER, OPTIONAL),
+        "suggestions": (NUMBERS, OPTIONAL),
+        "suggestion": (TEXT, OPTIONAL),
+        metadata.SESSION_KEY: (SESSION_ID, OPTIONAL),
     },
     metadata.SETUP_TAG: {
         "step": (INT, REQUIRED),
@@ -284,6 +295,8 @@ def _matches(kind, value):
     if kind == NUMBERS:
         return isinstance(value, dict) and all(
             v is None or _matches(NUMBER, v) for v in value.values())
+    if kind == FLOATS:
+        return isinstance(value, list) and all(v is None or _matches(NUMBER, v) for v in value)
     if kind == CALLBACKS:
         return isinstance(value, list) and all(
             isinstance(c, dict) and isinstance(c.get("role"), str)

@@ -124,12 +124,18 @@ class Timeline:
             if entry.tag == metadata.SESSIONS_TAG:
                 continue
             rank = resolved.rank_of_record(entry.record)
-            if resolved.keeps(rank, sessions_lib.record_step(entry.tag, entry.record)):
+            if entry.tag == metadata.LR_FINDER_TAG:
+                # A sweep is not training history: the fit after it starts at its
+                # step, and must not replace it.
+                kept[entry.tag].append((rank, entry.order, entry.record))
+            elif resolved.keeps(rank, sessions_lib.record_step(entry.tag, entry.record)):
                 kept[entry.tag].append((rank, entry.order, entry.record))
         self.epochs = _last_per_epoch(kept[metadata.EPOCHS_TAG])
         self.plateau = _sorted_records(kept[metadata.PLATEAU_TAG], _epoch_key)
         self.events = _sorted_records(kept[metadata.EVENTS_TAG], _event_key)
         self.setup = _sorted_records(kept[metadata.SETUP_TAG], _event_key)
+        self.lr_finder = [record for _, _, record in sorted(kept[metadata.LR_FINDER_TAG],
+                                                             key=lambda e: e[1])]
         self.series = {key: {} for key in RATE_KEYS}
         for tag in run_data.rate_tags:
             self.series[_rate_key(tag)][tag.split("/", 1)[1]] = []
@@ -144,7 +150,7 @@ class Timeline:
     def records(self, tag):
         return {metadata.EPOCHS_TAG: self.epochs, metadata.PLATEAU_TAG: self.plateau,
                 metadata.EVENTS_TAG: self.events, metadata.SESSIONS_TAG: self.sessions,
-                metadata.SETUP_TAG: self.setup}[tag]
+                metadata.SETUP_TAG: self.setup, metadata.LR_FINDER_TAG: self.lr_finder}[tag]
 
     def blocks(self, key, optimizer):
         """Yields ``(steps, rates)`` blocks of one series, in step order, each step once."""
@@ -255,7 +261,7 @@ def run_dict(resolved):
 
 def empty_run():
     return {"learning_rate": {}, "planned": {}, "epochs": [], "plateau": [], "events": [],
-            "sessions": [], "setup": []}
+            "sessions": [], "setup": [], "lr_finder": []}
 
 
 def json_number(value):
@@ -332,4 +338,5 @@ def to_json_run(run):
         "events": clean(run["events"]),
         "sessions": clean(run["sessions"]),
         "setup": clean(run["setup"]),
+        "lr_finder": clean(run["lr_finder"]),
     }

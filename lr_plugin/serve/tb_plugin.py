@@ -23,6 +23,7 @@ from lr_plugin.format import schema
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
 from lr_plugin.serve import scalars
+from lr_plugin.serve import finder_route
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 """Directory of the frontend files served under ``/static/`` (``index.js`` too)."""
@@ -78,6 +79,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/replay": self._serve_replay,
             "/scalar_tags": self._serve_scalar_tags,
             "/scalar": self._serve_scalar,
+            "/finder": finder_route.finder_app(self._data_provider),  # LR range tests
         }
 
     def is_active(self):

@@ -1,5 +1,6 @@
 """``lr-plugin demo``: small Keras models trained on data made in the process,
-one run per way of setting the learning rate, then TensorBoard on them.
+one run per way of setting the learning rate, then TensorBoard on them. The
+plateau run begins with ``find_lr`` and trains from its suggested rate.
 
 No downloads: ``keras.datasets`` fetches from the internet, which many
 machines cannot reach.
@@ -107,6 +108,22 @@ def runs():
     ]
 
 
+FINDER_RUNS = ("plateau",)
+"""Runs that begin with an LR range test and train from its suggested rate."""
+
+
+def _start_at_suggested_rate(model, x, y, run_dir, title, out):
+    """Runs find_lr (logged to the run, so the tab draws the sweep) and sets the rate."""
+    from lr_plugin.tools.lr_finder import find_lr
+
+    result = find_lr(model, x, y, batch_size=64, min_lr=1e-5, max_lr=10.0, steps=100,
+                     log_dir=run_dir, verbose=0)
+    model.optimizer.learning_rate = result.suggestion
+    print(f"{title}: find_lr suggests {result.suggestion:.2e} (valley rule; diverged at "
+          f"{result.diverged_at or float('nan'):.2e}); training starts there", file=out)
+    return result
+
+
 def train_all(logdir, epochs=None, out=sys.stdout):
     """Trains every demo run into ``logdir/<run>``; returns the run directories."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -120,6 +137,8 @@ def train_all(logdir, epochs=None, out=sys.stdout):
         shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not a resumed one
         optimizer, callbacks = build(run_dir)
         model = _model(optimizer, seed=index)
+        if name in FINDER_RUNS:
+            _start_at_suggested_rate(model, x, y, run_dir, f"[{index}/{len(plan)}] {title}", out)
         model.fit(x, y, batch_size=64, epochs=epochs or run_epochs,
                   validation_data=(x_val, y_val), verbose=0,
                   callbacks=callbacks + [_progress(title, index, len(plan))])

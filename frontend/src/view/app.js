@@ -11,6 +11,7 @@ import { formatCount } from "./format.js";
 import { isDark, themeFor, watchTheme } from "./theme.js";
 import { listenForReload } from "./host.js";
 import { afterPaint } from "./paint.js";
+import { mountFinder } from "./finder.js";
 
 const REFRESH_MS = 30000;
 const STORAGE_KEY = "lr_timeline.settings.v1";
@@ -64,6 +65,7 @@ export class App {
     this.dark = isDark();
     this.refreshing = null;
     this.view = new TimelineView({ onFocusRun: (run) => this.setFocus(run) });
+    this.finder = mountFinder(); // the focused run's LR range tests, under the timeline
     this.buildDom();
   }
 
@@ -402,6 +404,7 @@ export class App {
     this.renderRunSelectorColors(theme);
     const start = receivedAt || performance.now();
     this.view.update(entries, { axis: this.axis, scale: this.scale, focusRun: this.focusRun }, theme);
+    this.finder.show(this.mainEl, this.focusRun, this.dark);
     const model = this.view.model;
     const epochButton = this.axisSwitch.querySelector('[data-value="epoch"]');
     epochButton.disabled = !model.epochAxisAvailable;

@@ -1,0 +1,59 @@
+"""The ``/finder`` route of the LR Timeline plugin: a run's LR range tests.
+
+``GET /data/plugin/lr_timeline/finder?run=RUN`` answers the finder view of
+``lr_plugin.model.finder`` (``{"version", "run", "sweeps": [...]}``); a run
+without sweeps has an empty list. Reads only through the data provider.
+"""
+
+from tensorboard import plugin_util
+from tensorboard.backend import http_util
+from tensorboard.data import provider
+from werkzeug import wrappers
+
+from lr_plugin.format import metadata
+from lr_plugin.model import finder
+from lr_plugin.model import timeline
+
+_JSON = "application/json"
+_READ_ALL_TENSORS = 10**9
+
+
+def finder_app(data_provider):
+    """The WSGI app of ``/finder`` for a plugin's data provider."""
+
+    @wrappers.Request.application
+    def serve_finder(request):
+        run = request.args.get("run")
+        if not run:
+            return http_util.Respond(request, {"error": (
+                "Missing query parameter 'run'. Pass one of the names that "
+                "/data/plugin/lr_timeline/runs lists, e.g. ?run=my_log_dir/lr_timeline.")},
+                _JSON, code=400)
+        ctx = plugin_util.context(request.environ)
+        experiment = plugin_util.experiment_id(request.environ)
+        built = timeline.build_run(_read(data_provider, ctx, experiment, run), run=run)
+        body = finder.build_finder(built[metadata.LR_FINDER_TAG], built["learning_rate"])
+        body["run"] = run
+        return http_util.Respond(request, body, _JSON)
+
+    return serve_finder
+
+
+def _read(data_provider, ctx, experiment, run):
+    """``{tag: [payload, ...]}`` of the run's lr_finder and learning-rate tags."""
+    if data_provider is None:
+        return {}
+    listing = data_provider.list_tensors(
+        ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
+        run_tag_filter=provider.RunTagFilter(runs=[run]))
+    tags = sorted(
+        tag for tag, series in listing.get(run, {}).items()
+        if (tag == metadata.LR_FINDER_TAG or tag.startswith(metadata.LEARNING_RATE_PREFIX))
+        and metadata.is_readable(series.plugin_content)
+    )
+    if metadata.LR_FINDER_TAG not in tags:
+        return {}
+    result = data_provider.read_tensors(
+        ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
+        downsample=_READ_ALL_TENSORS, run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags))
+    return dict(result.get(run, {}))
