@@ -288,8 +288,11 @@ def clean(value):
 
 
 def series_to_json(steps, rates):
-    """[[step, rate], ...] with JSON-safe rates."""
-    return [[int(s), json_number(r)] for s, r in zip(steps.tolist(), rates.tolist())]
+    """[[step, rate], ...] with JSON-safe rates, each the float nearest its
+    shortest text (see rate_texts), so ``json`` writes ``0.01``."""
+    texts = rate_texts(np.asarray(rates, dtype=np.float64), quote=False)
+    return [[int(s), t if t in _SPECIAL.values() else float(t)]
+            for s, t in zip(np.asarray(steps).tolist(), texts)]
 
 
 def series_text(steps, rates):
@@ -301,13 +304,22 @@ def series_text(steps, rates):
 
 
 def rate_texts(rates, quote):
-    """Each rate as Python's shortest round-trip text (``repr``, as ``json`` writes it);
-    NaN and infinities as json_number's strings, in double quotes when ``quote``."""
-    # repr dominates an export's time: format each constant stretch once when
-    # the rate changes at fewer than half the steps (constant stretches, step decays).
+    """Each rate as the shortest text that reads back as the rate the optimizer applied.
+
+    Rates are float32 (what the optimizer holds): ``0.01``, not the float64
+    ``0.009999999776482582`` of the same float32; parse it as float32 to get the
+    exact value. A value that is not a float32 is written with float64's
+    shortest round-trip text (``repr``, as ``json`` writes it). NaN and
+    infinities as json_number's strings, in double quotes when ``quote``.
+    """
+    # Formatting dominates an export's time: format each constant stretch once
+    # when the rate changes at fewer than half the steps (step decays).
     starts = np.flatnonzero(np.concatenate([[True], rates[1:] != rates[:-1]]))
     values = rates[starts] if starts.size * 2 <= rates.size else rates
-    texts = list(map(repr, values.tolist()))
+    single = values.astype(np.float32)
+    texts = single.astype(str).tolist()  # numpy writes float32's shortest text
+    for index in np.flatnonzero(single.astype(np.float64) != values).tolist():
+        texts[index] = repr(float(values[index]))  # not a float32 (NaN is, and stays)
     if not np.isfinite(values).all():
         texts = [_special_text(text, quote) for text in texts]
     if values is rates:

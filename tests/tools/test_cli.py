@@ -33,7 +33,7 @@ def test_export_json_has_every_run_and_point(tmp_path):
     run = document["runs"]["a/lr_timeline"]
     assert len(run["learning_rate"]["SGD"]) == 8
     assert set(run) == {"learning_rate", "planned", "epochs", "plateau", "events", "sessions",
-                        "setup"}
+                        "setup", "lr_finder"}
 
 
 def test_export_one_run_as_csv(tmp_path, capsys):
