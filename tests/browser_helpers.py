@@ -287,6 +287,57 @@ def write_demo_logs(logdir, xss=False):
     return plateau
 
 
+def _classifier(learning_rate):
+    """Dense(1, sigmoid) on two features, compiled with metrics=["accuracy"]."""
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = (x[:, :1] + 0.5 * x[:, 1:] > 0).astype("float32")
+    return model, x, y
+
+
+def write_debugging_logs(logdir, epochs=6):
+    """Real fits for the plateau-debugging features of the tab; returns their log dirs.
+
+    - ``trap``: Keras' and lr_plugin's ReduceLROnPlateau both in callbacks (the
+      ``double_plateau`` trap), with Keras' TensorBoard callback (``epoch_accuracy``)
+      and a scalar the user logged at optimizer steps (``grad_norm``);
+    - ``no_monitor``: lr_plugin's ReduceLROnPlateau monitoring ``val_loss`` in a fit
+      without validation data (``monitor_missing``);
+    - ``keras_only``: only Keras' TensorBoard callback, with Keras' ReduceLROnPlateau.
+    """
+    import keras
+
+    from lr_plugin.callbacks import LearningRateMonitor, ReduceLROnPlateau
+
+    logdir = pathlib.Path(logdir)
+    dirs = {name: logdir / name for name in ("trap", "no_monitor", "keras_only")}
+    # min_delta=100: no epoch improves, so patience 0 reduces at every epoch end.
+    never = {"monitor": "loss", "patience": 0, "min_delta": 100.0}
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
+        LearningRateMonitor(dirs["trap"]),
+        keras.callbacks.ReduceLROnPlateau(**never),
+        ReduceLROnPlateau(log_dir=dirs["trap"], **never),
+        keras.callbacks.TensorBoard(dirs["trap"])])
+    steps = epochs * len(x) // 16
+    tb_helpers.write_scalars(dirs["trap"] / "grad_norm",
+                             {"grad_norm": [(s, 1.0 / (s + 1)) for s in range(steps)]})
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        LearningRateMonitor(dirs["no_monitor"]),
+        ReduceLROnPlateau(monitor="val_loss", log_dir=dirs["no_monitor"])])
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
+        keras.callbacks.ReduceLROnPlateau(patience=0, min_delta=100.0, factor=0.5),
+        keras.callbacks.TensorBoard(dirs["keras_only"])])
+    return dirs
+
+
 # TensorBoard.
 
 
