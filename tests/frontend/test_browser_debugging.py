@@ -40,7 +40,7 @@ def logs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tensorboard(logs, tmp_path_factory):
-    with helpers.running_tensorboard(logs["logdir"], tmp_path_factory.mktemp("tb"), wait_for_runs=4) as base:
+    with helpers.running_tensorboard(logs["logdir"], tmp_path_factory.mktemp("tb"), wait_for_runs=5) as base:
         yield base
 
 
@@ -116,8 +116,17 @@ def drops(ghost):
     return [x for x, before, after in zip(ghost["xs"][1:], ghost["ys"], ghost["ys"][1:]) if after < before]
 
 
+def test_the_panel_shows_the_recorded_settings_and_no_ghost_until_asked(page):
+    select_only(page, PLATEAU_RUN)
+    assert [page.input_value(f'[data-testid="whatif-{name}"]') for name in ("patience", "factor", "cooldown")] \
+        == ["3", "0.5", "2"]
+    assert page.inner_text('[data-testid="whatif-mode"]') == "min (as recorded)"
+    assert series(page, "lr", "ghost") == [] and series(page, "plateau", "ghost") == []
+
+
 def test_unchanged_settings_draw_a_ghost_identical_to_the_recording(page, logs):
     select_only(page, PLATEAU_RUN)
+    page.click('[data-testid="whatif-replay"]')
     wait_for_replay(page)
     records = logs["plateau"]["records"]
     recorded = replay.reductions(records)
@@ -134,7 +143,6 @@ def test_unchanged_settings_draw_a_ghost_identical_to_the_recording(page, logs):
 
 def test_changing_patience_moves_the_ghost_reductions_to_the_replays(page, logs):
     select_only(page, PLATEAU_RUN)
-    wait_for_replay(page)
     records = logs["plateau"]["records"]
     replayed = replay.replay(records, patience=5)
     expected = replay.reductions(replayed)
@@ -151,11 +159,13 @@ def test_changing_patience_moves_the_ghost_reductions_to_the_replays(page, logs)
     assert f"From Epoch {parted + 1} on, training would have gone another way" in divergence.inner_text()
     page.click('[data-testid="whatif-reset"]')
     page.wait_for_function("() => document.querySelector('[data-testid=whatif-panel]').dataset.state === 'same'")
+    page.click('[data-testid="whatif-clear"]')
+    page.wait_for_function("() => !window.__lrTimelineApp.view.ghost")
+    assert series(page, "lr", "ghost") == []
 
 
 def test_pytorch_semantics_replays_with_torch_or_shows_the_routes_message(page, logs, tensorboard):
     select_only(page, PLATEAU_RUN)
-    wait_for_replay(page)
     page.select_option('[data-testid="whatif-semantics"]', "pytorch")
     status, body = route(tensorboard, f"replay?run={PLATEAU_RUN}&semantics=pytorch")
     if status != 200:
@@ -262,3 +272,18 @@ def test_a_log_dir_only_keras_wrote_shows_its_per_epoch_rate_for_what_it_is(page
     assert [s["key"].split("\u0000")[-1] for s in series(page, "loss", "metric")] == ["loss", "val_loss"]
     body = page.inner_text("body")
     assert "No learning-rate data yet" not in body and "No learning-rate points" not in body
+
+
+def test_on_a_schedule_the_ghost_shows_the_replayed_decisions_and_no_replayed_rate(page, tensorboard):
+    run = "scheduled/lr_timeline"
+    select_only(page, run)
+    page.click('[data-testid="whatif-replay"]')
+    page.wait_for_selector('[data-testid="whatif-panel"][data-state="scheduled"]')
+    status, body = route(tensorboard, f"replay?run={run}")
+    assert status == 200 and body["reductions"]["replayed"]
+    assert shown_epochs(page, "whatif-reduction") == body["reductions"]["replayed"]
+    assert page.locator('[data-testid="whatif-schedule-note"]').is_visible()
+    # The replay starts from the first epoch's rate: a rate it drew would not be the schedule's.
+    assert series(page, "lr", "ghost") == []
+    assert page.evaluate("window.__lrTimelineApp.view.ghostMarks.divergence") is None
+    assert len(page.evaluate("window.__lrTimelineApp.view.ghostMarks.reductions")) == len(body["reductions"]["replayed"])

@@ -272,7 +272,7 @@ export class App {
         const tags = [];
         if (run.has_plateau) tags.push(h("span", { class: "lrt-run-tag", text: "plateau" }));
         if (run.keras_only) {
-          tags.push(h("span", { class: "lrt-run-tag", text: "Keras only", title: "Written by Keras' TensorBoard callback alone: its per-epoch rate" }));
+          tags.push(h("span", { class: "lrt-run-tag", text: "Keras only" }));
         }
         return h(
           "label",

@@ -51,7 +51,6 @@ export class LintBanner {
             type: "button",
             class: "lrt-finding-dismiss",
             testid: "dismiss-finding",
-            title: "Dismiss (until the page is reloaded)",
             "aria-label": "Dismiss",
             text: "\u00d7",
             onclick: () => {

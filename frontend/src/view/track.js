@@ -344,7 +344,7 @@ export class Track {
         "span",
         {
           class: "lrt-legend-item lrt-legend-static",
-          testid: extra.shape ? "legend-marker" : undefined,
+          testid: extra.testid || (extra.shape ? "legend-marker" : undefined),
           "data-kind": extra.shape,
         },
         swatch,

@@ -197,8 +197,14 @@ export class TimelineView {
     this.banner.render(entries);
     this.renderKerasNote(entries);
     if (this.whatif) {
-      const withPlateau = focus && plateauRecords(focus.timeline).some((r) => r.action !== "missing_metric") ? focus : null;
-      this.whatif.show(withPlateau ? withPlateau.run : null, withPlateau ? withPlateau.name : null);
+      const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== "missing_metric") : [];
+      const last = decisions[decisions.length - 1];
+      this.whatif.show(
+        decisions.length ? focus.run : null,
+        decisions.length ? focus.name : null,
+        Boolean(decisions.length && Object.keys(focus.timeline.planned).length),
+        last ? recordedSettings(last) : null,
+      );
     }
     this.zoomButton.hidden = this.zoom === null;
     this.renderTables(entries);
@@ -225,7 +231,11 @@ export class TimelineView {
     const ghost = replayGhost(this.ghost.body, axis);
     const prefix = entries.length > 1 ? [named(entry.name), " \u00b7 "] : [];
     const what = this.ghost.body.semantics === "pytorch" ? "PyTorch replay" : "replay";
-    if (ghost.rate.xs.length) {
+    // The replay starts from the first epoch's rate and does not follow a schedule: on a
+    // scheduled run its rates (and where they part) are not what training would have done.
+    const scheduled = Object.keys(entry.timeline.planned).length > 0;
+    if (scheduled) ghost.divergence = null;
+    if (ghost.rate.xs.length && !scheduled) {
       model.tracks.lr.series.push({
         key: `${entry.run}\u0000ghost\u0000lr`,
         run: entry.run,
@@ -258,7 +268,7 @@ export class TimelineView {
       divergence: ghost.divergence,
       divergenceText: ghost.divergence ? `Epoch ${formatKerasEpoch(ghost.divergence.epoch)}: ${PARTED_TEXT}` : "",
     };
-    model.tracks.lr.legendExtras.push({ label: ["what-if reduction"], color: theme.ghost, shape: "ghost" });
+    model.tracks.lr.legendExtras.push({ label: ["what-if reduction"], color: theme.ghost, shape: "ghost", testid: "legend-ghost" });
   }
 
   /** The extra scalar tracks' specs, each on its run's axis. */
@@ -648,6 +658,13 @@ export class TimelineView {
   hideTooltip() {
     this.tooltip.hidden = true;
   }
+}
+
+/** The settings a plateau record was decided with, as the what-if panel edits them. */
+function recordedSettings(record) {
+  const settings = {};
+  for (const name of ["patience", "factor", "cooldown", "min_delta", "min_lr", "mode"]) settings[name] = record[name] ?? null;
+  return settings;
 }
 
 function fullRangeOf(model) {

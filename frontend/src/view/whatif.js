@@ -46,12 +46,26 @@ export class WhatIfPanel {
       h("option", { value: "rel", text: "rel" }),
     );
     this.thresholdField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "threshold_mode" }), this.thresholdEl);
+    this.replayButton = h("button", {
+      type: "button",
+      class: "lrt-button",
+      testid: "whatif-replay",
+      text: "Replay",
+            onclick: () => this.schedule(0),
+    });
+    this.clearButton = h("button", {
+      type: "button",
+      class: "lrt-button",
+      testid: "whatif-clear",
+      text: "Hide replay",
+      hidden: true,
+      onclick: () => this.clear(),
+    });
     this.resetButton = h("button", {
       type: "button",
       class: "lrt-button",
       testid: "whatif-reset",
       text: "As recorded",
-      title: "Put back the settings the run was trained with",
       onclick: () => this.reset(),
     });
     this.summaryEl = h("div", { class: "lrt-whatif-summary", testid: "whatif-summary", "aria-live": "polite" });
@@ -68,34 +82,56 @@ export class WhatIfPanel {
         h("span", { class: "lrt-field" }, h("span", { text: "mode" }), this.modeEl),
         h("label", { class: "lrt-field" }, h("span", { text: "Semantics" }), this.semanticsEl),
         this.thresholdField,
+        this.replayButton,
         this.resetButton,
+        this.clearButton,
       ),
       this.errorEl,
       this.summaryEl,
     );
   }
 
-  /** Shows the panel for a run with plateau records (null: hides it); a new run starts as recorded. */
-  show(run, runName) {
+  /**
+   * Shows the panel for a run with plateau decisions (null: hides it). A new run starts
+   * with its recorded settings (recorded: those of its last plateau record) and no ghost:
+   * the ghost is drawn once the user replays (the button, or an edit).
+   */
+  show(run, runName, scheduled = false, recorded = null) {
+    this.scheduled = scheduled;
     if (!run) {
       this.el.hidden = true;
-      if (this.run !== null) this.handlers.onGhost(this.run, null);
+      this.clear();
       this.run = null;
       return;
     }
     this.el.hidden = false;
     replaceChildren(this.titleEl, "What if: replay ", h("strong", {}, isolated(runName)), "'s ReduceLROnPlateau with other settings");
     if (run === this.run) return;
+    this.clear();
     this.run = run;
-    this.recorded = null;
-    for (const input of Object.values(this.inputs)) input.value = "";
+    this.recorded = recorded;
     this.semanticsEl.value = "keras";
-    this.schedule(0);
+    this.thresholdField.hidden = true;
+    this.fill(recorded || {});
+  }
+
+  /** Drops the ghost and the answer shown (a replay in flight is ignored). */
+  clear() {
+    clearTimeout(this.timer);
+    this.token++;
+    this.active = false;
+    this.errorEl.hidden = true;
+    this.el.removeAttribute("data-state");
+    this.el.removeAttribute("aria-busy");
+    replaceChildren(this.summaryEl, "Change a setting or press Replay.");
+    this.clearButton.hidden = true;
+    if (this.run !== null) this.handlers.onGhost(this.run, null);
   }
 
   reset() {
     this.semanticsEl.value = "keras";
-    this.fill(this.recorded);
+    this.thresholdField.hidden = true;
+    this.fill(this.recorded || {});
     this.schedule(0);
   }
 
@@ -116,6 +152,8 @@ export class WhatIfPanel {
   async replay() {
     const run = this.run;
     if (!run) return;
+    this.active = true;
+    this.clearButton.hidden = false;
     const token = ++this.token;
     const semantics = this.semanticsEl.value;
     this.thresholdField.hidden = semantics !== "pytorch";
@@ -126,10 +164,7 @@ export class WhatIfPanel {
     try {
       const body = await this.handlers.replay(run, params);
       if (token !== this.token) return;
-      if (!this.recorded) {
-        this.recorded = body.recorded_settings || {};
-        this.fill(this.recorded);
-      }
+      if (!this.recorded) this.recorded = body.recorded_settings || null;
       this.errorEl.hidden = true;
       this.renderSummary(body);
       this.handlers.onGhost(run, body);
@@ -148,7 +183,9 @@ export class WhatIfPanel {
   renderSummary(body) {
     const replayed = (body.reductions && body.reductions.replayed) || [];
     const recorded = (body.reductions && body.reductions.recorded) || [];
-    const parted = body.first_divergence;
+    // On a schedule the replay's rates are not the schedule's (it starts from the first
+    // epoch's rate): only its decisions are shown.
+    const parted = this.scheduled ? null : body.first_divergence;
     const list = (epochs, testid) =>
       epochs.length
         ? epochs.map((epoch, index) => [
@@ -156,12 +193,18 @@ export class WhatIfPanel {
             h("span", { testid, "data-epoch": epoch, text: `Epoch ${formatKerasEpoch(epoch)}` }),
           ])
         : "none";
-    this.el.setAttribute("data-state", parted === null || parted === undefined ? "same" : "parted");
+    const state = this.scheduled ? "scheduled" : parted === null || parted === undefined ? "same" : "parted";
+    this.el.setAttribute("data-state", state);
     this.el.setAttribute("data-semantics", body.semantics || "keras");
     replaceChildren(
       this.summaryEl,
       h("div", {}, "Reductions replayed: ", list(replayed, "whatif-reduction"), " \u00b7 recorded: ", list(recorded, "whatif-recorded")),
-      parted === null || parted === undefined
+      this.scheduled
+        ? h("div", {
+            testid: "whatif-schedule-note",
+            text: "The replay does not follow this run's schedule: its decisions are shown, not a replayed rate.",
+          })
+        : parted === null || parted === undefined
         ? h("div", { testid: "whatif-divergence", "data-epoch": "", text: "The replay decides as the recording did at every epoch." })
         : h(
             "div",
