@@ -312,6 +312,8 @@ def write_debugging_logs(logdir, epochs=6):
       and a scalar the user logged at optimizer steps (``grad_norm``);
     - ``no_monitor``: lr_plugin's ReduceLROnPlateau monitoring ``val_loss`` in a fit
       without validation data (``monitor_missing``);
+    - ``unlogged_monitor``: the same without its ``log_dir`` (no plateau records; the
+      ``setup`` record lists it);
     - ``keras_only``: only Keras' TensorBoard callback, with Keras' ReduceLROnPlateau;
     - ``scheduled``: lr_plugin's ReduceLROnPlateau on a OneCycle schedule.
     """
@@ -320,7 +322,8 @@ def write_debugging_logs(logdir, epochs=6):
     from lr_plugin.callbacks import LearningRateMonitor, ReduceLROnPlateau
 
     logdir = pathlib.Path(logdir)
-    dirs = {name: logdir / name for name in ("trap", "no_monitor", "keras_only", "scheduled")}
+    dirs = {name: logdir / name
+            for name in ("trap", "no_monitor", "unlogged_monitor", "keras_only", "scheduled")}
     # min_delta=100: no epoch improves, so patience 0 reduces at every epoch end.
     never = {"monitor": "loss", "patience": 0, "min_delta": 100.0}
     model, x, y = _classifier(0.5)
@@ -336,6 +339,9 @@ def write_debugging_logs(logdir, epochs=6):
     model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
         LearningRateMonitor(dirs["no_monitor"]),
         ReduceLROnPlateau(monitor="val_loss", log_dir=dirs["no_monitor"])])
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        LearningRateMonitor(dirs["unlogged_monitor"]), ReduceLROnPlateau(monitor="val_loss")])
     model, x, y = _classifier(0.5)
     model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
         keras.callbacks.ReduceLROnPlateau(patience=0, min_delta=100.0, factor=0.5),

@@ -39,13 +39,16 @@ test("epochs read as Keras prints them: Epoch N is index N - 1", () => {
 });
 
 test("a run whose plateau callback ran without its metric is not told to train with it", () => {
-  const missing = normalizeTimeline({
-    plateau: [{ epoch: 0, action: "missing_metric", monitor: "val_loss" }],
-    findings: [{ code: "monitor_missing", level: "error", message: "ReduceLROnPlateau monitors 'val_loss' ..." }],
-  });
-  assert.deepEqual(plateauAbsence(missing), { reason: "used", message: "ReduceLROnPlateau monitors 'val_loss' ..." });
+  const message = "ReduceLROnPlateau monitors 'val_loss' ...";
+  const finding = normalizeTimeline({ findings: [{ code: "monitor_missing", level: "error", message }] });
+  assert.deepEqual(plateauAbsence(finding), { reason: "monitor-missing", message });
+  const records = normalizeTimeline({ plateau: [{ epoch: 0, action: "missing_metric", monitor: "val_loss" }] });
+  assert.deepEqual(plateauAbsence(records), { reason: "monitor-missing", message: null });
+});
+
+test("a run whose lr_plugin plateau callback had no log_dir is told to pass one", () => {
   const inSetup = normalizeTimeline({ setup: [{ callbacks: [{ role: "plateau", origin: "lr_plugin" }] }] });
-  assert.equal(plateauAbsence(inSetup).reason, "used");
+  assert.equal(plateauAbsence(inSetup).reason, "no-log-dir");
   const kerasPlateau = normalizeTimeline({ setup: [{ callbacks: [{ role: "plateau", origin: "keras" }] }] });
   assert.equal(plateauAbsence(kerasPlateau).reason, "not-used");
   assert.equal(plateauAbsence(normalizeTimeline({ keras_only: { text: "t" } })).reason, "keras-only");

@@ -40,7 +40,7 @@ def logs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tensorboard(logs, tmp_path_factory):
-    with helpers.running_tensorboard(logs["logdir"], tmp_path_factory.mktemp("tb"), wait_for_runs=5) as base:
+    with helpers.running_tensorboard(logs["logdir"], tmp_path_factory.mktemp("tb"), wait_for_runs=6) as base:
         yield base
 
 
@@ -216,6 +216,18 @@ def test_a_plateau_whose_monitor_was_never_logged_says_what_the_finding_says(pag
     assert TRAIN_WITH not in page.inner_text("body")
     # Its records hold no decision to replay: no what-if panel.
     assert page.locator('[data-testid="whatif-panel"]').is_hidden()
+
+
+def test_a_plateau_callback_that_never_saw_its_monitor_is_not_suggested_again(page, tensorboard):
+    run = "unlogged_monitor/lr_timeline"
+    select_only(page, run)
+    timeline = route(tensorboard, f"timeline?run={run}")[1]
+    assert timeline["plateau"] == []
+    assert [c["class"] for c in timeline["setup"][0]["callbacks"] if c["role"] == "plateau"] == ["ReduceLROnPlateau"]
+    [finding] = timeline["findings"]
+    empty = page.locator('[data-testid="empty-no-plateau"]')
+    assert empty.inner_text() == f"No ReduceLROnPlateau decisions in unlogged_monitor: {finding['message']}"
+    assert TRAIN_WITH not in page.inner_text("body")
 
 
 def pick_scalar(page, scalar_run, tag):

@@ -55,23 +55,25 @@ export function findingKey(run, code) {
 /**
  * Why a run shows no plateau decisions, from what it recorded:
  *
- * - "used": lr_plugin's ReduceLROnPlateau ran (its setup record lists it, or its
- *   records say the monitored metric was missing) but decided nothing drawable;
- *   `message` is the run's finding about it (monitor_missing), if any;
+ * - "monitor-missing": a ReduceLROnPlateau ran but its monitored metric was never logged
+ *   (the run's monitor_missing finding, or lr_plugin's `missing_metric` records);
+ *   `message` is the finding's, if any;
+ * - "no-log-dir": lr_plugin's ReduceLROnPlateau ran (its setup record lists it) without
+ *   recording its decisions;
  * - "keras-only": Keras' TensorBoard callback wrote the log_dir alone;
  * - "not-used": the training had no lr_plugin ReduceLROnPlateau.
  */
 export function plateauAbsence(timeline) {
   if (timeline.keras_only) return { reason: "keras-only", message: null };
-  const finding = (timeline.findings || []).find((f) => f.code === "monitor_missing");
-  const missing = timeline.plateau.some((record) => record.action === "missing_metric");
+  const finding = (timeline.findings || []).find((f) => f.code === "monitor_missing" && typeof f.message === "string");
+  if (finding) return { reason: "monitor-missing", message: finding.message };
+  if (timeline.plateau.some((record) => record.action === "missing_metric")) {
+    return { reason: "monitor-missing", message: null };
+  }
   const inSetup = (timeline.setup || []).some((setup) =>
     (Array.isArray(setup.callbacks) ? setup.callbacks : []).some(
       (callback) => callback && callback.role === "plateau" && callback.origin === "lr_plugin",
     ),
   );
-  if (finding || missing || inSetup) {
-    return { reason: "used", message: finding && typeof finding.message === "string" ? finding.message : null };
-  }
-  return { reason: "not-used", message: null };
+  return { reason: inSetup ? "no-log-dir" : "not-used", message: null };
 }

@@ -376,7 +376,8 @@ export class App {
       this.scalarTags = { run: null, scalars: [] };
       this.scalarPicks = [];
     } else if (this.scalarTags.run !== run) {
-      const body = await fetchJson(scalarTagsUrl(run));
+      // Extra tracks are optional: a server without /scalar_tags leaves the picker hidden.
+      const body = await fetchJson(scalarTagsUrl(run)).catch(() => ({ scalars: [] }));
       this.scalarTags = { run, scalars: Array.isArray(body.scalars) ? body.scalars : [] };
       this.scalarPicks = this.scalarPicks.filter((pick) => pick.run === run);
       changed = true;

@@ -694,14 +694,23 @@ function noPlateauMessage(entries) {
   const names = entries.map((entry) => entry.name);
   const which = names.length === 1 ? [h("strong", {}, isolated(names[0]))] : ["the selected runs"];
   const absences = entries.map((entry) => plateauAbsence(entry.timeline));
-  // lr_plugin's ReduceLROnPlateau ran but decided nothing: say why, not "train with it".
-  const used = absences.find((absence) => absence.reason === "used");
-  if (used) {
+  // A ReduceLROnPlateau ran but decided nothing drawable: say why, not "train with it".
+  const missing = absences.find((absence) => absence.reason === "monitor-missing");
+  if (missing) {
     return [
       "No ReduceLROnPlateau decisions in ",
       ...which,
       ": ",
-      used.message || "lr_plugin's ReduceLROnPlateau ran but its monitored metric was never logged.",
+      missing.message || "its monitored metric was never logged.",
+    ];
+  }
+  if (absences.some((absence) => absence.reason === "no-log-dir")) {
+    return [
+      "No ReduceLROnPlateau decisions in ",
+      ...which,
+      ": lr_plugin's ReduceLROnPlateau ran without ",
+      h("code", { text: "log_dir=..." }),
+      ", so it recorded none.",
     ];
   }
   if (absences.every((absence) => absence.reason === "keras-only")) {

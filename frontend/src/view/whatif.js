@@ -205,12 +205,12 @@ export class WhatIfPanel {
             text: "The replay does not follow this run's schedule: its decisions are shown, not a replayed rate.",
           })
         : parted === null || parted === undefined
-        ? h("div", { testid: "whatif-divergence", "data-epoch": "", text: "The replay decides as the recording did at every epoch." })
+        ? h("div", { testid: "whatif-divergence", "data-epoch": "", text: "The replay decides as the recording did." })
         : h(
             "div",
             { testid: "whatif-divergence", "data-epoch": parted },
             h("strong", { text: `From Epoch ${formatKerasEpoch(parted)} on, training would have gone another way` }),
-            ": the replayed decisions after it rest on values that changed training would not have seen.",
+            ": later replayed decisions rest on values it would not have seen.",
           ),
       h("div", { class: "lrt-muted", text: settingsText(body.settings) }),
     );
