@@ -164,6 +164,17 @@ def test_changing_patience_moves_the_ghost_reductions_to_the_replays(page, logs)
     assert series(page, "lr", "ghost") == []
 
 
+def test_another_run_in_the_panel_drops_the_ghost(page):
+    select_only(page, PLATEAU_RUN)
+    page.fill('[data-testid="whatif-patience"]', "5")
+    wait_for_replay(page)
+    assert series(page, "lr", "ghost") != []
+    select_only(page, TRAP_RUN)
+    assert page.evaluate("window.__lrTimelineApp.view.ghost") is None
+    assert series(page, "lr", "ghost") == [] and series(page, "plateau", "ghost") == []
+    assert page.input_value('[data-testid="whatif-patience"]') == "0"  # the trap run's own setting
+
+
 def test_pytorch_semantics_replays_with_torch_or_shows_the_routes_message(page, logs, tensorboard):
     select_only(page, PLATEAU_RUN)
     page.select_option('[data-testid="whatif-semantics"]', "pytorch")

@@ -157,7 +157,7 @@ export class App {
     this.scalarSelect = h("select", {
       class: "lrt-select",
       testid: "scalar-picker",
-      "aria-label": "Draw another scalar of the run under the rate",
+      "aria-label": "Add a scalar track",
       onchange: () => this.addScalar(this.scalarSelect.value),
     });
     this.scalarField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Add track" }), this.scalarSelect);

@@ -135,9 +135,11 @@ export class TimelineView {
     this.entries = entries;
     this.settings = settings;
     this.theme = theme;
+    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
+    // First, so that a ghost of a run no longer in the panel is dropped before drawing.
+    this.showWhatIf(focus);
     const model = buildModel(entries, settings, theme);
     this.model = model;
-    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
     const previousAxis = this.axisName;
     this.axisName = model.axisName;
     this.markers = model.markers;
@@ -179,7 +181,7 @@ export class TimelineView {
     }
     for (const extra of extras) {
       if (!shown[extra.spec.id]) {
-        this.tracks[extra.spec.id].showEmpty("empty-scalar", "No points of this series can be placed on this axis.");
+        this.tracks[extra.spec.id].showEmpty("empty-scalar", "No points to place on this axis.");
       }
     }
     if (!shown.lr) {
@@ -196,25 +198,33 @@ export class TimelineView {
     }
     this.banner.render(entries);
     this.renderKerasNote(entries);
-    if (this.whatif) {
-      const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== "missing_metric") : [];
-      const last = decisions[decisions.length - 1];
+    this.zoomButton.hidden = this.zoom === null;
+    this.renderTables(entries);
+  }
+
+  /** The what-if panel for the focus run, when it has plateau decisions. */
+  showWhatIf(focus) {
+    if (!this.whatif) return;
+    const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== "missing_metric") : [];
+    const last = decisions[decisions.length - 1];
+    this.showingWhatIf = true; // a ghost it drops now is not drawn: no redraw needed
+    try {
       this.whatif.show(
         decisions.length ? focus.run : null,
         decisions.length ? focus.name : null,
         Boolean(decisions.length && Object.keys(focus.timeline.planned).length),
         last ? recordedSettings(last) : null,
       );
+    } finally {
+      this.showingWhatIf = false;
     }
-    this.zoomButton.hidden = this.zoom === null;
-    this.renderTables(entries);
   }
 
   /** The what-if answer for a run (null: no ghost); redraws with the ghost over the recording. */
   setGhost(run, body) {
     const previous = this.ghost;
     this.ghost = body ? { run, body } : null;
-    if (!previous && !this.ghost) return;
+    if ((!previous && !this.ghost) || this.showingWhatIf) return;
     if (this.entries.length) this.update(this.entries, this.settings, this.theme);
   }
 
@@ -336,11 +346,11 @@ export class TimelineView {
       h(
         "div",
         { class: "lrt-muted", testid: "keras-only-hint" },
-        "With lr_plugin: ",
+        "lr_plugin adds the rate of every update (",
         h("code", { text: "LearningRateMonitor(log_dir)" }),
-        " draws the rate of every update, ",
+        ") and every plateau decision (",
         h("code", { text: "ReduceLROnPlateau(log_dir=...)" }),
-        " its wait, patience, cooldown and every decision.",
+        ").",
       ),
     );
   }
