@@ -77,7 +77,10 @@ def select_only(page, run):
         box = option.locator("input")
         if box.is_checked() != (option.get_attribute("data-run") == run):
             box.set_checked(option.get_attribute("data-run") == run)
-    page.wait_for_function("run => JSON.stringify(window.__lrTimelineApp.selected) === JSON.stringify([run])", arg=run)
+    page.wait_for_function(
+        "run => JSON.stringify(window.__lrTimelineApp.view.entries.map((e) => e.run))"
+        " === JSON.stringify([run])",
+        arg=run)
     page.wait_for_function("() => !window.__lrTimelineApp.refreshing")
     page.wait_for_timeout(200)
 
@@ -118,8 +121,9 @@ def drops(ghost):
 
 def test_the_panel_shows_the_recorded_settings_and_no_ghost_until_asked(page):
     select_only(page, PLATEAU_RUN)
-    assert [page.input_value(f'[data-testid="whatif-{name}"]') for name in ("patience", "factor", "cooldown")] \
-        == ["3", "0.5", "2"]
+    shown = [page.input_value(f'[data-testid="whatif-{name}"]')
+             for name in ("patience", "factor", "cooldown")]
+    assert shown == ["3", "0.5", "2"]
     assert page.inner_text('[data-testid="whatif-mode"]') == "min (as recorded)"
     assert series(page, "lr", "ghost") == [] and series(page, "plateau", "ghost") == []
 
@@ -158,7 +162,7 @@ def test_changing_patience_moves_the_ghost_reductions_to_the_replays(page, logs)
     assert divergence.get_attribute("data-epoch") == str(parted)
     assert f"From Epoch {parted + 1} on, training would have gone another way" in divergence.inner_text()
     page.click('[data-testid="whatif-reset"]')
-    page.wait_for_function("() => document.querySelector('[data-testid=whatif-panel]').dataset.state === 'same'")
+    page.wait_for_selector('[data-testid="whatif-panel"][data-state="same"]')
     page.click('[data-testid="whatif-clear"]')
     page.wait_for_function("() => !window.__lrTimelineApp.view.ghost")
     assert series(page, "lr", "ghost") == []
@@ -186,7 +190,8 @@ def test_pytorch_semantics_replays_with_torch_or_shows_the_routes_message(page, 
     wait_for_replay(page, "pytorch")
     assert shown_epochs(page, "whatif-reduction") == body["reductions"]["replayed"]
     # A setting PyTorch rejects: the panel says what the route said, and draws no ghost.
-    status, body = route(tensorboard, f"replay?run={PLATEAU_RUN}&semantics=pytorch&threshold_mode=abs&factor=2")
+    status, body = route(tensorboard,
+                         f"replay?run={PLATEAU_RUN}&semantics=pytorch&threshold_mode=abs&factor=2")
     assert status == 400
     page.fill('[data-testid="whatif-factor"]', "2")
     page.wait_for_selector('[data-testid="whatif-error"]:visible', timeout=60000)
@@ -234,7 +239,8 @@ def test_a_plateau_callback_that_never_saw_its_monitor_is_not_suggested_again(pa
     select_only(page, run)
     timeline = route(tensorboard, f"timeline?run={run}")[1]
     assert timeline["plateau"] == []
-    assert [c["class"] for c in timeline["setup"][0]["callbacks"] if c["role"] == "plateau"] == ["ReduceLROnPlateau"]
+    plateaus = [c for c in timeline["setup"][0]["callbacks"] if c["role"] == "plateau"]
+    assert [(c["class"], c["origin"]) for c in plateaus] == [("ReduceLROnPlateau", "lr_plugin")]
     [finding] = timeline["findings"]
     empty = page.locator('[data-testid="empty-no-plateau"]')
     assert empty.inner_text() == f"No ReduceLROnPlateau decisions in unlogged_monitor: {finding['message']}"
@@ -242,8 +248,8 @@ def test_a_plateau_callback_that_never_saw_its_monitor_is_not_suggested_again(pa
 
 
 def pick_scalar(page, scalar_run, tag):
-    value = page.locator(f'[data-testid="scalar-picker"] option[data-tag="{tag}"][data-scalar-run="{scalar_run}"]'
-                         ).get_attribute("value")
+    option = f'[data-testid="scalar-picker"] option[data-tag="{tag}"][data-scalar-run="{scalar_run}"]'
+    value = page.locator(option).get_attribute("value")
     page.select_option('[data-testid="scalar-picker"]', value)
     track = page.locator(f'[data-testid="track-scalar"][data-tag="{tag}"]')
     track.locator("canvas").first.wait_for()
@@ -309,4 +315,5 @@ def test_on_a_schedule_the_ghost_shows_the_replayed_decisions_and_no_replayed_ra
     # The replay starts from the first epoch's rate: a rate it drew would not be the schedule's.
     assert series(page, "lr", "ghost") == []
     assert page.evaluate("window.__lrTimelineApp.view.ghostMarks.divergence") is None
-    assert len(page.evaluate("window.__lrTimelineApp.view.ghostMarks.reductions")) == len(body["reductions"]["replayed"])
+    marks = page.evaluate("window.__lrTimelineApp.view.ghostMarks.reductions")
+    assert [mark["epoch"] for mark in marks] == body["reductions"]["replayed"]
