@@ -4,7 +4,8 @@ The logs are written with ``lr_plugin.format.writer`` exactly as the callbacks w
 them. ReduceLROnPlateau's decisions and events are the real callback's, from a
 short real fit whose monitored value the helper chooses (real_plateau_decisions);
 the logs around them get fixed steps and wall times, so tests can predict them. ``python tests/browser_helpers.py screenshot OUT.png``
-writes the README's screenshot from the same logs.
+writes a screenshot from the same logs; ``demo-screenshots DEMO_LOGDIR DOCS_DIR`` writes the
+README's screenshots from the real demo's runs.
 """
 
 import contextlib
@@ -287,6 +288,73 @@ def write_demo_logs(logdir, xss=False):
     return plateau
 
 
+def _classifier(learning_rate):
+    """Dense(1, sigmoid) on two features, compiled with metrics=["accuracy"] and SGD.
+
+    learning_rate: a float or a schedule.
+    """
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = (x[:, :1] + 0.5 * x[:, 1:] > 0).astype("float32")
+    return model, x, y
+
+
+def write_debugging_logs(logdir, epochs=6):
+    """Real fits for the plateau-debugging features of the tab; returns their log dirs.
+
+    - ``trap``: Keras' and lr_plugin's ReduceLROnPlateau both in callbacks (the
+      ``double_plateau`` trap), with Keras' TensorBoard callback (``epoch_accuracy``)
+      and a scalar the user logged at optimizer steps (``grad_norm``);
+    - ``no_monitor``: lr_plugin's ReduceLROnPlateau monitoring ``val_loss`` in a fit
+      without validation data (``monitor_missing``);
+    - ``unlogged_monitor``: the same without its ``log_dir`` (no plateau records; the
+      ``setup`` record lists it);
+    - ``keras_only``: only Keras' TensorBoard callback, with Keras' ReduceLROnPlateau;
+    - ``scheduled``: lr_plugin's ReduceLROnPlateau on a OneCycle schedule.
+    """
+    import keras
+
+    from lr_plugin.callbacks import LearningRateMonitor, ReduceLROnPlateau
+
+    logdir = pathlib.Path(logdir)
+    dirs = {name: logdir / name
+            for name in ("trap", "no_monitor", "unlogged_monitor", "keras_only", "scheduled")}
+    # min_delta=100: no epoch improves, so patience 0 reduces at every epoch end.
+    never = {"monitor": "loss", "patience": 0, "min_delta": 100.0}
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
+        LearningRateMonitor(dirs["trap"]),
+        keras.callbacks.ReduceLROnPlateau(**never),
+        ReduceLROnPlateau(log_dir=dirs["trap"], **never),
+        keras.callbacks.TensorBoard(dirs["trap"])])
+    steps = epochs * len(x) // 16
+    tb_helpers.write_scalars(dirs["trap"] / "grad_norm",
+                             {"grad_norm": [(s, 1.0 / (s + 1)) for s in range(steps)]})
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        LearningRateMonitor(dirs["no_monitor"]),
+        ReduceLROnPlateau(monitor="val_loss", log_dir=dirs["no_monitor"])])
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        LearningRateMonitor(dirs["unlogged_monitor"]), ReduceLROnPlateau(monitor="val_loss")])
+    model, x, y = _classifier(0.5)
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
+        keras.callbacks.ReduceLROnPlateau(patience=0, min_delta=100.0, factor=0.5),
+        keras.callbacks.TensorBoard(dirs["keras_only"])])
+    from lr_plugin.schedules import OneCycle
+
+    model, x, y = _classifier(OneCycle(max_lr=0.5, total_steps=epochs * 64 // 16))
+    model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        LearningRateMonitor(dirs["scheduled"]),
+        ReduceLROnPlateau(log_dir=dirs["scheduled"], **dict(never, patience=1))])
+    return dirs
+
+
 # TensorBoard.
 
 
@@ -425,9 +493,67 @@ def take_screenshots(out_path, dark_out_path=None, width=1280):
                     page.close()
 
 
+def _select_only(page, run):
+    for option in page.locator('[data-testid="run-option"]').all():
+        box = option.locator("input")
+        if box.is_checked() != (option.get_attribute("data-run") == run):
+            box.set_checked(option.get_attribute("data-run") == run)
+    page.wait_for_function("run => JSON.stringify(window.__lrTimelineApp.selected) === JSON.stringify([run])",
+                           arg=run)
+    page.wait_for_function("() => !window.__lrTimelineApp.refreshing")
+
+
+def take_demo_screenshots(logdir, docs_dir, width=1280):
+    """The README's screenshots from the real demo's runs (``lr-plugin demo --no-serve``).
+
+    Writes ``screenshot.png`` (the plateau run, a reduction's tooltip),
+    ``screenshot-schedule.png`` (ReduceLROnPlateau on a OneCycle schedule) and
+    ``screenshot-whatif.png`` (the plateau run replayed with patience 5).
+    """
+    import tempfile
+
+    docs_dir = pathlib.Path(docs_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        with running_tensorboard(logdir, pathlib.Path(scratch) / "tb", wait_for_runs=4) as base:
+            with chromium() as browser:
+                def open_run(run, height):
+                    page = browser.new_page(viewport={"width": width, "height": height},
+                                            color_scheme="light", device_scale_factor=1)
+                    page.goto(plugin_url(base))
+                    page.locator('[data-testid="track-lr"] canvas').first.wait_for()
+                    _select_only(page, run)
+                    page.locator('[data-testid="track-plateau"] canvas').first.wait_for()
+                    page.wait_for_timeout(500)
+                    return page
+
+                page = open_run("plateau/lr_timeline", 900)
+                page.locator('[data-testid="track-lr"] [data-testid="reduction-marker"]').nth(1).hover()
+                page.wait_for_timeout(200)
+                page.screenshot(path=str(docs_dir / "screenshot.png"))
+                page.close()
+
+                page = open_run("one_cycle_plateau/lr_timeline", 900)
+                page.locator('[data-testid="track-lr"] [data-testid="reduction-marker"]').first.hover()
+                page.wait_for_timeout(200)
+                page.screenshot(path=str(docs_dir / "screenshot-schedule.png"))
+                page.close()
+
+                page = open_run("plateau/lr_timeline", 1040)
+                page.fill('[data-testid="whatif-patience"]', "5")
+                page.wait_for_selector('[data-testid="whatif-panel"][data-state="parted"]:not([aria-busy])')
+                page.evaluate("document.activeElement.blur()")  # no focus ring in the picture
+                page.wait_for_timeout(400)
+                page.screenshot(path=str(docs_dir / "screenshot-whatif.png"))
+                page.close()
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "screenshot":
         take_screenshots(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    elif len(sys.argv) == 4 and sys.argv[1] == "demo-screenshots":
+        take_demo_screenshots(sys.argv[2], sys.argv[3])
     else:
-        print("usage: python tests/browser_helpers.py screenshot OUT.png [DARK_OUT.png]")
+        print("usage: python tests/browser_helpers.py screenshot OUT.png [DARK_OUT.png]\n"
+              "       python tests/browser_helpers.py demo-screenshots DEMO_LOGDIR DOCS_DIR"
+              "  (DEMO_LOGDIR from: lr-plugin demo --no-serve --logdir DEMO_LOGDIR)")
         sys.exit(2)

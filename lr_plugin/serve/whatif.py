@@ -6,6 +6,7 @@ PyTorch's with ``semantics=pytorch``) and says where the replay parts from
 what happened.
 """
 
+from lr_plugin.model import plateau_view
 from lr_plugin.model import timeline
 
 _NUMBERS = {"factor": float, "patience": int, "cooldown": int, "min_delta": float, "min_lr": float}
@@ -68,6 +69,8 @@ def replay_body(run, plateau_records, args):
         "recorded_settings": timeline.clean(replay.recorded_settings(plateau_records)),
         "settings": timeline.clean(settings),
         "replayed": timeline.clean(replayed),
+        # The replay's facts of Keras' rule, as /timeline sends the recording's.
+        "plateau_view": timeline.clean(plateau_view.derive(replayed)),
         "reductions": {"recorded": replay.reductions(plateau_records),
                        "replayed": replay.reductions(replayed)},
         "first_divergence": replay.first_divergence(plateau_records, replayed),

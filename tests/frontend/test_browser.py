@@ -101,8 +101,11 @@ class Tab:
             wanted = option.get_attribute("data-run") in runs
             if box.is_checked() != wanted:
                 box.set_checked(wanted)
+        # Drawn: the view shows exactly these runs and no load is in flight.
         self.page.wait_for_function(
-            "runs => JSON.stringify(window.__lrTimelineApp.selected) === JSON.stringify(runs)",
+            "runs => { const app = window.__lrTimelineApp;"
+            " return JSON.stringify(app.selected) === JSON.stringify(runs) && !app.refreshing"
+            " && JSON.stringify(app.view.entries.map((e) => e.run)) === JSON.stringify(runs); }",
             arg=list(runs),
         )
         self.page.wait_for_timeout(200)

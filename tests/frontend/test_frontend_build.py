@@ -17,7 +17,9 @@ import pytest
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
 BUNDLE = REPO_ROOT / "lr_plugin" / "static" / "index.js"
-MAX_BUNDLE_BYTES = 150_000
+# Raised from 150 kB when the what-if panel, lint banner, extra tracks and LR finder panel
+# landed; gzip brings it to about a third.
+MAX_BUNDLE_BYTES = 170_000
 
 
 def read_bundle():

@@ -20,6 +20,42 @@ export function timelineUrl(run, downsample = DOWNSAMPLE) {
   return `./timeline?run=${encodeURIComponent(run)}&downsample=${downsample}`;
 }
 
+export function replayUrl(run, params = {}) {
+  const query = [`run=${encodeURIComponent(run)}`];
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") query.push(`${name}=${encodeURIComponent(value)}`);
+  }
+  return `./replay?${query.join("&")}`;
+}
+
+export function scalarTagsUrl(run) {
+  return `./scalar_tags?run=${encodeURIComponent(run)}`;
+}
+
+export function scalarUrl(run, scalarRun, tag) {
+  return `./scalar?run=${encodeURIComponent(run)}&scalar_run=${encodeURIComponent(scalarRun)}&tag=${encodeURIComponent(tag)}`;
+}
+
+/**
+ * A GET whose error answers carry a message for the user ({"error": ...}, as the
+ * routes' 400s do): resolves with the body, or rejects with that message.
+ */
+export async function fetchJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+  const text = await response.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    // Not JSON (a proxy's error page): the status says what happened.
+  }
+  if (!response.ok) {
+    const message = body && typeof body.error === "string" ? body.error : `${response.status} ${response.statusText} for ${url}`;
+    throw new Error(message);
+  }
+  return body;
+}
+
 /** The runs of /runs that name a run: [{run, name, optimizers, has_plateau, ...}]. */
 export function parseRuns(text) {
   const body = JSON.parse(text);

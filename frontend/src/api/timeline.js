@@ -45,6 +45,10 @@ export function normalizeTimeline(raw) {
       cooldown_windows: listOf(isObject(timeline.plateau_view) ? timeline.plateau_view.cooldown_windows : null),
     },
     metrics,
+    findings: listOf(timeline.findings),
+    setup: listOf(timeline.setup),
+    keras_only: isObject(timeline.keras_only) ? timeline.keras_only : null,
+    epoch_learning_rate: Array.isArray(timeline.epoch_learning_rate) ? timeline.epoch_learning_rate : [],
   };
 }
 

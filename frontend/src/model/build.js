@@ -24,14 +24,18 @@ function monitorOf(records) {
  * The x axis the runs are drawn on: the one asked for when every run can be placed
  * on it (the epoch axis needs every run's epochs, the time axis their wall times).
  */
-export function chooseAxis(maps, asked) {
-  const epochAxisAvailable = maps.length > 0 && maps.every((map) => map.available);
-  const timeAxisAvailable = epochAxisAvailable && maps.every((map) => map.timeAvailable);
+export function chooseAxis(maps, asked, kerasOnly = []) {
+  // Keras-only runs have epochs and no steps: the epoch axis places them, nothing else does.
+  const epochAxisAvailable = maps.length > 0 && maps.every((map, i) => map.available || kerasOnly[i]);
+  const timeAxisAvailable = epochAxisAvailable && maps.every((map, i) => map.timeAvailable && !kerasOnly[i]);
+  if (kerasOnly.length && kerasOnly.every(Boolean)) {
+    return { axisName: "epoch", epochAxisAvailable, timeAxisAvailable: false, timeUnavailable: "keras-only", stepAxisAvailable: false };
+  }
   const timeUnavailable = timeAxisAvailable ? null : epochAxisAvailable ? "no-times" : "no-epochs";
   let axisName = "step";
   if (asked === "epoch" && epochAxisAvailable) axisName = "epoch";
   if (asked === "time" && timeAxisAvailable) axisName = "time";
-  return { axisName, epochAxisAvailable, timeAxisAvailable, timeUnavailable };
+  return { axisName, epochAxisAvailable, timeAxisAvailable, timeUnavailable, stepAxisAvailable: true };
 }
 
 /**
@@ -53,7 +57,7 @@ export function buildModel(entries, settings, theme) {
   const markers = [];
   const eventMarkers = [];
   const maps = entries.map((entry) => new EpochMap(entry.timeline.epochs));
-  const choice = chooseAxis(maps, settings.axis);
+  const choice = chooseAxis(maps, settings.axis, entries.map((entry) => Boolean(entry.timeline.keras_only)));
 
   entries.forEach((entry, index) => {
     const records = plateauRecords(entry.timeline);

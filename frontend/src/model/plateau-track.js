@@ -10,6 +10,24 @@ export function newPlateauTrack() {
 }
 
 /**
+ * The wait each decision compared with patience (`decisionWait`, from the server) as a
+ * staircase drawn with step "before": the wait of epoch e covers epoch e.
+ */
+export function waitStaircase(records, axis) {
+  const waits = placeDecisions(records, (record) => axis.epochEnd(record.epoch, record.step), (record) => record.decisionWait);
+  if (waits.xs.length) {
+    // Start the staircase at the first epoch's start.
+    const first = records[0];
+    const start = axis.epochStart(first.epoch, first.step);
+    if (start !== null && start < waits.xs[0]) {
+      waits.xs.unshift(start);
+      waits.ys.unshift(waits.ys[0]);
+    }
+  }
+  return waits;
+}
+
+/**
  * Adds one run's plateau decisions to the track.
  *
  * run: {entry, axis, several, color, prefix, theme, records}. The wait drawn is the
@@ -19,16 +37,7 @@ export function addRunPlateau(track, run) {
   const { entry, axis, several, color, prefix, theme, records } = run;
   if (!records.length) return;
   const place = (record) => axis.epochEnd(record.epoch, record.step);
-  const waits = placeDecisions(records, place, (record) => record.decisionWait);
-  if (waits.xs.length) {
-    // The wait of epoch e covers epoch e: start the staircase at the first epoch's start.
-    const first = records[0];
-    const start = axis.epochStart(first.epoch, first.step);
-    if (start !== null && start < waits.xs[0]) {
-      waits.xs.unshift(start);
-      waits.ys.unshift(waits.ys[0]);
-    }
-  }
+  const waits = waitStaircase(records, axis);
   track.series.push({
     key: `${entry.run}\u0000wait`,
     run: entry.run,

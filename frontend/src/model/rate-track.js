@@ -1,6 +1,6 @@
 // Track 1: the learning rate of each optimizer of a run, planned rates dashed.
 
-import { placeRates } from "./place.js";
+import { placeRates, placeMetric } from "./place.js";
 import { withAlpha } from "./colors.js";
 import { label, named } from "./label.js";
 
@@ -19,6 +19,10 @@ export function addRunRates(track, run) {
   const optimizers = Object.keys(timeline.learning_rate);
   for (const name of Object.keys(timeline.planned)) {
     if (!optimizers.includes(name)) optimizers.push(name);
+  }
+  if (timeline.keras_only) {
+    addKerasEpochRates(track, run);
+    return;
   }
   let lrXs = null; // optimizers that step together share one xs array
   optimizers.forEach((optimizer, k) => {
@@ -68,4 +72,36 @@ export function addRunRates(track, run) {
       });
     }
   });
+}
+
+/**
+ * A log_dir only Keras' TensorBoard callback wrote: its epoch_learning_rate, one point
+ * at the end of each epoch, labelled as what it is (it has no steps: epoch axis only).
+ */
+function addKerasEpochRates(track, run) {
+  const { entry, axis, several, color, prefix, theme } = run;
+  const placed = placeMetric(entry.timeline.epoch_learning_rate.map((p) => [p[0], null, p[1]]), axis);
+  if (!placed.xs.length) {
+    if (entry.timeline.epoch_learning_rate.length) {
+      track.notes.push(label(prefix, "Keras' epoch_learning_rate has no steps: shown on the epoch axis only"));
+    }
+    return;
+  }
+  track.series.push({
+    key: `${entry.run}\u0000keras\u0000epoch_learning_rate`,
+    run: entry.run,
+    label: label(prefix, named("epoch_learning_rate"), " (Keras' TensorBoard, once per epoch)"),
+    color: several ? color : theme.palette[0],
+    width: 2,
+    dash: [2, 3],
+    step: null,
+    points: true,
+    xs: placed.xs,
+    ys: placed.ys,
+    extent: placed.extent,
+    blocks: placed.blocks,
+  });
+  for (const point of placed.flagged) {
+    track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named("epoch_learning_rate")) });
+  }
 }

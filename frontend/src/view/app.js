@@ -4,7 +4,17 @@
 import { h, replaceChildren, isolated, isolatedText } from "./dom.js";
 import { TimelineView } from "./view.js";
 import { normalizeTimeline, isDownsampled } from "../api/timeline.js";
-import { fetchText, runsUrl, timelineUrl, parseRuns, fullDownsample } from "../api/client.js";
+import {
+  fetchText,
+  fetchJson,
+  runsUrl,
+  timelineUrl,
+  replayUrl,
+  scalarTagsUrl,
+  scalarUrl,
+  parseRuns,
+  fullDownsample,
+} from "../api/client.js";
 import { ratesCsv } from "../model/csv.js";
 import { runColor } from "../model/colors.js";
 import { formatCount } from "./format.js";
@@ -16,6 +26,7 @@ import { mountFinder } from "./finder.js";
 const REFRESH_MS = 30000;
 const STORAGE_KEY = "lr_timeline.settings.v1";
 const NO_EPOCHS = "A selected run has no epoch records yet";
+const KERAS_ONLY_AXIS = "Logs written by Keras' TensorBoard callback alone have one point per epoch, no steps or times";
 const NO_TIMES = "A selected run has no start and end times in its epoch records (logs of an older lr_plugin)";
 
 function loadSettings() {
@@ -49,6 +60,10 @@ function download(text, name, type) {
   setTimeout(() => URL.revokeObjectURL(url), 30000);
 }
 
+function scalarKey(run, scalarRun, tag) {
+  return `scalar\u0000${run}\u0000${scalarRun}\u0000${tag}`;
+}
+
 export class App {
   constructor(root) {
     this.root = root;
@@ -64,7 +79,13 @@ export class App {
     this.loaded = new Map(); // run -> {text, timeline, raw}
     this.dark = isDark();
     this.refreshing = null;
-    this.view = new TimelineView({ onFocusRun: (run) => this.setFocus(run) });
+    this.scalarTags = { run: null, scalars: [] }; // /scalar_tags of the focus run
+    this.scalarPicks = []; // [{key, run, scalarRun, tag, alignment, points}]: extra tracks
+    this.view = new TimelineView({
+      onFocusRun: (run) => this.setFocus(run),
+      replay: (run, params) => fetchJson(replayUrl(run, params)),
+      onRemoveScalar: (key) => this.removeScalar(key),
+    });
     this.finder = mountFinder(); // the focused run's LR range tests, under the timeline
     this.buildDom();
   }
@@ -135,9 +156,17 @@ export class App {
       text: "CSV",
       onclick: () => this.downloadCsv(),
     });
+    this.scalarSelect = h("select", {
+      class: "lrt-select",
+      testid: "scalar-picker",
+      "aria-label": "Add a scalar track",
+      onchange: () => this.addScalar(this.scalarSelect.value),
+    });
+    this.scalarField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Add track" }), this.scalarSelect);
     this.controlsEl = h(
       "div",
       { class: "lrt-controls" },
+      this.scalarField,
       h("div", { class: "lrt-field" }, h("span", { text: "X axis" }), this.axisSwitch),
       h("div", { class: "lrt-field" }, h("span", { text: "Rate scale" }), this.scaleToggle),
       this.focusField,
@@ -198,7 +227,8 @@ export class App {
     const runs = parseRuns(await fetchText(runsUrl()));
     const runsChanged = JSON.stringify(runs) !== JSON.stringify(this.runs);
     if (runsChanged) this.setRuns(runs);
-    const changed = await this.fetchSelected();
+    let changed = await this.fetchSelected();
+    changed = (await this.fetchScalars(changed)) || changed;
     this.hideError();
     if (runsChanged || changed || !this.drawn) await this.draw();
   }
@@ -243,6 +273,9 @@ export class App {
         });
         const tags = [];
         if (run.has_plateau) tags.push(h("span", { class: "lrt-run-tag", text: "plateau" }));
+        if (run.keras_only) {
+          tags.push(h("span", { class: "lrt-run-tag", text: "Keras only" }));
+        }
         return h(
           "label",
           { class: "lrt-run", title: run.run, testid: "run-option", "data-run": run.run },
@@ -315,6 +348,7 @@ export class App {
     this.applyFilter();
     try {
       await this.fetchSelected();
+      await this.fetchScalars(false);
       this.hideError();
     } catch (error) {
       this.showError(error);
@@ -326,6 +360,86 @@ export class App {
     if (!this.selected.includes(run)) return;
     this.focusRun = run;
     this.focusSelect.value = run;
+    this.fetchScalars(false)
+      .catch((error) => this.showError(error))
+      .then(() => this.draw());
+  }
+
+  /**
+   * The focus run's scalar tags (when the focus changed) and the picked series (when
+   * a timeline changed: a run still training has new points). True when anything changed.
+   */
+  async fetchScalars(timelinesChanged) {
+    const run = this.focusRun;
+    const info = run ? this.runInfo(run) : null;
+    let changed = false;
+    if (!run || info.keras_only) {
+      changed = this.scalarTags.run !== null || this.scalarPicks.length > 0;
+      this.scalarTags = { run: null, scalars: [] };
+      this.scalarPicks = [];
+    } else if (this.scalarTags.run !== run) {
+      // Extra tracks are optional: a server without /scalar_tags leaves the picker hidden.
+      const body = await fetchJson(scalarTagsUrl(run)).catch(() => ({ scalars: [] }));
+      this.scalarTags = { run, scalars: Array.isArray(body.scalars) ? body.scalars : [] };
+      this.scalarPicks = this.scalarPicks.filter((pick) => pick.run === run);
+      changed = true;
+    } else if (timelinesChanged) {
+      for (const pick of this.scalarPicks) {
+        pick.points = (await fetchJson(scalarUrl(pick.run, pick.scalarRun, pick.tag))).points || [];
+      }
+      changed = this.scalarPicks.length > 0;
+    }
+    this.renderScalarPicker();
+    return changed;
+  }
+
+  renderScalarPicker() {
+    const picked = new Set(this.scalarPicks.map((pick) => pick.key));
+    const options = [h("option", { value: "", text: "Scalar\u2026" })];
+    this.scalarTags.scalars.forEach((scalar, index) => {
+      const key = scalarKey(this.scalarTags.run, scalar.run, scalar.tag);
+      if (picked.has(key)) return;
+      const leaf = String(scalar.run).split("/").pop();
+      const option = h("option", { text: `${isolatedText(scalar.tag)} (${isolatedText(leaf)})` });
+      option.value = String(index);
+      option.setAttribute("data-tag", scalar.tag);
+      option.setAttribute("data-scalar-run", scalar.run);
+      options.push(option);
+    });
+    replaceChildren(this.scalarSelect, options);
+    this.scalarSelect.value = "";
+    this.scalarField.hidden = this.scalarTags.scalars.length === 0;
+  }
+
+  /** Adds the picked scalar (its index in /scalar_tags) as a track under the others. */
+  async addScalar(index) {
+    const scalar = this.scalarTags.scalars[Number(index)];
+    const run = this.scalarTags.run;
+    if (index === "" || !scalar || !run) return;
+    try {
+      const body = await fetchJson(scalarUrl(run, scalar.run, scalar.tag));
+      const key = scalarKey(run, scalar.run, scalar.tag);
+      if (!this.scalarPicks.some((pick) => pick.key === key)) {
+        this.scalarPicks.push({
+          key,
+          run,
+          scalarRun: scalar.run,
+          tag: scalar.tag,
+          alignment: body.alignment || scalar.alignment,
+          points: body.points || [],
+        });
+      }
+      this.hideError();
+    } catch (error) {
+      this.showError(error);
+    }
+    this.renderScalarPicker();
+    await this.draw();
+  }
+
+  removeScalar(key) {
+    this.scalarPicks = this.scalarPicks.filter((pick) => pick.key !== key);
+    this.renderScalarPicker();
     this.draw();
   }
 
@@ -403,9 +517,16 @@ export class App {
     if (this.view.el.parentNode !== this.mainEl) replaceChildren(this.mainEl, this.view.el);
     this.renderRunSelectorColors(theme);
     const start = receivedAt || performance.now();
-    this.view.update(entries, { axis: this.axis, scale: this.scale, focusRun: this.focusRun }, theme);
+    this.view.update(
+      entries,
+      { axis: this.axis, scale: this.scale, focusRun: this.focusRun, scalars: this.scalarPicks },
+      theme,
+    );
     this.finder.show(this.mainEl, this.focusRun, this.dark);
     const model = this.view.model;
+    const stepButton = this.axisSwitch.querySelector('[data-value="step"]');
+    stepButton.disabled = !model.stepAxisAvailable;
+    stepButton.title = model.stepAxisAvailable ? "Place every point by optimizer step" : KERAS_ONLY_AXIS;
     const epochButton = this.axisSwitch.querySelector('[data-value="epoch"]');
     epochButton.disabled = !model.epochAxisAvailable;
     epochButton.title = model.epochAxisAvailable ? "Place every point by epoch" : NO_EPOCHS;
@@ -415,8 +536,13 @@ export class App {
       ? "Place every point by wall time since its run's first epoch started"
       : model.timeUnavailable === "no-times"
         ? NO_TIMES
-        : NO_EPOCHS;
+        : model.timeUnavailable === "keras-only"
+          ? KERAS_ONLY_AXIS
+          : NO_EPOCHS;
     this.renderStatus(entries, this.axis !== "step" && model.axisName === "step" ? this.axis : null);
+    if (model.axisName !== this.axis && !model.stepAxisAvailable) {
+      this.statusEl.prepend(`Shown by epoch: ${KERAS_ONLY_AXIS.charAt(0).toLowerCase()}${KERAS_ONLY_AXIS.slice(1)}. `);
+    }
     this.drawn = true;
     await afterPaint();
     window.__lrTimelinePaintMs = performance.now() - start;

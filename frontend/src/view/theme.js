@@ -23,6 +23,7 @@ const LIGHT = {
   nonFinite: "#d93025",
   lrSet: "#80868b",
   minLr: "#b06000",
+  ghost: "#d01884",
 };
 
 const DARK = {
@@ -43,6 +44,7 @@ const DARK = {
   nonFinite: "#f28b82",
   lrSet: "#9aa0a6",
   minLr: "#fdd663",
+  ghost: "#ff8bcb",
 };
 
 export function themeFor(dark) {

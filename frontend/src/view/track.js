@@ -51,6 +51,7 @@ function signatureOf(spec, context) {
     context.last,
     context.height,
     Boolean(spec.monitorScale),
+    Boolean(context.ghost),
     spec.series.map((s) => [s.key, s.label, s.color, s.width, s.dash, s.step, s.scale, s.fill, s.points]),
     spec.legendExtras || [],
   ]);
@@ -59,8 +60,8 @@ function signatureOf(spec, context) {
 export class Track {
   /**
    * Args:
-   *   id: "lr" | "loss" | "plateau"
-   *   title: the track's heading
+   *   id: "lr" | "loss" | "plateau", or an extra scalar track's key
+   *   title: the track's heading (a label: strings and {name} parts)
    *   handlers: how the track talks to whoever holds the tracks together:
    *     xRange() -> [min, max]: the x range every track shows
    *     onScale(track, u): the chart's x scale changed (a drag zoom)
@@ -69,22 +70,24 @@ export class Track {
    *     onToggleSeries(key) -> hidden: a legend click showed or hid a series
    *     onDrawn(track, u, width): the chart was drawn (width: the plot's, in CSS pixels)
    */
-  constructor(id, title, handlers) {
+  constructor(id, title, handlers, kind = id) {
     this.id = id;
+    this.kind = kind; // "lr" | "loss" | "plateau": which y axis (extra scalar tracks are "loss")
     this.handlers = handlers;
     this.chart = null;
     this.spec = null;
     this.signature = null;
     this.legendValues = [];
-    this.titleEl = h("h3", { class: "lrt-track-title", text: title });
+    this.titleEl = h("h3", { class: "lrt-track-title" }, labelNodes(Array.isArray(title) ? title : [title]));
     this.legendEl = h("div", { class: "lrt-legend", testid: `legend-${id}` });
     this.notesEl = h("div", { class: "lrt-notes" });
     this.plotEl = h("div", { class: "lrt-plot", testid: `plot-${id}` });
     this.emptyEl = h("div", { class: "lrt-empty lrt-track-empty", hidden: true });
+    this.headEl = h("header", { class: "lrt-track-head" }, this.titleEl, this.legendEl);
     this.el = h(
       "section",
-      { class: `lrt-track lrt-track-${id}`, testid: `track-${id}` },
-      h("header", { class: "lrt-track-head" }, this.titleEl, this.legendEl),
+      { class: `lrt-track lrt-track-${kind}`, testid: kind === id ? `track-${id}` : "track-scalar" },
+      this.headEl,
       this.notesEl,
       this.plotEl,
       this.emptyEl,
@@ -199,7 +202,7 @@ export class Track {
     const axes = [xAxis];
     // The series are ranged from their own points (see paths.js): auto: false below.
     const seriesOf = () => (this.spec ? this.spec.series : []);
-    if (this.id === "lr") {
+    if (this.kind === "lr") {
       const log = context.scale !== "linear";
       scales.y = log
         ? { distr: 3, log: 10, range: rangeFromOwnPoints(seriesOf, logRange, true) }
@@ -217,7 +220,7 @@ export class Track {
         splits: log ? logSplits : undefined,
         values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
       });
-    } else if (this.id === "loss") {
+    } else if (this.kind === "loss") {
       scales.y = { auto: true, range: rangeFromOwnPoints(seriesOf, numericRange, false) };
       axes.push({ ...axisStyle, scale: "y", size: AXIS_LEFT, values: (u, s) => s.map(fmtSplit) });
     } else {
@@ -341,7 +344,7 @@ export class Track {
         "span",
         {
           class: "lrt-legend-item lrt-legend-static",
-          testid: extra.shape ? "legend-marker" : undefined,
+          testid: extra.testid || (extra.shape ? "legend-marker" : undefined),
           "data-kind": extra.shape,
         },
         swatch,
@@ -439,6 +442,7 @@ export class Track {
         ctx.fill();
       }
     }
+    this.drawGhost(u, ratio);
     ctx.setLineDash([]);
     if (this.id === "lr") this.drawEventMarkers(u, ratio);
     const flagged = this.spec ? this.spec.flagged : [];
@@ -476,6 +480,49 @@ export class Track {
     }
     ctx.restore();
     this.handlers.onDrawn(this, u, width / ratio);
+  }
+
+  /**
+   * The what-if replay's reductions (thin dashed lines in the ghost's colour) and where
+   * the replay parts from the recording (a solid line, its words on the rate track).
+   */
+  drawGhost(u, ratio) {
+    const ghost = this.context.ghost;
+    if (!ghost) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const inside = (x) => x >= left - 1 && x <= left + width + 1;
+    ctx.strokeStyle = ghost.color;
+    ctx.lineWidth = Math.max(1, Math.round(ratio));
+    ctx.setLineDash([2 * ratio, 3 * ratio]);
+    for (const reduction of ghost.reductions) {
+      const x = Math.round(u.valToPos(reduction.x, "x", true)) + 0.5;
+      if (!inside(x)) continue;
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + height);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    if (!ghost.divergence) return;
+    const x = Math.round(u.valToPos(ghost.divergence.x, "x", true));
+    if (!inside(x)) return;
+    ctx.lineWidth = 2 * Math.max(1, Math.round(ratio));
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    if (this.id === "lr") {
+      ctx.fillStyle = ghost.color;
+      ctx.font = `${Math.round(11 * ratio)}px ${FONT_FAMILY}`;
+      ctx.textBaseline = "bottom";
+      const text = ghost.divergenceText;
+      const textWidth = ctx.measureText(text).width;
+      const room = left + width - x - 6 * ratio;
+      ctx.textAlign = room >= textWidth ? "left" : "right";
+      ctx.fillText(text, room >= textWidth ? x + 5 * ratio : x - 5 * ratio, top + height - 4 * ratio);
+      ctx.textAlign = "left";
+    }
   }
 
   /**

@@ -10,15 +10,24 @@ import { DecisionTable } from "./table.js";
 import { EpochMap, makeAxis, stepAt } from "../model/axis.js";
 import { plateauRecords } from "../model/records.js";
 import { formatCount, formatDuration, formatEpochPosition, formatKerasEpoch, formatValue } from "./format.js";
+import { LintBanner } from "./banner.js";
+import { WhatIfPanel } from "./whatif.js";
+import { replayGhost } from "../model/whatif.js";
+import { plateauAbsence } from "../model/findings.js";
+import { scalarTrack } from "../model/scalar-track.js";
+import { label, named } from "../model/label.js";
 
-const HEIGHTS = { lr: 210, loss: 190, plateau: 120 };
+const HEIGHTS = { lr: 210, loss: 190, plateau: 120, scalar: 130 };
+const BASE_TRACKS = ["lr", "loss", "plateau"];
+const PARTED_TEXT = "from here on training would have gone another way";
 const X_AXIS_HEIGHT = 40;
 let viewCount = 0;
 
 export class TimelineView {
   /**
    * handlers: {onFocusRun(run)}: a click on another run's marker makes it the run the
-   * app downloads as JSON.
+   * app downloads as JSON; {replay(run, params)}: the /replay answer (without it, no
+   * what-if panel); {onRemoveScalar(key)}: an extra scalar track's close button.
    */
   constructor(handlers = {}) {
     this.handlers = handlers;
@@ -58,6 +67,17 @@ export class TimelineView {
       text: "Reset zoom",
       onclick: () => this.resetZoom(),
     });
+    this.ghost = null; // {run, body}: the what-if replay drawn over the recording
+    this.banner = new LintBanner();
+    this.whatif = handlers.replay
+      ? new WhatIfPanel({
+          replay: handlers.replay,
+          onGhost: (run, body) => this.setGhost(run, body),
+        })
+      : null;
+    this.kerasNoteEl = h("div", { class: "lrt-keras-note", testid: "keras-only-note", hidden: true });
+    this.extrasEl = h("div", { class: "lrt-extra-tracks" });
+    this.trackHandlers = trackHandlers;
     this.tracksEl = h(
       "div",
       { class: "lrt-tracks" },
@@ -71,6 +91,8 @@ export class TimelineView {
       this.tracks.lr.el,
       this.tracks.loss.el,
       this.tracks.plateau.el,
+      this.whatif ? this.whatif.el : [],
+      this.extrasEl,
     );
     this.tooltip = h("div", {
       class: "lrt-tooltip",
@@ -80,7 +102,7 @@ export class TimelineView {
     });
     this.tablesEl = h("div", { class: "lrt-tables" });
     this.tablesEmptyEl = h("div", { class: "lrt-empty lrt-decisions", hidden: true });
-    this.el = h("div", { class: "lrt-view" }, this.tracksEl, this.tablesEl, this.tablesEmptyEl, this.tooltip);
+    this.el = h("div", { class: "lrt-view" }, this.banner.el, this.kerasNoteEl, this.tracksEl, this.tablesEl, this.tablesEmptyEl, this.tooltip);
     if (typeof ResizeObserver === "function") {
       this.resizeObserver = new ResizeObserver(() => this.resize());
       this.resizeObserver.observe(this.tracksEl);
@@ -113,9 +135,11 @@ export class TimelineView {
     this.entries = entries;
     this.settings = settings;
     this.theme = theme;
+    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
+    // First, so that a ghost of a run no longer in the panel is dropped before drawing.
+    this.showWhatIf(focus);
     const model = buildModel(entries, settings, theme);
     this.model = model;
-    const focus = entries.find((entry) => entry.run === settings.focusRun) || entries[0];
     const previousAxis = this.axisName;
     this.axisName = model.axisName;
     this.markers = model.markers;
@@ -128,28 +152,37 @@ export class TimelineView {
     }
     if (this.zoom && !(this.zoom[1] > this.zoom[0])) this.zoom = null;
 
-    const { lr, loss, plateau } = model.tracks;
-    const shown = {
-      lr: lr.series.length > 0,
-      loss: loss.series.length > 0,
-      plateau: plateau.series.length > 0,
-    };
-    const last = shown.plateau ? "plateau" : shown.loss ? "loss" : "lr";
+    this.addGhost(model, entries, theme);
+    const extras = this.extraSpecs(settings.scalars || [], entries, model, theme);
+    this.syncExtraTracks(extras);
+    const order = BASE_TRACKS.concat(extras.map((extra) => extra.spec.id));
+    const shown = {};
+    for (const id of order) shown[id] = (model.tracks[id] || extras.find((e) => e.spec.id === id).spec).series.length > 0;
+    const last = [...order].reverse().find((id) => shown[id]) || "lr";
     const width = this.plotWidth();
-    for (const [id, track] of Object.entries(this.tracks)) {
+    const ghost = this.ghostMarks;
+    for (const id of order) {
+      const track = this.tracks[id];
+      const spec = model.tracks[id] || extras.find((e) => e.spec.id === id).spec;
       if (!shown[id]) continue;
-      track.show(model.tracks[id], {
+      track.show(spec, {
         theme,
         axisName: model.axisName,
         scale: settings.scale,
         last: id === last,
         width,
-        height: HEIGHTS[id] + (id === last ? X_AXIS_HEIGHT : 0),
+        height: HEIGHTS[track.kind === id ? id : "scalar"] + (id === last ? X_AXIS_HEIGHT : 0),
         syncKey: this.syncKey,
         hidden: this.hidden,
         markers: this.markers,
         eventMarkers: id === "lr" ? this.eventMarkers : [],
+        ghost,
       });
+    }
+    for (const extra of extras) {
+      if (!shown[extra.spec.id]) {
+        this.tracks[extra.spec.id].showEmpty("empty-scalar", "No points to place on this axis.");
+      }
     }
     if (!shown.lr) {
       this.tracks.lr.showEmpty("empty-no-rates", "No learning-rate points in the selected runs yet.");
@@ -163,8 +196,163 @@ export class TimelineView {
     if (!shown.plateau) {
       this.tracks.plateau.showEmpty("empty-no-plateau", ...noPlateauMessage(entries));
     }
+    this.banner.render(entries);
+    this.renderKerasNote(entries);
     this.zoomButton.hidden = this.zoom === null;
     this.renderTables(entries);
+  }
+
+  /** The what-if panel for the focus run, when it has plateau decisions. */
+  showWhatIf(focus) {
+    if (!this.whatif) return;
+    const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== "missing_metric") : [];
+    const last = decisions[decisions.length - 1];
+    this.showingWhatIf = true; // a ghost it drops now is not drawn: no redraw needed
+    try {
+      this.whatif.show(
+        decisions.length ? focus.run : null,
+        decisions.length ? focus.name : null,
+        Boolean(decisions.length && Object.keys(focus.timeline.planned).length),
+        last ? recordedSettings(last) : null,
+      );
+    } finally {
+      this.showingWhatIf = false;
+    }
+  }
+
+  /** The what-if answer for a run (null: no ghost); redraws with the ghost over the recording. */
+  setGhost(run, body) {
+    const previous = this.ghost;
+    this.ghost = body ? { run, body } : null;
+    if ((!previous && !this.ghost) || this.showingWhatIf) return;
+    if (this.entries.length) this.update(this.entries, this.settings, this.theme);
+  }
+
+  /**
+   * The ghost of the what-if replay, for the run it was asked for: a rate series on the
+   * rate track, a wait series on the plateau track, and (in this.ghostMarks) the
+   * replayed reductions and where the replay parts from the recording, on every track.
+   */
+  addGhost(model, entries, theme) {
+    this.ghostMarks = null;
+    const entry = this.ghost && entries.find((candidate) => candidate.run === this.ghost.run);
+    if (!entry || entry.timeline.keras_only) return;
+    const axis = makeAxis(model.axisName, new EpochMap(entry.timeline.epochs));
+    const ghost = replayGhost(this.ghost.body, axis);
+    const prefix = entries.length > 1 ? [named(entry.name), " \u00b7 "] : [];
+    const what = this.ghost.body.semantics === "pytorch" ? "PyTorch replay" : "replay";
+    // The replay starts from the first epoch's rate and does not follow a schedule: on a
+    // scheduled run its rates (and where they part) are not what training would have done.
+    const scheduled = Object.keys(entry.timeline.planned).length > 0;
+    if (scheduled) ghost.divergence = null;
+    if (ghost.rate.xs.length && !scheduled) {
+      model.tracks.lr.series.push({
+        key: `${entry.run}\u0000ghost\u0000lr`,
+        run: entry.run,
+        label: label(prefix, `rate (what-if ${what})`),
+        color: theme.ghost,
+        width: 2,
+        dash: [7, 4],
+        step: "after",
+        xs: ghost.rate.xs,
+        ys: ghost.rate.ys,
+      });
+    }
+    if (ghost.wait.xs.length && model.tracks.plateau.series.length) {
+      model.tracks.plateau.series.push({
+        key: `${entry.run}\u0000ghost\u0000wait`,
+        run: entry.run,
+        label: label(prefix, `wait (what-if ${what})`),
+        color: theme.ghost,
+        width: 1.5,
+        dash: [7, 4],
+        step: "before",
+        xs: ghost.wait.xs,
+        ys: ghost.wait.ys,
+      });
+      for (const y of ghost.wait.ys) if (Number.isFinite(y)) model.tracks.plateau.maxY = Math.max(model.tracks.plateau.maxY, y);
+    }
+    this.ghostMarks = {
+      color: theme.ghost,
+      reductions: ghost.reductions,
+      divergence: ghost.divergence,
+      divergenceText: ghost.divergence ? `Epoch ${formatKerasEpoch(ghost.divergence.epoch)}: ${PARTED_TEXT}` : "",
+    };
+    model.tracks.lr.legendExtras.push({ label: ["what-if reduction"], color: theme.ghost, shape: "ghost", testid: "legend-ghost" });
+  }
+
+  /** The extra scalar tracks' specs, each on its run's axis. */
+  extraSpecs(scalars, entries, model, theme) {
+    const specs = [];
+    scalars.forEach((pick, index) => {
+      const entry = entries.find((candidate) => candidate.run === pick.run);
+      if (!entry) return;
+      const axis = makeAxis(model.axisName, new EpochMap(entry.timeline.epochs));
+      const color = theme.palette[(3 + index) % theme.palette.length];
+      specs.push({ pick, spec: scalarTrack(pick, axis, color) });
+    });
+    return specs;
+  }
+
+  /** Adds a Track for each new pick and drops those no longer picked, in the picks' order. */
+  syncExtraTracks(extras) {
+    const wanted = new Set(extras.map((extra) => extra.spec.id));
+    for (const id of Object.keys(this.tracks)) {
+      if (BASE_TRACKS.includes(id) || wanted.has(id)) continue;
+      this.tracks[id].destroy();
+      delete this.tracks[id];
+      this.markerLayers.delete(id);
+    }
+    for (const { pick, spec } of extras) {
+      let track = this.tracks[spec.id];
+      if (!track) {
+        track = new Track(spec.id, [named(pick.tag), " (", named(pick.scalarRun), ")"], this.trackHandlers, "loss");
+        track.el.setAttribute("data-tag", pick.tag);
+        track.el.setAttribute("data-scalar-run", pick.scalarRun);
+        const close = h("button", {
+          type: "button",
+          class: "lrt-button lrt-track-close",
+          testid: "remove-scalar",
+          title: "Remove this track",
+          "aria-label": "Remove this track",
+          text: "\u00d7",
+          onclick: () => this.handlers.onRemoveScalar && this.handlers.onRemoveScalar(pick.key),
+        });
+        track.headEl.append(close);
+        this.tracks[spec.id] = track;
+      }
+    }
+    const elements = extras.map((extra) => this.tracks[extra.spec.id].el);
+    const children = [...this.extrasEl.children];
+    if (children.length !== elements.length || children.some((child, index) => child !== elements[index])) {
+      replaceChildren(this.extrasEl, elements);
+    }
+  }
+
+  /** What a Keras-only log_dir's rate is (the server's words) and what lr_plugin would add. */
+  renderKerasNote(entries) {
+    const kerasOnly = entries.filter((entry) => entry.timeline.keras_only);
+    this.kerasNoteEl.hidden = kerasOnly.length === 0;
+    if (!kerasOnly.length) return;
+    const note = kerasOnly[0].timeline.keras_only;
+    replaceChildren(
+      this.kerasNoteEl,
+      h(
+        "div",
+        { testid: "keras-only-text" },
+        h("strong", {}, kerasOnly.map((entry, index) => [index ? ", " : "", isolated(entry.name)]), ": "),
+        typeof note.text === "string" ? note.text : "written by Keras' TensorBoard callback alone.",
+      ),
+      h(
+        "div",
+        { class: "lrt-muted", testid: "keras-only-hint" },
+        "lr_plugin adds the rate of every update (",
+        h("code", { text: "LearningRateMonitor(log_dir)" }),
+        ") and every plateau decision (",
+        h("code", { text: "ReduceLROnPlateau(log_dir=...)" }),
+        ").",
+      ),
+    );
   }
 
   /**
@@ -482,6 +670,13 @@ export class TimelineView {
   }
 }
 
+/** The settings a plateau record was decided with, as the what-if panel edits them. */
+function recordedSettings(record) {
+  const settings = {};
+  for (const name of ["patience", "factor", "cooldown", "min_delta", "min_lr", "mode"]) settings[name] = record[name] ?? null;
+  return settings;
+}
+
 function fullRangeOf(model) {
   let min = Infinity;
   let max = -Infinity;
@@ -508,6 +703,33 @@ function fullRangeOf(model) {
 function noPlateauMessage(entries) {
   const names = entries.map((entry) => entry.name);
   const which = names.length === 1 ? [h("strong", {}, isolated(names[0]))] : ["the selected runs"];
+  const absences = entries.map((entry) => plateauAbsence(entry.timeline));
+  // A ReduceLROnPlateau ran but decided nothing drawable: say why, not "train with it".
+  const missing = absences.find((absence) => absence.reason === "monitor-missing");
+  if (missing) {
+    return [
+      "No ReduceLROnPlateau decisions in ",
+      ...which,
+      ": ",
+      missing.message || "its monitored metric was never logged.",
+    ];
+  }
+  if (absences.some((absence) => absence.reason === "no-log-dir")) {
+    return [
+      "No ReduceLROnPlateau decisions in ",
+      ...which,
+      ": lr_plugin's ReduceLROnPlateau ran without ",
+      h("code", { text: "log_dir=..." }),
+      ", so it recorded none.",
+    ];
+  }
+  if (absences.every((absence) => absence.reason === "keras-only")) {
+    return [
+      "Keras' TensorBoard callback logs no plateau decisions. Train with ",
+      h("code", { text: "lr_plugin.callbacks.ReduceLROnPlateau(log_dir=...)" }),
+      " to see wait, patience and cooldown windows here.",
+    ];
+  }
   return [
     "No ReduceLROnPlateau decisions in ",
     ...which,
