@@ -13,6 +13,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 
 import browser_helpers as helpers
@@ -352,9 +353,10 @@ def test_downloads_hold_the_timeline_and_the_rates(tab, demo):
     assert rows[0] == ["run", "optimizer", "step", "learning_rate"]
     assert len(rows) == 1 + 40 * helpers.STEPS_PER_EPOCH
     rates = demo["plateau"]["rates"]
-    assert rows[1] == [PLATEAU_RUN, "Adam", "0", repr(rates[0])]
-    assert [float(row[3]) for row in rows[1:]] == [
-        rate for rate in rates for _ in range(helpers.STEPS_PER_EPOCH)
+    # Rates are float32, written as their shortest text (0.02, not 0.019999999552965164).
+    assert rows[1] == [PLATEAU_RUN, "Adam", "0", str(np.float32(rates[0]))]
+    assert [np.float32(row[3]) for row in rows[1:]] == [
+        np.float32(rate) for rate in rates for _ in range(helpers.STEPS_PER_EPOCH)
     ]
     with p.expect_download() as download_info:
         p.locator('[data-testid="download-json"]').click()
