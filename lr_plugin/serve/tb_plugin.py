@@ -16,9 +16,11 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from lr_plugin.model import downsample
 from lr_plugin.format import metadata
+from lr_plugin.model import summary
 from lr_plugin.model import timeline
+from lr_plugin.serve import cache
+from lr_plugin.serve import columnar
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 """Directory of the frontend files served under ``/static/`` (``index.js`` too)."""
@@ -64,6 +66,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
     def __init__(self, context):
         """Instantiates the plugin from TensorBoard's ``base_plugin.TBContext``."""
         self._data_provider = context.data_provider
+        self._cache = cache.RunCache()
 
     def get_plugin_apps(self):
         return {
@@ -151,45 +154,81 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 "/data/plugin/lr_timeline/runs lists, e.g. ?run=my_log_dir/lr_timeline.",
             )
         max_points, problem = _parse_downsample(request.args.get("downsample"))
-        if problem:
-            return _error(request, 400, problem)
-        tags_by_run = self._lr_timeline_tags(ctx, experiment)
-        if run not in tags_by_run:
+        window, window_problem = cache.parse_window(request.args)
+        encoding, format_problem = columnar.negotiate(request)
+        if problem or window_problem or format_problem:
+            return _error(request, 400, problem or window_problem or format_problem)
+        listing = self._lr_timeline_listing(ctx, experiment)
+        if run not in listing:
             return _error(
                 request,
                 404,
                 f"No learning-rate data for run {run!r}. Runs with data: "
-                f"{_some(sorted(tags_by_run))}. Reload if training has just started.",
+                f"{_some(sorted(listing))}. Reload if training has just started.",
             )
-        payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
-        built = timeline.build_run(payloads)
+
+        def build():
+            payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
+            built = timeline.build_run(payloads)
+            return summary.RunSummary(built)
+
+        # Rebuilt only when the provider reports new data for the run.
+        run_summary = self._cache.get(
+            (experiment, run), cache.fingerprint(listing[run]), build
+        )
         scalar_runs = self._scalar_tags(ctx, experiment)
         name, train_run, validation_run = paired_runs(run, scalar_runs)
-        body = {
+        companions = self._companion_fingerprint(ctx, experiment, train_run, validation_run)
+        metrics = run_summary.metrics(
+            companions,
+            lambda: self._metrics(
+                ctx, experiment, run_summary.epochs, scalar_runs, train_run, validation_run
+            ),
+        )
+        self._cache.refresh_size((experiment, run))
+        view = run_summary.view(
+            max_points, window.start, window.end, window.since, metrics=metrics
+        )
+        head = {
             "version": timeline.TIMELINE_VERSION,
             "run": run,
             "name": name,
             "train_run": train_run,
             "validation_run": validation_run,
+            "points": view.totals["learning_rate"],
+            "planned_points": view.totals["planned"],
+            "window": window.to_json(),
+            "last_step": view.last_step,
+            "points_in_window": view.in_window["learning_rate"],
+            "planned_points_in_window": view.in_window["planned"],
+            "record_counts": dict(view.record_counts, metrics=view.metric_counts),
         }
-        for key, points_key in (("learning_rate", "points"), ("planned", "planned_points")):
-            body[key] = {}
-            body[points_key] = {}
-            for optimizer, (steps, rates) in sorted(built[key].items()):
-                body[points_key][optimizer] = int(steps.size)
-                body[key][optimizer] = timeline.series_to_json(
-                    *downsample.downsample_series(steps, rates, max_points)
-                )
-        # Records are few (one per epoch or event) and always sent whole.
-        for key in metadata.RECORD_TAGS:
-            body[key] = timeline.clean(built[key])
-        body["metrics"] = self._metrics(
-            ctx, experiment, built["epochs"], scalar_runs, train_run, validation_run
+        if encoding == "columnar":
+            return http_util.Respond(
+                request, columnar.columnar_body(head, view), columnar.CONTENT_TYPE
+            )
+        return http_util.Respond(request, columnar.json_body(head, view), _JSON)
+
+    def _companion_fingerprint(self, ctx, experiment, train_run, validation_run):
+        """What the Keras scalars of the paired runs are now, to know when metrics change."""
+        runs = [r for r in (train_run, validation_run) if r]
+        if not runs or self._data_provider is None:
+            return ()
+        listing = self._data_provider.list_scalars(
+            ctx,
+            experiment_id=experiment,
+            plugin_name=SCALARS_PLUGIN_NAME,
+            run_tag_filter=provider.RunTagFilter(runs=runs),
         )
-        return http_util.Respond(request, body, _JSON)
+        return tuple((r, cache.fingerprint(listing.get(r, {}))) for r in runs)
 
     def _lr_timeline_tags(self, ctx, experiment):
         """``{run: set of readable lr_timeline tags}``, runs without any left out."""
+        listing = self._lr_timeline_listing(ctx, experiment)
+        return {run: set(series_by_tag) for run, series_by_tag in listing.items()}
+
+    def _lr_timeline_listing(self, ctx, experiment):
+        """``{run: {readable tag: TensorTimeSeries}}``, runs without any left out."""
         if self._data_provider is None:
             return {}
         listing = self._data_provider.list_tensors(
@@ -197,14 +236,14 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         )
         result = {}
         for run, series_by_tag in listing.items():
-            tags = {
-                tag
+            readable = {
+                tag: series
                 for tag, series in series_by_tag.items()
                 if metadata.kind_of_tag(tag) is not None
                 and metadata.is_readable(series.plugin_content)
             }
-            if tags:
-                result[run] = tags
+            if readable:
+                result[run] = readable
         return result
 
     def _scalar_tags(self, ctx, experiment):
