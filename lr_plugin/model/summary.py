@@ -370,7 +370,8 @@ class RunSummary:
                 first = last = [_step_or_none(r.get("step")) for r in records]
                 always = [r.get("action") in PLATEAU_ACTIONS_ALWAYS_SENT for r in records]
             self.records[tag] = RecordSeries(records, first, last, always)
-        steps = [s.last_step for series in self.series.values() for s in series.values()]
+        # The planned series runs ahead of training: the newest data is the applied rate.
+        steps = [s.last_step for s in self.series["learning_rate"].values()]
         steps = [s for s in steps if s is not None]
         self.last_step = max(steps) if steps else None
         self._metrics = {}

@@ -273,7 +273,9 @@ def poll(condition, processes, what):
         except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
             last = error
         time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what} (last error: {last!r})")
+    logs = "\n".join(f"--- {name}:\n" + log_path.read_text(errors="replace")[-2000:]
+                     for name, _, log_path in processes)
+    pytest.fail(f"timed out waiting for {what} (last error: {last!r})\n{logs}")
 
 
 @pytest.mark.slow
@@ -286,6 +288,7 @@ def test_live_fit_shows_new_steps_as_tensorboard_loads_them(tmp_path, load_fast)
             pytest.skip("tensorboard_data_server has no binary here")
     logdir, gates = tmp_path / "logs", tmp_path / "gates"
     gates.mkdir()
+    logdir.mkdir()  # TensorBoard's Python loader watches only a logdir that exists
     port = tb_helpers.free_port()
     tb_log = tmp_path / "tensorboard.log"
     env = tb_helpers.tensorboard_env(tmp_path / "site")
