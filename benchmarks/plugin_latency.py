@@ -45,8 +45,9 @@ TARGET_RATIO_TO_SCALARS = 1.5  # /timeline median over /scalars median, at 1M an
 TARGET_WINDOW_MS = 50  # zoomed and incremental /timeline at the biggest size
 TARGET_RSS_RATIO = 1.10  # TensorBoard's RSS with the lr_timeline runs over the scalars runs
 TAIL_STEPS = 1000
+SCALARS_LOAD_TIMEOUT_S = 1200
 MAX_SCALAR_WRITE_S = 900  # above this (estimated), a scalars run is left out
-LOAD_TIMEOUT_S = 600
+LOAD_TIMEOUT_S = 1800  # the Python loader reads 10M scalar events in minutes on 2 shared cores
 
 
 def run_name(steps):
@@ -372,22 +373,32 @@ def serve_scalars(logdir, sizes, load_fast, rounds, scratch):
         server.wait_until(lambda: server.get_json("/data/plugins_listing"), "TensorBoard to answer")
         up_s = server.elapsed()
 
-        def all_runs():
-            tags = server.get_json("/data/plugin/scalars/tags")
-            return all("lr" in tags.get(scalars_run(s), {}) for s in sizes)
-
-        def complete():
+        def complete(steps):
             # Reservoir sampling always keeps the latest point.
-            points = server.get_json(_scalars_path(biggest))
-            return points and points[-1][1] == biggest - 1
+            tags = server.get_json("/data/plugin/scalars/tags")
+            if "lr" not in tags.get(scalars_run(steps), {}):
+                return False
+            points = server.get_json(_scalars_path(steps))
+            return points and points[-1][1] == steps - 1
 
-        server.wait_until(all_runs, "every scalars run")
-        server.wait_until(complete, f"the last step of {scalars_run(biggest)}", interval=0.5)
+        for steps in sorted(sizes)[:-1]:
+            server.wait_until(lambda: complete(steps), f"the last step of {scalars_run(steps)}")
+        note = None
+        try:
+            server.wait_until(lambda: complete(biggest), f"the last step of {scalars_run(biggest)}",
+                              timeout=SCALARS_LOAD_TIMEOUT_S, interval=2.0)
+        except RuntimeError:
+            # The Python loader reads every scalar event; leave the size out rather than the loader.
+            note = (f"{scalars_run(biggest)} not loaded after {server.elapsed():.0f} s "
+                    f"(--load_fast={load_fast}): left out of the latency comparison")
+            common.log(f"plugin: {note}")
+            sizes = sorted(sizes)[:-1]
         load_s = server.elapsed()
         memory_loaded = server.memory()
         latency = measure_latency(server, _scalars_path, sizes, rounds)
         points = {str(s): len(server.get_json(_scalars_path(s))) for s in sizes}
         return {"up_s": up_s, "load_s": load_s, "memory_after_load": memory_loaded,
+                "not_loaded_note": note,
                 "memory_after_requests": server.memory(), "latency_s": latency,
                 "points_sent": points}
     finally:
@@ -398,7 +409,8 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     rounds = rounds or (3 if quick else 15)
     if loaders is None:
-        loaders = ["false"] + (["true"] if fast_loader_available() and not quick else [])
+        # The fast loader first: the Python loader may not finish the 10M scalars in time.
+        loaders = (["true"] if fast_loader_available() and not quick else []) + ["false"]
     lr_dir = os.path.join(scratch, "plugin", "lr")
     scalars_dir = os.path.join(scratch, "plugin", "scalars")
 
@@ -462,7 +474,7 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
             value=scalars["load_s"], unit="s", digits=3))
         timeline_rss = timeline["memory_after_requests"]["rss_bytes"]
         scalars_rss = scalars["memory_after_requests"]["rss_bytes"]
-        same_runs = set(scalar_sizes) == set(sizes)
+        same_runs = set(scalar_sizes) == set(sizes) and not scalars.get("not_loaded_note")
         rows.append(common.row(
             "plugin", f"{key}: resident memory of TensorBoard (+ data server), lr_timeline runs",
             value=timeline_rss, unit="MB", scale=1e-6))
