@@ -18,6 +18,7 @@ latency of ``/data/plugin/lr_timeline/timeline?run=...&downsample=2000``
 (resp. ``/data/plugin/scalars/scalars?run=...&tag=lr``) for every size,
 sizes alternated in each round. ``/timeline`` is measured four ways: the whole
 run (default), zoomed on 1% of the run in its middle (``start``/``end``), the
+same zoom moved by a few steps at every request (so no answer is reused), the
 incremental tail of the last 1000 steps (``since``), and the whole run in the
 columnar encoding; and its first request after loading (the cache's build).
 """
@@ -275,10 +276,16 @@ def _timeline_path(steps, query=""):
     return f"/data/plugin/lr_timeline/timeline?run={run}&downsample={DOWNSAMPLE}{query}"
 
 
-def _zoomed_path(steps):
+def _zoomed_path(steps, shift=0):
     width = max(steps // 100, 1)
-    start = steps // 2 - width // 2
+    start = steps // 2 - width // 2 + shift
     return _timeline_path(steps, f"&start={start}&end={start + width - 1}")
+
+
+def _moving_zoom_paths():
+    """A new zoom window at every request (a pan): never an answer the plugin already encoded."""
+    shifts = iter(range(1, 10**9))
+    return lambda steps: _zoomed_path(steps, next(shifts) * 7)
 
 
 def _incremental_path(steps):
@@ -341,6 +348,7 @@ def serve_lr_timeline(logdir, sizes, load_fast, rounds, scratch):
                 first_request[str(steps)] = time.perf_counter() - start
         latency = measure_latency(server, _timeline_path, sizes, rounds)
         zoomed = measure_latency(server, _zoomed_path, sizes, rounds)
+        panned = measure_latency(server, _moving_zoom_paths(), sizes, rounds)
         incremental = measure_latency(server, _incremental_path, sizes, rounds)
         columnar = measure_latency(server, _columnar_path, sizes, rounds)
         check = {}
@@ -359,7 +367,8 @@ def serve_lr_timeline(logdir, sizes, load_fast, rounds, scratch):
                                  "incremental_points_sent": len(tail["learning_rate"][OPTIMIZER])}
         return {"up_s": up_s, "load_s": load_s, "memory_after_load": memory_loaded,
                 "memory_after_requests": server.memory(), "latency_s": latency,
-                "zoomed_latency_s": zoomed, "incremental_latency_s": incremental,
+                "zoomed_latency_s": zoomed, "panned_latency_s": panned,
+                "incremental_latency_s": incremental,
                 "columnar_latency_s": columnar, "first_request_s": first_request,
                 "responses": check}
     finally:
@@ -508,6 +517,8 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
                 "plugin", f"{key}: /timeline columnar, {steps:,} steps",
                 timeline["columnar_latency_s"][str(steps)], "ms", scale=1e3))
             for label, latency_key in (("zoomed on 1%", "zoomed_latency_s"),
+                                       ("zoomed on 1%, a new window each request",
+                                        "panned_latency_s"),
                                        (f"incremental (since, last {TAIL_STEPS} steps)",
                                         "incremental_latency_s")):
                 window_stats = timeline[latency_key][str(steps)]

@@ -26,6 +26,7 @@ event records and for metric points: a window selects them by step in one
 vectorized pass, and they are thinned evenly when there are more than asked.
 """
 
+import collections
 import json
 
 import numpy as np
@@ -337,6 +338,9 @@ def _max_or_none(a, b):
     return max(values) if values else None
 
 
+ANSWERS_KEPT = 8
+"""Encoded answers a RunSummary keeps: the page asks the same query every 30 s."""
+
 PLATEAU_ACTIONS_ALWAYS_SENT = ("reduce", "at_min_lr", "missing_metric")
 """Plateau decisions never thinned out: the ones that change or stop the rate."""
 
@@ -375,13 +379,24 @@ class RunSummary:
         steps = [s for s in steps if s is not None]
         self.last_step = max(steps) if steps else None
         self._metrics = {}
+        self._answers = collections.OrderedDict()
 
     @property
     def nbytes(self):
         total = sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())
         total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
+        total += sum(len(answer) for answer in list(self._answers.values()))
         return total
+
+    def answer(self, key, compute):
+        """``compute()``'s bytes, kept for the last ANSWERS_KEPT keys (the page polls the same query)."""
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = compute()
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return found
 
     def metrics(self, key, compute):
         """``{metric: RecordSeries}`` of ``compute()``'s ``{metric: [[epoch, step, value]]}``.

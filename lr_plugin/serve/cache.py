@@ -11,6 +11,7 @@ Also here: the ``/timeline`` query parameters of a window (``start``, ``end``,
 """
 
 import collections
+import ctypes
 import re
 import threading
 
@@ -80,6 +81,7 @@ class RunCache:
                 return found
             summary = build()
             self._store(key, current, summary)
+            _release_freed_memory()
             return summary
 
     def refresh_size(self, key):
@@ -116,6 +118,18 @@ class RunCache:
             total -= self._entries.pop(key)[2]
             self._build_locks.pop(key, None)
             self.evictions += 1
+
+
+def _release_freed_memory():
+    """Hands the memory freed after a build (the payloads read) back to the system.
+
+    glibc keeps freed small blocks in its heap, so TensorBoard's RSS would stay
+    at the build's peak; best-effort, and only where glibc is the allocator.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Window:

@@ -185,29 +185,38 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 ctx, experiment, run_summary.epochs, scalar_runs, train_run, validation_run
             ),
         )
-        self._cache.refresh_size((experiment, run))
-        view = run_summary.view(
-            max_points, window.start, window.end, window.since, metrics=metrics
-        )
-        head = {
-            "version": timeline.TIMELINE_VERSION,
-            "run": run,
-            "name": name,
-            "train_run": train_run,
-            "validation_run": validation_run,
-            "points": view.totals["learning_rate"],
-            "planned_points": view.totals["planned"],
-            "window": window.to_json(),
-            "last_step": view.last_step,
-            "points_in_window": view.in_window["learning_rate"],
-            "planned_points_in_window": view.in_window["planned"],
-            "record_counts": dict(view.record_counts, metrics=view.metric_counts),
-        }
-        if encoding == "columnar":
-            return http_util.Respond(
-                request, columnar.columnar_body(head, view), columnar.CONTENT_TYPE
+
+        def encode():
+            view = run_summary.view(
+                max_points, window.start, window.end, window.since, metrics=metrics
             )
-        return http_util.Respond(request, columnar.json_body(head, view), _JSON)
+            head = {
+                "version": timeline.TIMELINE_VERSION,
+                "run": run,
+                "name": name,
+                "train_run": train_run,
+                "validation_run": validation_run,
+                "points": view.totals["learning_rate"],
+                "planned_points": view.totals["planned"],
+                "window": window.to_json(),
+                "last_step": view.last_step,
+                "points_in_window": view.in_window["learning_rate"],
+                "planned_points_in_window": view.in_window["planned"],
+                "record_counts": dict(view.record_counts, metrics=view.metric_counts),
+            }
+            if encoding == "columnar":
+                return columnar.columnar_body(head, view)
+            return columnar.json_body(head, view).encode("utf-8")
+
+        # Unchanged data and query: the same bytes (the page polls every 30 s).
+        body = run_summary.answer(
+            (max_points, window.start, window.end, window.since, encoding,
+             name, train_run, validation_run, companions),
+            encode,
+        )
+        self._cache.refresh_size((experiment, run))
+        content_type = columnar.CONTENT_TYPE if encoding == "columnar" else _JSON
+        return http_util.Respond(request, body, content_type)
 
     def _companion_fingerprint(self, ctx, experiment, train_run, validation_run):
         """What the Keras scalars of the paired runs are now, to know when metrics change."""
