@@ -17,14 +17,20 @@ The rule, for a series of ``n`` points and a budget of ``max_points``:
 3. If the change points alone exceed ``max_points``, they are all returned
    anyway: a correct step function beats the budget.
 4. Otherwise the remaining budget goes to the points that are neither change
-   points nor inside a plateau (the smooth parts): they are split into equal
-   buckets in order, and each bucket keeps its smallest and its largest rate,
-   so peaks and troughs of cyclic or warmup schedules survive.
+   points nor inside a plateau (the smooth parts): the series is cut into
+   ``budget // 2`` equal ranges of points, and each range keeps its smallest
+   and its largest smooth rate, so peaks and troughs of cyclic or warmup
+   schedules survive.
 
-The result never exceeds ``max_points`` except in case 3.
+The result never exceeds ``max_points`` except in case 3. The rule is
+implemented once, in ``lr_plugin.model.summary.RateSummary``, which also
+answers it for a window of steps without rereading the series; this module is
+the one-shot form for a whole series.
 """
 
 import numpy as np
+
+from lr_plugin.model import summary
 
 
 def downsample_indices(rates, max_points):
@@ -37,55 +43,9 @@ def downsample_indices(rates, max_points):
     Returns:
         An int64 array of increasing indices into ``rates``.
     """
-    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)):
-        raise TypeError(f"max_points must be an int. Received: {max_points!r}")
-    if max_points < 2:
-        raise ValueError(
-            f"max_points must be at least 2 (the first and last point). "
-            f"Received: max_points={max_points}"
-        )
+    summary._check_budget(max_points)
     rates = np.asarray(rates, dtype=np.float64).reshape(-1)
-    n = rates.size
-    if n <= max_points:
-        return np.arange(n, dtype=np.int64)
-
-    # same[i]: point i+1 has the rate of point i.
-    same = (rates[1:] == rates[:-1]) | (np.isnan(rates[1:]) & np.isnan(rates[:-1]))
-    in_plateau = np.zeros(n, dtype=bool)
-    in_plateau[:-1] |= same
-    in_plateau[1:] |= same
-    # A move between i and i+1 that touches a plateau keeps both i and i+1.
-    moves = np.flatnonzero(~same & (in_plateau[:-1] | in_plateau[1:]))
-    required = np.zeros(n, dtype=bool)
-    required[moves] = True
-    required[moves + 1] = True
-    required[0] = required[-1] = True
-
-    budget = max_points - int(np.count_nonzero(required))
-    if budget <= 0:
-        return np.flatnonzero(required).astype(np.int64)
-
-    # Interior plateau points add nothing to the drawing; the rest is smooth.
-    candidates = np.flatnonzero(~required & ~in_plateau)
-    if candidates.size <= budget:
-        required[candidates] = True
-    elif budget >= 2:
-        required[_bucket_extremes(rates, candidates, budget // 2)] = True
-    return np.flatnonzero(required).astype(np.int64)
-
-
-def _bucket_extremes(rates, candidates, buckets):
-    """Indices of the min and max rate of each of ``buckets`` equal groups of candidates."""
-    size = -(-candidates.size // buckets)  # ceil
-    pad = buckets * size - candidates.size
-    values = rates[candidates]
-    # Padding goes last, and argmin/argmax return the first of equal values, so
-    # a padded slot is picked only in a bucket that is all padding.
-    low = np.concatenate([values, np.full(pad, np.inf)]).reshape(buckets, size)
-    high = np.concatenate([values, np.full(pad, -np.inf)]).reshape(buckets, size)
-    offsets = np.arange(buckets) * size
-    picks = np.concatenate([offsets + low.argmin(axis=1), offsets + high.argmax(axis=1)])
-    return candidates[picks[picks < candidates.size]]
+    return summary.RateSummary(np.arange(rates.size), rates).select(0, rates.size, max_points)
 
 
 def downsample_series(steps, rates, max_points):

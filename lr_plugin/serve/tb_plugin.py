@@ -16,14 +16,16 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from lr_plugin.model import downsample
-from lr_plugin.model import plateau_view
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
+from lr_plugin.model import plateau_view
+from lr_plugin.model import summary
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
-from lr_plugin.serve import scalars
+from lr_plugin.serve import cache
+from lr_plugin.serve import columnar
 from lr_plugin.serve import finder_route
+from lr_plugin.serve import scalars
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 """Directory of the frontend files served under ``/static/`` (``index.js`` too)."""
@@ -69,6 +71,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
     def __init__(self, context):
         """Instantiates the plugin from TensorBoard's ``base_plugin.TBContext``."""
         self._data_provider = context.data_provider
+        self._cache = cache.RunCache()
 
     def get_plugin_apps(self):
         return {
@@ -161,49 +164,94 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 "/data/plugin/lr_timeline/runs lists, e.g. ?run=my_log_dir/lr_timeline.",
             )
         max_points, problem = _parse_downsample(request.args.get("downsample"))
-        if problem:
-            return _error(request, 400, problem)
-        tags_by_run = self._lr_timeline_tags(ctx, experiment)
-        if run not in tags_by_run:
+        window, window_problem = cache.parse_window(request.args)
+        encoding, format_problem = columnar.negotiate(request)
+        if problem or window_problem or format_problem:
+            return _error(request, 400, problem or window_problem or format_problem)
+        listing = self._lr_timeline_listing(ctx, experiment)
+        if run not in listing:
             scalar_runs = self._scalar_tags(ctx, experiment)
-            legacy = scalars.keras_only_runs(tags_by_run, scalar_runs, metadata.RUN_SUBDIR)
+            legacy = scalars.keras_only_runs(listing, scalar_runs, metadata.RUN_SUBDIR)
             if any(entry["run"] == run for entry in legacy):
                 return self._keras_only_timeline(request, ctx, experiment, run, scalar_runs)
             return _error(
                 request,
                 404,
                 f"No learning-rate data for run {run!r}. Runs with data: "
-                f"{_some(sorted(tags_by_run))}. Reload if training has just started.",
+                f"{_some(sorted(listing))}. Reload if training has just started.",
             )
-        payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
-        built = timeline.build_run(payloads, run=run)
+
+        def build():
+            payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
+            built = timeline.build_run(payloads, run=run)
+            run_summary = summary.RunSummary(built)
+            # Derived once per data change: facts of Keras' plateau rule (so the
+            # frontend never re-derives them) and the run's lint findings.
+            run_summary.derived = {
+                "plateau_view": timeline.clean(plateau_view.derive(built["plateau"])),
+                "findings": [finding.to_json() for finding in traps.lint_run(built)],
+            }
+            return run_summary
+
+        # Rebuilt only when the provider reports new data for the run.
+        run_summary = self._cache.get(
+            (experiment, run), cache.fingerprint(listing[run]), build
+        )
         scalar_runs = self._scalar_tags(ctx, experiment)
         name, train_run, validation_run = paired_runs(run, scalar_runs)
-        body = {
-            "version": timeline.TIMELINE_VERSION,
-            "run": run,
-            "name": name,
-            "train_run": train_run,
-            "validation_run": validation_run,
-        }
-        for key, points_key in (("learning_rate", "points"), ("planned", "planned_points")):
-            body[key] = {}
-            body[points_key] = {}
-            for optimizer, (steps, rates) in sorted(built[key].items()):
-                body[points_key][optimizer] = int(steps.size)
-                body[key][optimizer] = timeline.series_to_json(
-                    *downsample.downsample_series(steps, rates, max_points)
-                )
-        # Records are few (one per epoch or event) and always sent whole.
-        for key in metadata.RECORD_TAGS:
-            body[key] = timeline.clean(built[key])
-        # Facts of Keras' plateau rule, derived here so the frontend never re-derives it.
-        body["plateau_view"] = timeline.clean(plateau_view.derive(built["plateau"]))
-        body["metrics"] = self._metrics(
-            ctx, experiment, built["epochs"], scalar_runs, train_run, validation_run
+        companions = self._companion_fingerprint(ctx, experiment, train_run, validation_run)
+        metrics = run_summary.metrics(
+            companions,
+            lambda: self._metrics(
+                ctx, experiment, run_summary.epochs, scalar_runs, train_run, validation_run
+            ),
         )
-        body["findings"] = [finding.to_json() for finding in traps.lint_run(built)]
-        return http_util.Respond(request, body, _JSON)
+
+        def encode():
+            view = run_summary.view(
+                max_points, window.start, window.end, window.since, metrics=metrics
+            )
+            head = {
+                "version": timeline.TIMELINE_VERSION,
+                "run": run,
+                "name": name,
+                "train_run": train_run,
+                "validation_run": validation_run,
+                "points": view.totals["learning_rate"],
+                "planned_points": view.totals["planned"],
+                "window": window.to_json(),
+                "last_step": view.last_step,
+                "points_in_window": view.in_window["learning_rate"],
+                "planned_points_in_window": view.in_window["planned"],
+                "record_counts": dict(view.record_counts, metrics=view.metric_counts),
+                **run_summary.derived,
+            }
+            if encoding == "columnar":
+                return columnar.columnar_body(head, view)
+            return columnar.json_body(head, view).encode("utf-8")
+
+        # Unchanged data and query: the same bytes (the page polls every 30 s).
+        body = run_summary.answer(
+            (max_points, window.start, window.end, window.since, encoding,
+             name, train_run, validation_run, companions),
+            encode,
+        )
+        self._cache.refresh_size((experiment, run))
+        content_type = columnar.CONTENT_TYPE if encoding == "columnar" else _JSON
+        return http_util.Respond(request, body, content_type)
+
+    def _companion_fingerprint(self, ctx, experiment, train_run, validation_run):
+        """What the Keras scalars of the paired runs are now, to know when metrics change."""
+        runs = [r for r in (train_run, validation_run) if r]
+        if not runs or self._data_provider is None:
+            return ()
+        listing = self._data_provider.list_scalars(
+            ctx,
+            experiment_id=experiment,
+            plugin_name=SCALARS_PLUGIN_NAME,
+            run_tag_filter=provider.RunTagFilter(runs=runs),
+        )
+        return tuple((r, cache.fingerprint(listing.get(r, {}))) for r in runs)
 
     @wrappers.Request.application
     def _serve_replay(self, request):
@@ -289,6 +337,11 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
 
     def _lr_timeline_tags(self, ctx, experiment):
         """``{run: set of readable lr_timeline tags}``, runs without any left out."""
+        listing = self._lr_timeline_listing(ctx, experiment)
+        return {run: set(series_by_tag) for run, series_by_tag in listing.items()}
+
+    def _lr_timeline_listing(self, ctx, experiment):
+        """``{run: {readable tag: TensorTimeSeries}}``, runs without any left out."""
         if self._data_provider is None:
             return {}
         listing = self._data_provider.list_tensors(
@@ -296,18 +349,18 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         )
         result = {}
         for run, series_by_tag in listing.items():
-            tags = set()
+            readable = {}
             for tag, series in series_by_tag.items():
                 if metadata.kind_of_tag(tag) is None:
                     continue
                 if metadata.is_readable(series.plugin_content):
-                    tags.add(tag)
+                    readable[tag] = series
                 else:
                     schema.warn_skipped(run, tag, None, "a newer lr_plugin wrote it (payload "
                                         f"version above {metadata.PAYLOAD_VERSION}) or its "
                                         "metadata is damaged; upgrade lr_plugin to read it")
-            if tags:
-                result[run] = tags
+            if readable:
+                result[run] = readable
         return result
 
     def _scalar_tags(self, ctx, experiment):

@@ -1,0 +1,472 @@
+"""Multi-resolution summaries of a run: any window at any budget without rereading it.
+
+A ``RateSummary`` is built once per rate series (O(n)) and answers "at most N
+points of steps ``start..end``" in O(N * BRANCHING * log n), whatever the
+length of the run, with the rule of ``lr_plugin.model.downsample``:
+
+1. A window with at most N points is sent whole: full detail.
+2. Every *change point* inside the window is kept (both sides of a move into
+   or out of a plateau, computed once over the whole series), and so are the
+   window's first and last point. If they alone exceed N, they are all sent.
+3. The rest of the budget goes to the smooth parts: the window is cut into
+   ``(N - kept) // 2`` equal ranges of points, and each range keeps its
+   smallest and its largest *smooth* rate (a point neither a change point nor
+   inside a plateau), so peaks and troughs survive.
+
+How it stays cheap: level ``k`` stores, for every aligned bucket of
+``BRANCHING**k`` points, the index of its smallest and of its largest smooth
+rate (the first and last point of a bucket are its bounds, so they need no
+storage). A range is covered by at most ``2 * BRANCHING`` buckets per level
+(fewer, coarser buckets in its middle), so its extremes cost a few gathers.
+
+Storage is lossless and compact: steps that are contiguous (the usual case)
+are kept as their first step only, and rates that are all float32 values (what
+Keras applies) as float32. ``RecordSeries`` does the same for epoch, plateau and
+event records and for metric points: a window selects them by step in one
+vectorized pass, and they are thinned evenly when there are more than asked.
+"""
+
+import collections
+import json
+
+import numpy as np
+
+from lr_plugin.format import metadata
+from lr_plugin.model import timeline
+
+BRANCHING = 16
+"""Points per bucket of level 1, and buckets per bucket of each next level."""
+
+
+class RateSummary:
+    """One rate series, ready for windowed, budgeted reads.
+
+    Example:
+
+    ```python
+    summary = RateSummary(np.arange(10_000_000), rates)
+    steps, rates = summary.points(max_points=2000)  # the whole run
+    steps, rates = summary.points(2000, start=5_000_000, end=5_001_000)  # full detail
+    ```
+
+    Args:
+        steps: 1-D int array of steps, strictly increasing.
+        rates: 1-D float array of rates, same length.
+    """
+
+    def __init__(self, steps, rates):
+        steps = np.asarray(steps).reshape(-1)
+        rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+        if steps.shape != rates.shape:
+            raise ValueError(
+                f"steps and rates must have the same length. Received: "
+                f"{steps.size} steps and {rates.size} rates"
+            )
+        steps = steps.astype(np.int64)
+        if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
+            raise ValueError(
+                "steps must be strictly increasing (merge chunks with "
+                "lr_plugin.model.timeline.merge_rates first). Received steps "
+                f"starting {steps[:5].tolist()}"
+            )
+        self.size = int(steps.size)
+        contiguous = self.size == 0 or int(steps[-1]) - int(steps[0]) == self.size - 1
+        # Contiguous steps are their first step; a copy is kept only for gaps.
+        self._first_step = int(steps[0]) if self.size else 0
+        self._steps = None if contiguous else steps.copy()
+        as_float32 = rates.astype(np.float32)
+        exact = np.array_equal(as_float32.astype(np.float64), rates, equal_nan=True)
+        self._rates = as_float32 if exact else rates.copy()
+        self._index_type = np.int32 if self.size < 2**31 - 1 else np.int64
+
+        changes, smooth = _change_points_and_smooth(rates)
+        self._changes = changes.astype(self._index_type)
+        self._smooth_bits = np.packbits(smooth)
+        self._levels = _build_levels(rates, smooth, self._index_type)
+
+    @property
+    def rate_dtype(self):
+        """``float32`` when every rate is a float32 value (stored and sent as such)."""
+        return self._rates.dtype
+
+    @property
+    def last_step(self):
+        """The last step of the series, or None when it is empty."""
+        return None if self.size == 0 else int(self.steps_at(np.array([self.size - 1]))[0])
+
+    @property
+    def nbytes(self):
+        """Bytes held by the arrays of this summary."""
+        arrays = [self._rates, self._changes, self._smooth_bits]
+        arrays += [a for level in self._levels for a in level]
+        if self._steps is not None:
+            arrays.append(self._steps)
+        return sum(a.nbytes for a in arrays)
+
+    def steps_at(self, indices):
+        indices = np.asarray(indices, dtype=np.int64)
+        if self._steps is None:
+            return indices + self._first_step
+        return self._steps[indices]
+
+    def rates_at(self, indices):
+        return self._rates[np.asarray(indices, dtype=np.int64)].astype(np.float64)
+
+    def index_range(self, start=None, end=None):
+        """``(i0, i1)``: the points with ``start <= step <= end`` are ``i0 .. i1 - 1``."""
+        low, high = 0, self.size
+        if self._steps is None:
+            if start is not None:
+                low = int(min(max(start - self._first_step, 0), self.size))
+            if end is not None:
+                high = int(min(max(end - self._first_step + 1, 0), self.size))
+        else:
+            if start is not None:
+                low = int(np.searchsorted(self._steps, start, side="left"))
+            if end is not None:
+                high = int(np.searchsorted(self._steps, end, side="right"))
+        return low, max(low, high)
+
+    def select(self, i0, i1, max_points):
+        """Sorted indices of the points of ``i0 .. i1 - 1`` to send (see the module rule)."""
+        _check_budget(max_points)
+        count = i1 - i0
+        if count <= max_points:
+            return np.arange(i0, i1, dtype=np.int64)
+        lo, hi = np.searchsorted(self._changes, [i0, i1])
+        required = np.concatenate(
+            [self._changes[lo:hi].astype(np.int64), np.array([i0, i1 - 1], np.int64)]
+        )
+        required = np.unique(required)
+        budget = max_points - required.size
+        if budget < 2:
+            return required
+        groups = budget // 2
+        size = -(-count // groups)  # ceil: at most `groups` ranges
+        starts = np.arange(i0, i1, size, dtype=np.int64)
+        ends = np.minimum(starts + size, i1)
+        lows, highs = self._range_extremes(starts, ends)
+        picks = np.concatenate([lows, highs])
+        return np.unique(np.concatenate([required, picks[picks >= 0]]))
+
+    def points(self, max_points, start=None, end=None):
+        """``(steps, rates)`` of at most ``max_points`` points with ``start <= step <= end``.
+
+        The budget is exceeded only when the window's change points alone need
+        more. Returns int64 steps and float64 rates in step order.
+        """
+        keep = self.select(*self.index_range(start, end), max_points)
+        return self.steps_at(keep), self.rates_at(keep)
+
+    def _range_extremes(self, starts, ends):
+        """Indices of the smallest and largest smooth rate of each range ``[start, end)``.
+
+        -1 where a range has no smooth point. Each range is split, level by
+        level, into its unaligned edges (fewer than BRANCHING buckets each) and
+        an aligned middle handed to the next, coarser level.
+        """
+        count = starts.size
+        best = [np.full(count, -1, np.int64), np.full(count, -1, np.int64)]
+        low, high = starts.copy(), ends.copy()
+        active = np.flatnonzero(high > low)
+        offsets = np.arange(BRANCHING, dtype=np.int64)
+        for level in range(len(self._levels) + 1):
+            if active.size == 0:
+                break
+            a, z = low[active], high[active]
+            aligned_a = -(-a // BRANCHING) * BRANCHING
+            aligned_z = z // BRANCHING * BRANCHING
+            whole = aligned_a >= aligned_z  # no aligned middle: take every bucket
+            aligned_a = np.where(whole, z, aligned_a)
+            aligned_z = np.where(whole, z, aligned_z)
+            left = a[:, None] + offsets
+            left_valid = left < aligned_a[:, None]
+            # A range without a middle has fewer than 2 * BRANCHING buckets.
+            right_from = np.where(whole, a + BRANCHING, aligned_z)
+            right = right_from[:, None] + offsets
+            right_valid = right < z[:, None]
+            items = np.concatenate([left, right], axis=1)
+            valid = np.concatenate([left_valid, right_valid], axis=1)
+            items = np.where(valid, items, 0)
+            for which in (0, 1):
+                candidates = self._level_candidates(level, items, valid, which)
+                candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
+                best[which][active] = self._extreme(candidates, which)
+            more = ~whole
+            low[active] = aligned_a // BRANCHING
+            high[active] = aligned_z // BRANCHING
+            active = active[more]
+        return best
+
+    def _level_candidates(self, level, items, valid, which):
+        """Global indices of smooth extremes of the level's buckets ``items`` (-1: none)."""
+        if level == 0:
+            bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
+            return np.where(valid & (bits == 1), items, -1)
+        array = self._levels[level - 1][which]
+        safe = np.minimum(items, array.size - 1)
+        return np.where(valid & (items < array.size), array[safe].astype(np.int64), -1)
+
+    def _extreme(self, candidates, which):
+        return _pick_extreme(self._rates, candidates, which)
+
+
+def _pick_extreme(rates, candidates, which):
+    """Per row, the index among ``candidates`` (-1: none) of the smallest (0) or largest rate.
+
+    A NaN rate wins (numpy's argmin/argmax pick NaN), so a diverged rate is shown.
+    """
+    valid = candidates >= 0
+    fill = np.inf if which == 0 else -np.inf
+    values = np.where(valid, rates[np.maximum(candidates, 0)].astype(np.float64), fill)
+    column = values.argmin(axis=1) if which == 0 else values.argmax(axis=1)
+    rows = np.arange(candidates.shape[0])
+    chosen = candidates[rows, column]
+    # All valid values equal to the fill (rates of +-inf): take the first valid one.
+    tie = (chosen < 0) & valid.any(axis=1)
+    chosen[tie] = candidates[rows[tie], valid[tie].argmax(axis=1)]
+    return chosen
+
+
+def _change_points_and_smooth(rates):
+    """``(change point indices, smooth mask)``: the two kinds of points of the rule."""
+    n = rates.size
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    same = (rates[1:] == rates[:-1]) | (np.isnan(rates[1:]) & np.isnan(rates[:-1]))
+    in_plateau = np.zeros(n, dtype=bool)
+    in_plateau[:-1] |= same
+    in_plateau[1:] |= same
+    # A move between i and i+1 that touches a plateau keeps both i and i+1.
+    moves = np.flatnonzero(~same & (in_plateau[:-1] | in_plateau[1:]))
+    required = np.zeros(n, dtype=bool)
+    required[moves] = True
+    required[moves + 1] = True
+    required[0] = required[-1] = True
+    return np.flatnonzero(required), ~required & ~in_plateau
+
+
+def _build_levels(rates, smooth, index_type):
+    """``[(lows, highs), ...]``: per level, each bucket's smooth extremes (-1: none)."""
+    levels = []
+    indices = np.where(smooth, np.arange(rates.size), -1)
+    lows = highs = indices
+    while lows.size > 1:
+        pad = -lows.size % BRANCHING
+        grouped = [
+            np.concatenate([array, np.full(pad, -1, array.dtype)]).reshape(-1, BRANCHING)
+            for array in (lows, highs)
+        ]
+        lows = _pick_extreme(rates, grouped[0], 0).astype(index_type)
+        highs = _pick_extreme(rates, grouped[1], 1).astype(index_type)
+        levels.append((lows, highs))
+    return levels
+
+
+def _check_budget(max_points):
+    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)):
+        raise TypeError(f"max_points must be an int. Received: {max_points!r}")
+    if max_points < 2:
+        raise ValueError(
+            f"max_points must be at least 2 (the first and last point). "
+            f"Received: max_points={max_points}"
+        )
+
+
+class RecordSeries:
+    """Records (dicts already JSON-safe) selectable by step window, each encoded once.
+
+    Args:
+        records: list of JSON-safe dicts or lists, in the order to send them.
+        first_steps, last_steps: per record, the steps it spans (equal for a
+            record at one step); None where unknown: such records are sent
+            only when no window is asked.
+        always: optional per-record booleans: records never thinned out.
+    """
+
+    def __init__(self, records, first_steps, last_steps, always=None):
+        self.records = records
+        self.encoded = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
+        self._first = _steps_array(first_steps)
+        self._last = _steps_array(last_steps)
+        self._always = (
+            np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
+        )
+        # Rough: the text, plus the decoded records it was made from.
+        self._nbytes = 3 * sum(len(text) for text in self.encoded) + 3 * self._first.nbytes
+
+    def __len__(self):
+        return len(self.records)
+
+    @property
+    def nbytes(self):
+        return self._nbytes
+
+    def select(self, start=None, end=None, since=None, limit=None):
+        """``(indices, in_window)``: records that reach into the window, thinned to ``limit``.
+
+        A record is in the window when it spans a step ``>= start`` (and ``> since``)
+        and a step ``<= end``. With more than ``limit`` such records, an evenly
+        spaced ``limit`` of them are kept, plus every ``always`` record.
+        """
+        mask = np.ones(len(self.records), bool)
+        lower = _max_or_none(start, None if since is None else since + 1)
+        if lower is not None or end is not None:
+            known = ~np.isnan(self._last)
+            mask &= known
+            if lower is not None:
+                mask &= known & (self._last >= lower)
+            if end is not None:
+                mask &= known & (self._first <= end)
+        selected = np.flatnonzero(mask)
+        in_window = int(selected.size)
+        if limit is not None and selected.size > limit:
+            spaced = np.unique(np.linspace(0, selected.size - 1, max(limit, 1)).round().astype(int))
+            keep = np.zeros(selected.size, bool)
+            keep[spaced] = True
+            keep |= self._always[selected]
+            selected = selected[keep]
+        return selected, in_window
+
+
+def _steps_array(values):
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _max_or_none(a, b):
+    values = [v for v in (a, b) if v is not None]
+    return max(values) if values else None
+
+
+ANSWERS_KEPT = 8
+"""Encoded answers a RunSummary keeps: the page asks the same query every 30 s."""
+
+PLATEAU_ACTIONS_ALWAYS_SENT = ("reduce", "at_min_lr", "missing_metric")
+"""Plateau decisions never thinned out: the ones that change or stop the rate."""
+
+
+class RunSummary:
+    """One run's timeline (``timeline.build_run``'s dict), summarized for windowed reads.
+
+    Rate series become ``RateSummary``s; epoch and plateau records are windowed by
+    step and thinned to the budget; events and sessions are few and always sent
+    (with ``since``, only the newer events).
+
+    Args:
+        built: the run dict of ``lr_plugin.model.timeline.build_run``.
+    """
+
+    def __init__(self, built):
+        self.series = {
+            key: {name: RateSummary(*built[key][name]) for name in sorted(built[key])}
+            for key in ("learning_rate", "planned")
+        }
+        # The plugin aligns metrics with the complete epoch records.
+        self.epochs = built["epochs"]
+        self.records = {}
+        for tag in metadata.RECORD_TAGS:
+            records = timeline.clean(built.get(tag, []))
+            if tag == metadata.EPOCHS_TAG:
+                first = [_step_or_none(r.get("first_step")) for r in records]
+                last = [_step_or_none(r.get("last_step")) for r in records]
+                always = None
+            else:
+                first = last = [_step_or_none(r.get("step")) for r in records]
+                always = [r.get("action") in PLATEAU_ACTIONS_ALWAYS_SENT for r in records]
+            self.records[tag] = RecordSeries(records, first, last, always)
+        # The planned series runs ahead of training: the newest data is the applied rate.
+        steps = [s.last_step for s in self.series["learning_rate"].values()]
+        steps = [s for s in steps if s is not None]
+        self.last_step = max(steps) if steps else None
+        self._metrics = {}
+        self._answers = collections.OrderedDict()
+
+    @property
+    def nbytes(self):
+        total = sum(s.nbytes for series in self.series.values() for s in series.values())
+        total += sum(r.nbytes for r in self.records.values())
+        total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
+        total += sum(len(answer) for answer in list(self._answers.values()))
+        return total
+
+    def answer(self, key, compute):
+        """``compute()``'s bytes, kept for the last ANSWERS_KEPT keys (the page polls the same query)."""
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = compute()
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return found
+
+    def metrics(self, key, compute):
+        """``{metric: RecordSeries}`` of ``compute()``'s ``{metric: [[epoch, step, value]]}``.
+
+        Computed once per ``key`` (what the metrics depend on besides this run).
+        """
+        if key not in self._metrics:
+            self._metrics.clear()  # an older key will not come back
+            self._metrics[key] = {
+                name: RecordSeries(points, *([[_step_or_none(p[1]) for p in points]] * 2))
+                for name, points in compute().items()
+            }
+        return self._metrics[key]
+
+    def view(self, max_points, start=None, end=None, since=None, metrics=None):
+        """What one request sends: ``TimelineView`` of the window, at most ``max_points`` each.
+
+        ``since`` keeps only what is newer than that step (a refresh's tail).
+        """
+        lower = _max_or_none(start, None if since is None else since + 1)
+        view = TimelineView(last_step=self.last_step)
+        for key, series in self.series.items():
+            view.series[key] = {}
+            view.in_window[key] = {}
+            for name, rate_summary in series.items():
+                i0, i1 = rate_summary.index_range(lower, end)
+                keep = rate_summary.select(i0, i1, max_points)
+                view.series[key][name] = (
+                    rate_summary.steps_at(keep), rate_summary.rates_at(keep),
+                    rate_summary.rate_dtype,
+                )
+                view.totals[key][name] = rate_summary.size
+                view.in_window[key][name] = i1 - i0
+        # One record per bucket of the rate series at most.
+        limit = max(max_points // 2, 1)
+        for tag, records in self.records.items():
+            if tag == metadata.EPOCHS_TAG or tag == metadata.PLATEAU_TAG:
+                picked, in_window = records.select(start, end, since, limit)
+            elif tag == metadata.EVENTS_TAG:
+                picked, in_window = records.select(since=since)
+            else:
+                picked, in_window = np.arange(len(records)), len(records)
+            view.records[tag] = [records.encoded[i] for i in picked]
+            view.record_counts[tag] = _counts(len(records), in_window, len(picked))
+        for name, points in (metrics or {}).items():
+            picked, in_window = points.select(start, end, since, limit)
+            view.metrics[name] = [points.encoded[i] for i in picked]
+            view.metric_counts[name] = _counts(len(points), in_window, len(picked))
+        return view
+
+
+class TimelineView:
+    """The parts of one ``/timeline`` answer: series as arrays, records already encoded."""
+
+    def __init__(self, last_step=None):
+        self.last_step = last_step
+        self.series = {}  # key -> optimizer -> (steps int64, rates float64, stored dtype)
+        self.totals = {"learning_rate": {}, "planned": {}}
+        self.in_window = {}
+        self.records = {}  # tag -> [JSON text of each record]
+        self.record_counts = {}
+        self.metrics = {}  # metric -> [JSON text of each [epoch, step, value]]
+        self.metric_counts = {}
+
+
+def _counts(total, in_window, sent):
+    return {"total": int(total), "in_window": int(in_window), "sent": int(sent)}
+
+
+def _step_or_none(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if np.isfinite(value) else None

@@ -1,0 +1,171 @@
+"""The plugin's per-run cache: each run is read and summarized once per change.
+
+A run's entry is valid while the data provider reports the same ``max_step``
+and ``max_wall_time`` for each of its tags (``list_tensors`` knows them without
+reading the data): a new chunk, record or restart of the run changes them, and
+the next request rebuilds the entry. Entries are dropped least recently used
+first when their summaries hold more than ``max_bytes``.
+
+Also here: the ``/timeline`` query parameters of a window (``start``, ``end``,
+``since``), parsed with the route's messages.
+"""
+
+import collections
+import ctypes
+import re
+import threading
+
+DEFAULT_MAX_BYTES = 256 * 2**20
+"""Bytes of run summaries the plugin keeps (a 10M-step run takes about 50 MB)."""
+
+MAX_STEP = 2**53
+"""Steps are sent as float64 (JSON numbers, Float64Array): exact below this."""
+
+_STEP_PATTERN = re.compile(r"[0-9]{1,16}")
+
+
+def fingerprint(series_by_tag):
+    """What identifies the data of a run: ``(tag, max_step, max_wall_time)`` per tag, sorted.
+
+    Args:
+        series_by_tag: ``{tag: TensorTimeSeries}`` of one run from ``list_tensors``.
+    """
+    return tuple(
+        sorted((tag, series.max_step, series.max_wall_time) for tag, series in series_by_tag.items())
+    )
+
+
+class RunCache:
+    """Least-recently-used ``{key: summary}``, rebuilt when a key's fingerprint changes.
+
+    Thread-safe: TensorBoard serves requests from several threads. Two requests
+    for the same changed run wait for one build.
+
+    Args:
+        max_bytes: bound on the summed ``nbytes`` of the kept summaries. The
+            summary just built is kept even when it alone is larger.
+    """
+
+    def __init__(self, max_bytes=DEFAULT_MAX_BYTES):
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(
+                f"max_bytes must be a whole number of bytes >= 0. Received: max_bytes={max_bytes!r}"
+            )
+        self.max_bytes = max_bytes
+        self._entries = collections.OrderedDict()  # key -> (fingerprint, summary, nbytes)
+        self._lock = threading.Lock()
+        self._build_locks = {}
+        self.hits = self.builds = self.evictions = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __contains__(self, key):
+        return key in self._entries
+
+    @property
+    def nbytes(self):
+        with self._lock:
+            return sum(entry[2] for entry in self._entries.values())
+
+    def get(self, key, current, build):
+        """The summary of ``key`` for fingerprint ``current``; ``build()`` makes it on a miss."""
+        found = self._lookup(key, current)
+        if found is not None:
+            return found
+        with self._lock:
+            build_lock = self._build_locks.setdefault(key, threading.Lock())
+        with build_lock:
+            found = self._lookup(key, current)  # another request may have built it
+            if found is not None:
+                return found
+            summary = build()
+            self._store(key, current, summary)
+            _release_freed_memory()
+            return summary
+
+    def refresh_size(self, key):
+        """Re-measures an entry that grew (memoized metrics) and evicts to the bound."""
+        with self._lock:
+            if key in self._entries:
+                stored, summary, _ = self._entries[key]
+                self._entries[key] = (stored, summary, summary.nbytes)
+                self._evict(keep=key)
+
+    def _lookup(self, key, current):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != current:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def _store(self, key, current, summary):
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (current, summary, summary.nbytes)
+            self.builds += 1
+            self._evict(keep=key)
+
+    def _evict(self, keep):
+        total = sum(entry[2] for entry in self._entries.values())
+        for key in list(self._entries):
+            if total <= self.max_bytes:
+                break
+            if key == keep:
+                continue
+            total -= self._entries.pop(key)[2]
+            self._build_locks.pop(key, None)
+            self.evictions += 1
+
+
+def _release_freed_memory():
+    """Hands the memory freed after a build (the payloads read) back to the system.
+
+    glibc keeps freed small blocks in its heap, so TensorBoard's RSS would stay
+    at the build's peak; best-effort, and only where glibc is the allocator.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class Window:
+    """The ``start``, ``end`` and ``since`` steps of a ``/timeline`` request (None: absent)."""
+
+    def __init__(self, start=None, end=None, since=None):
+        self.start, self.end, self.since = start, end, since
+
+    def to_json(self):
+        return {"start": self.start, "end": self.end, "since": self.since}
+
+
+def parse_window(args):
+    """``(Window, None)``, or ``(None, message)`` when a parameter is bad.
+
+    Args:
+        args: the request's query arguments (a mapping with ``get``).
+    """
+    values = {}
+    for name in ("start", "end", "since"):
+        raw = args.get(name)
+        if raw is None:
+            values[name] = None
+            continue
+        if not _STEP_PATTERN.fullmatch(raw) or int(raw) >= MAX_STEP:
+            shown = raw if len(raw) <= 40 else raw[:40] + "..."
+            return None, (
+                f"Query parameter {name!r} must be a step: a whole number from 0 to "
+                f"{MAX_STEP - 1}. Received: {shown!r}. Leave it out for "
+                + {"start": "the first step.", "end": "the last step.",
+                   "since": "the whole timeline."}[name]
+            )
+        values[name] = int(raw)
+    if values["start"] is not None and values["end"] is not None and values["start"] > values["end"]:
+        return None, (
+            f"Query parameter 'start' must not be after 'end'. Received: "
+            f"start={values['start']}, end={values['end']}. Swap them to zoom on that window."
+        )
+    return Window(**values), None

@@ -1,0 +1,206 @@
+"""Specification of lr_plugin.model.summary: any window at any budget, exact where the rate steps."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lr_plugin.format import metadata
+from lr_plugin.model import summary
+from lr_plugin.model import timeline
+
+
+def step_line(kept_steps, kept_rates, steps):
+    index = np.searchsorted(kept_steps, steps, side="right") - 1
+    return kept_rates[index]
+
+
+def random_walk(n, seed=0):
+    """Distinct rates (no plateaus): every point but the ends is smooth."""
+    return np.random.default_rng(seed).normal(size=n).cumsum() * 1e-3 + 1.0
+
+
+@pytest.mark.parametrize("n", [3, 17, 16**2, 16**3 + 5, 100_003])
+@pytest.mark.parametrize("max_points", [4, 10, 101, 2000])
+def test_every_range_keeps_its_smallest_and_largest_rate(n, max_points):
+    rates = random_walk(n, seed=n)
+    rate_summary = summary.RateSummary(np.arange(n), rates)
+    rng = np.random.default_rng(max_points)
+    windows = [(0, n)] + [tuple(sorted(rng.integers(0, n + 1, size=2))) for _ in range(20)]
+    for i0, i1 in windows:
+        kept = rate_summary.select(int(i0), int(i1), max_points)
+        if i1 - i0 <= max_points:
+            assert kept.tolist() == list(range(i0, i1))
+            continue
+        assert kept.size <= max_points
+        assert kept[0] == i0 and kept[-1] == i1 - 1
+        groups = (max_points - 2) // 2
+        size = -(-(i1 - i0) // groups)
+        for start in range(i0, i1, size):
+            inside = np.arange(start, min(start + size, i1))
+            smooth = inside[(inside > 0) & (inside < n - 1)]
+            if smooth.size:
+                assert smooth[rates[smooth].argmin()] in kept
+                assert smooth[rates[smooth].argmax()] in kept
+
+
+def test_window_with_few_points_is_sent_whole():
+    rates = random_walk(1_000_000)
+    steps, kept = summary.RateSummary(np.arange(1_000_000), rates).points(
+        2000, start=500_000, end=501_999
+    )
+    assert steps.tolist() == list(range(500_000, 502_000))
+    np.testing.assert_array_equal(kept, rates[500_000:502_000])
+
+
+def test_step_function_is_exact_in_every_window():
+    n = 1_000_000
+    boundaries = np.sort(np.random.default_rng(3).choice(np.arange(1, n), 60, replace=False))
+    rates = (0.1 * 0.8 ** np.arange(61))[np.searchsorted(boundaries, np.arange(n), side="right")]
+    rate_summary = summary.RateSummary(np.arange(n), rates)
+    for start, end in [(None, None), (0, n - 1), (123_456, 654_321), (boundaries[7], boundaries[9])]:
+        steps, kept = rate_summary.points(300, start=start, end=end)
+        low, high = start or 0, n - 1 if end is None else end
+        assert steps[0] == low and steps[-1] == high
+        window = np.arange(low, high + 1)
+        np.testing.assert_array_equal(step_line(steps, kept, window), rates[window])
+        np.testing.assert_array_equal(np.interp(window, steps, kept), rates[window])
+
+
+def test_smooth_schedule_with_reductions_keeps_its_extremes_within_the_budget():
+    n = 200_000
+    index = np.arange(n)
+    rates = (0.01 * (1 + np.cos(np.pi * index / n)) / 2 + 1e-4) * 0.5 ** (index // 50_000)
+    steps, kept = summary.RateSummary(index, rates).points(500)
+    assert 480 <= steps.size <= 500
+    assert kept.max() == rates.max() and kept.min() == rates.min()
+
+
+def test_cyclic_rate_keeps_every_peak_in_a_zoomed_window():
+    n = 1_000_000
+    phase = np.arange(n) % 1000
+    rates = 0.001 + 0.009 * np.minimum(phase, 1000 - phase) / 500
+    # 100 cycles in the window, 100 ranges of one cycle each.
+    steps, kept = summary.RateSummary(np.arange(n), rates).points(202, start=300_000, end=399_999)
+    assert np.count_nonzero(kept == rates.max()) == 100
+
+
+def test_nan_rate_is_shown_even_far_below_the_budget():
+    rates = random_walk(1_000_000)
+    rates[777_777] = np.nan
+    steps, kept = summary.RateSummary(np.arange(1_000_000), rates).points(100)
+    assert 777_777 in steps.tolist()
+    assert np.isnan(kept[steps.tolist().index(777_777)])
+
+
+def test_steps_with_gaps_are_windowed_by_step():
+    steps = np.arange(0, 3_000_000, 3)  # every third step recorded
+    rates = random_walk(steps.size)
+    rate_summary = summary.RateSummary(steps, rates)
+    kept_steps, kept = rate_summary.points(5000, start=1_000_000, end=1_000_030)
+    assert kept_steps.tolist() == list(range(1_000_002, 1_000_031, 3))
+    np.testing.assert_array_equal(kept, rates[(kept_steps // 3)])
+    assert rate_summary.last_step == 2_999_997
+
+
+def test_float32_rates_and_contiguous_steps_are_stored_compactly():
+    n = 1_000_000
+    rates = random_walk(n).astype(np.float32).astype(np.float64)
+    rate_summary = summary.RateSummary(np.arange(10, 10 + n), rates)
+    assert rate_summary.rate_dtype == np.float32
+    assert rate_summary.nbytes < 6 * n  # 4 bytes of rate, about 1 of index per point
+    steps, kept = rate_summary.points(10, start=10, end=19)
+    assert steps.tolist() == list(range(10, 20))
+    np.testing.assert_array_equal(kept, rates[:10])  # exact: float32 values as float64
+    assert summary.RateSummary([0, 1], [0.1, 0.2]).rate_dtype == np.float64
+
+
+def test_empty_window_and_empty_series():
+    rate_summary = summary.RateSummary(np.arange(100), random_walk(100))
+    assert rate_summary.points(10, start=200)[0].size == 0
+    assert rate_summary.points(10, start=50, end=40)[0].size == 0
+    empty = summary.RateSummary([], [])
+    assert empty.points(10)[0].size == 0 and empty.last_step is None
+
+
+def test_bad_series_are_refused_with_what_was_received():
+    with pytest.raises(ValueError, match="same length. Received: 3 steps and 2 rates"):
+        summary.RateSummary([0, 1, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        summary.RateSummary([0, 2, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="at least 2"):
+        summary.RateSummary([0, 1], [0.1, 0.2]).points(1)
+
+
+def built_run(epochs=100, steps_per_epoch=10):
+    """A build_run dict: a rate halved every 10 epochs, one epoch and plateau record each."""
+    n = epochs * steps_per_epoch
+    rates = 0.1 * 0.5 ** (np.arange(n) // (10 * steps_per_epoch))
+    run = timeline.empty_run()
+    run["learning_rate"]["SGD"] = (np.arange(n), rates)
+    for epoch in range(epochs):
+        last = (epoch + 1) * steps_per_epoch - 1
+        run["epochs"].append({"epoch": epoch, "first_step": last + 1 - steps_per_epoch,
+                              "last_step": last, "metrics": {"loss": float("nan")}})
+        reduce = epoch % 10 == 9
+        run["plateau"].append({"epoch": epoch, "step": last,
+                               "action": "reduce" if reduce else "wait"})
+        if reduce:
+            run["events"].append({"epoch": epoch, "step": last, "kind": "reduce"})
+    run["sessions"].append({"session": "a", "state": "begin", "start_step": 0})
+    return run
+
+
+def test_run_view_sends_records_of_the_window_and_counts_the_rest():
+    run_summary = summary.RunSummary(built_run())
+    view = run_summary.view(2000, start=250, end=349)
+    assert [json.loads(r)["epoch"] for r in view.records["epochs"]] == list(range(25, 35))
+    assert view.record_counts["epochs"] == {"total": 100, "in_window": 10, "sent": 10}
+    assert view.record_counts["plateau"] == {"total": 100, "in_window": 10, "sent": 10}
+    # Events and sessions are few: always sent whole.
+    assert view.record_counts["events"] == {"total": 10, "in_window": 10, "sent": 10}
+    assert len(view.records[metadata.SESSIONS_TAG]) == 1
+    assert '"loss":"NaN"' in view.records["epochs"][0]  # TensorBoard's JSON for NaN
+    steps, rates, dtype = view.series["learning_rate"]["SGD"]
+    assert steps.tolist() == list(range(250, 350))
+    assert view.totals["learning_rate"] == {"SGD": 1000}
+    assert view.in_window["learning_rate"] == {"SGD": 100}
+    assert view.last_step == 999
+
+
+def test_run_view_thins_records_beyond_the_budget_but_keeps_every_reduction():
+    view = summary.RunSummary(built_run(epochs=1000)).view(40)
+    epochs = [json.loads(r)["epoch"] for r in view.records["epochs"]]
+    assert len(epochs) == 20 and epochs[0] == 0 and epochs[-1] == 999
+    assert view.record_counts["epochs"] == {"total": 1000, "in_window": 1000, "sent": 20}
+    plateau = [json.loads(r) for r in view.records["plateau"]]
+    assert {r["epoch"] for r in plateau if r["action"] == "reduce"} == set(range(9, 1000, 10))
+    assert len(view.records["events"]) == 100
+
+
+def test_run_view_since_sends_only_the_newer_tail():
+    view = summary.RunSummary(built_run()).view(2000, since=979)
+    steps, _, _ = view.series["learning_rate"]["SGD"]
+    assert steps.tolist() == list(range(980, 1000))
+    assert [json.loads(r)["epoch"] for r in view.records["epochs"]] == [98, 99]
+    assert [json.loads(r)["epoch"] for r in view.records["events"]] == [99]
+
+
+def test_metrics_are_computed_once_per_key_and_windowed():
+    run_summary = summary.RunSummary(built_run())
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"loss": [[e, e * 10 + 9, 1.0 / (e + 1)] for e in range(100)]}
+
+    first = run_summary.metrics(("train", 1), compute)
+    assert run_summary.metrics(("train", 1), compute) is first and len(calls) == 1
+    run_summary.metrics(("train", 2), compute)
+    assert len(calls) == 2
+    view = run_summary.view(2000, start=0, end=99, metrics=first)
+    assert view.metrics["loss"] == ["[0,9,1.0]", "[1,19,0.5]", "[2,29,0.3333333333333333]",
+                                    "[3,39,0.25]", "[4,49,0.2]", "[5,59,0.16666666666666666]",
+                                    "[6,69,0.14285714285714285]", "[7,79,0.125]",
+                                    "[8,89,0.1111111111111111]", "[9,99,0.1]"]
+    assert view.metric_counts["loss"] == {"total": 100, "in_window": 10, "sent": 10}

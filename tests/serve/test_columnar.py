@@ -1,0 +1,105 @@
+"""The columnar /timeline answer: same data as JSON, in the documented layout, decoded by the frontend."""
+
+import json
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+import tb_helpers
+from lr_plugin.serve import columnar
+
+PLUGIN = "/data/plugin/lr_timeline"
+N = 30_000
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    root = tmp_path_factory.mktemp("logdir")
+    steps = np.arange(N)
+    # float32 actual rates (as Keras applies them) with a NaN; a float64 planned rate.
+    actual = (0.1 * 0.5 ** (steps // 10_000)).astype(np.float32).astype(np.float64)
+    actual[12_345] = np.nan
+    planned = 0.1 * np.cos(steps / N) + 1e-9
+    run_writer = tb_helpers.writer.open_run_writer(root / "exp" / "lr_timeline")
+    for chunk in np.array_split(steps, 30):
+        run_writer.add_rates("SGD", chunk, actual[chunk])
+        run_writer.add_rates("SGD", chunk, planned[chunk], planned=True)
+        run_writer.add_record("epochs", {"epoch": int(chunk[0] // 1000), "first_step": int(chunk[0]),
+                                         "last_step": int(chunk[-1]), "metrics": {"loss": 1.0}})
+        run_writer.flush(step=int(chunk[-1]))
+    run_writer.close()
+    return tb_helpers.make_client(root)
+
+
+def get(client, headers=None, **query):
+    response = client.get(PLUGIN + "/timeline", query_string=dict(run="exp/lr_timeline", **query),
+                          headers=headers or {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+def decode(body):
+    """Reads the layout of docs/HTTP_API.md: preamble, JSON header, columns."""
+    magic, version, header_length, reserved = struct.unpack_from("<4sIII", body)
+    assert (magic, version, reserved) == (b"LRTC", columnar.FORMAT_VERSION, 0)
+    header = json.loads(body[16:16 + header_length])
+    series = {}
+    for column in header.pop("columns"):
+        arrays = []
+        for part in ("steps", "rates"):
+            spec = column[part]
+            assert spec["offset"] % 8 == 0 and spec["offset"] >= 16 + header_length
+            dtype = {"float64": "<f8", "float32": "<f4"}[spec["type"]]
+            arrays.append(np.frombuffer(body, dtype, column["length"], spec["offset"]))
+        series.setdefault(column["series"], {})[column["optimizer"]] = (arrays, column["rates"]["type"])
+    return header, series
+
+
+@pytest.mark.parametrize("query", [{}, {"start": "12000", "end": "12999"}, {"since": "29000"},
+                                   {"downsample": "7"}])
+def test_columnar_and_json_answers_hold_the_same_timeline(client, query):
+    as_json = json.loads(get(client, **query).get_data(as_text=True))
+    response = get(client, headers={"Accept": columnar.CONTENT_TYPE}, **query)
+    assert response.headers["Content-Type"] == columnar.CONTENT_TYPE
+    header, series = decode(response.get_data())
+    for key in ("learning_rate", "planned"):
+        expected = as_json.pop(key)["SGD"]
+        (steps, rates), rate_type = series[key]["SGD"]
+        assert rate_type == ("float32" if key == "learning_rate" else "float64")
+        assert steps.tolist() == [s for s, _ in expected]
+        assert [float("nan") if np.isnan(r) else float(r) for r in rates] == pytest.approx(
+            [float(r) for _, r in expected], nan_ok=True, rel=0, abs=0)
+    assert header == as_json
+
+
+def test_format_parameter_chooses_the_encoding(client):
+    assert get(client, format="columnar").get_data()[:4] == b"LRTC"
+    forced = get(client, headers={"Accept": columnar.CONTENT_TYPE}, format="json")
+    assert forced.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_frontend_decoder_reads_the_plugin_answer(client, tmp_path):
+    body = get(client, format="columnar", start="12000", end="12400").get_data()
+    path = tmp_path / "timeline.bin"
+    path.write_bytes(body)
+    script = (
+        "import { readFileSync } from 'node:fs';"
+        f"import {{ decodeColumnar }} from '{tb_helpers.REPO_ROOT}/frontend/src/api/columnar.js';"
+        f"const bytes = readFileSync('{path}');"
+        "const t = decodeColumnar(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));"
+        "const s = t.learning_rate.SGD;"
+        "console.log(JSON.stringify({run: t.run, epochs: t.epochs.length, type: s.rates.constructor.name,"
+        " steps: Array.from(s.steps), rates: Array.from(s.rates, r => Number.isNaN(r) ? 'NaN' : r)}));"
+    )
+    result = subprocess.run(["node", "--input-type=module", "-e", script],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    decoded = json.loads(result.stdout)
+    expected = json.loads(get(client, start="12000", end="12400").get_data(as_text=True))
+    assert decoded["run"] == "exp/lr_timeline" and decoded["type"] == "Float32Array"
+    assert decoded["epochs"] == len(expected["epochs"])
+    assert [[s, r] for s, r in zip(decoded["steps"], decoded["rates"])] == expected["learning_rate"]["SGD"]
