@@ -42,3 +42,16 @@ test("the CSV has one row per (run, optimizer, step) and quotes what needs it", 
   const csv = ratesCsv([normalizeTimeline({ run: 'a,"b"', learning_rate: { SGD: [[0, 0.1], [1, "NaN"]] } })]);
   assert.equal(csv, 'run,optimizer,step,learning_rate\n"a,""b""",SGD,0,0.1\n"a,""b""",SGD,1,NaN\n');
 });
+
+test("CSV rates are float32's shortest texts, as lr-plugin export writes them", () => {
+  const f32 = (x) => Math.fround(x);
+  const csv = ratesCsv([normalizeTimeline({
+    run: "r", learning_rate: { SGD: [[0, f32(0.02)], [1, f32(1e-7)], [2, 0.1], [3, f32(1 / 3)]] },
+  })]);
+  const rates = csv.trim().split("\n").slice(1).map((line) => line.split(",")[3]);
+  // 0.1 is not a float32 (a float64 from elsewhere): written as JavaScript writes it.
+  assert.deepEqual(rates, ["0.02", "1e-7", "0.1", "0.33333334"]);
+  for (const [text, value] of [[rates[0], 0.02], [rates[3], 1 / 3]]) {
+    assert.equal(Math.fround(Number(text)), Math.fround(value));
+  }
+});

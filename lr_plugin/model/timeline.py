@@ -288,11 +288,11 @@ def clean(value):
 
 
 def series_to_json(steps, rates):
-    """[[step, rate], ...] with JSON-safe rates, each the float nearest its
-    shortest text (see rate_texts), so ``json`` writes ``0.01``."""
-    texts = rate_texts(np.asarray(rates, dtype=np.float64), quote=False)
-    return [[int(s), t if t in _SPECIAL.values() else float(t)]
-            for s, t in zip(np.asarray(steps).tolist(), texts)]
+    """[[step, rate], ...] with JSON-safe rates, exact (the float64 of each float32).
+
+    ``lr-plugin export`` writes the same values as their shortest text (rate_texts).
+    """
+    return [[int(s), json_number(r)] for s, r in zip(steps.tolist(), rates.tolist())]
 
 
 def series_text(steps, rates):

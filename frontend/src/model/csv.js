@@ -13,6 +13,20 @@ function csvNumber(value) {
   if (Number.isNaN(number)) return "NaN";
   if (number === Infinity) return "Infinity";
   if (number === -Infinity) return "-Infinity";
+  return float32Text(number);
+}
+
+/**
+ * A float32 value as the shortest text that reads back as the same float32
+ * (0.02, not 0.019999999552965164), as `lr-plugin export` writes rates;
+ * any other number as JavaScript writes it.
+ */
+export function float32Text(number) {
+  if (Math.fround(number) !== number) return String(number);
+  for (let digits = 1; digits <= 9; digits++) {
+    const text = String(Number(number.toPrecision(digits)));
+    if (Math.fround(Number(text)) === number) return text;
+  }
   return String(number);
 }
 
