@@ -16,15 +16,17 @@ from lr_plugin.callbacks import ReduceLROnPlateau
 def drive(callback, values, learning_rate=1.0):
     """Feeds monitored values to a callback as fit() would; returns its observable trace.
 
-    No update runs, so the optimizer's step stays 0 and every record has step 0.
+    One real update per epoch, so epoch k is step k.
     """
     model = linear_probe(learning_rate)
+    x, y = probe_data(1)
     callback.set_model(model)
     callback.set_params({"epochs": len(values), "steps": 1, "verbose": 0})
     callback.on_train_begin()
     trace = []
     for epoch, value in enumerate(values):
         callback.on_epoch_begin(epoch)
+        model.train_on_batch(x, y)
         callback.on_train_batch_end(0)
         logs = {"loss": 0.5} if value == "missing" else {"val_loss": value}
         output = io.StringIO()
@@ -129,7 +131,7 @@ def test_plateau_record_fields(tmp_path):
     drive(callback, [1.0, 0.995], learning_rate=0.2)
     second = read_run(tmp_path)["plateau"][1]
     assert second == {
-        "epoch": 1, "step": 0, "monitor": "val_loss", "mode": "min",
+        "epoch": 1, "step": 1, "monitor": "val_loss", "mode": "min",
         "value": 0.995, "best": 1.0, "best_before": 1.0, "threshold": pytest.approx(0.99),
         "min_delta": 0.01, "wait": 1, "wait_before": 0, "patience": 3, "cooldown": 0,
         "cooldown_counter": 0, "factor": 0.5, "min_lr": 0.0, "action": "wait",
