@@ -42,7 +42,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     takes the rate below `min_lr`. Until then the optimizer keeps your
     schedule, so a model saved before any reduction loads in plain Keras; one
     saved after a reduction holds a `ScaledSchedule`, and loading it needs
-    `import lr_plugin` first (the error says so).
+    `import lr_plugin.schedules` first (the error says so).
 
     After each epoch, `last_decision` holds that epoch's plateau record, with or
     without `log_dir`; `lr-plugin replay` replays a recorded run with other
