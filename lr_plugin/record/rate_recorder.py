@@ -396,7 +396,7 @@ class RateRecorder:
         self._batch_counter_first = (
             batch_counter(self._model.optimizer) if self._accumulation > 1 else first)
         self._done = 0  # updates of this epoch recorded so far
-        self._pending = None  # (first step, last step, {name: rate}) awaiting epoch end
+        self._pending = None  # (steps, {name: rate}) of an execution that may not all have run
         self._reconciled = None
         self._epoch_start_time = time.time()
 
@@ -488,40 +488,43 @@ class RateRecorder:
             return
         self._done = done
         first = self._first_of_epoch + previous
-        last = self._first_of_epoch + done - 1
+        steps = self._steps_in(first, self._first_of_epoch + done - 1, previous == 0)
+        if not steps:
+            return
         rates = {}
         for entry in self._optimizers:
-            if entry["read"] is not None and self._steps_in(first, last, previous == 0).size:
+            if entry["read"] is not None:
                 rates[entry["name"]] = entry["last_rate"] = entry["read"]()
         if certain:
-            self._add_rates(first, last, rates, previous == 0)
+            self._add_rates(steps, rates)
         else:
-            self._pending = (first, last, rates, previous == 0)
+            self._pending = (steps, rates)
 
     def _steps_in(self, first, last, epoch_start):
-        """The steps in [first, last] that update_freq records."""
+        """The steps in [first, last] that update_freq records, as a range."""
         interval = self._interval
         if interval == 0:
-            return np.arange(first, first + 1 if epoch_start else first, dtype=np.int64)
-        start = first + (-first) % interval
-        return np.arange(start, last + 1, interval, dtype=np.int64)
+            return range(first, first + 1 if epoch_start else first)
+        if interval == 1:
+            return range(first, last + 1)
+        return range(first + (-first) % interval, last + 1, interval)
 
-    def _add_rates(self, first, last, rates, epoch_start):
-        if not rates:
-            return
-        steps = self._steps_in(first, last, epoch_start)
+    def _add_rates(self, steps, rates):
         for name, rate in rates.items():
-            self.writer.add_rates(name, steps, [rate] * len(steps))
+            if len(steps) == 1:
+                self.writer.add_rate(name, steps[0], rate)
+            else:
+                self.writer.add_rates(name, steps, [rate] * len(steps))
 
     def _commit_pending(self, limit=None):
         if self._pending is None:
             return
-        first, last, rates, epoch_start = self._pending
+        steps, rates = self._pending
         self._pending = None
         if limit is not None:
-            last = min(last, limit)
-        if last >= first:
-            self._add_rates(first, last, rates, epoch_start)
+            steps = range(steps.start, min(steps.stop, limit + 1), steps.step)
+        if steps:
+            self._add_rates(steps, rates)
 
     def _reconcile(self):
         """The epoch's real number of updates, from ``iterations`` (read once)."""
@@ -573,7 +576,7 @@ class RateRecorder:
     def _recorded_steps(self, first, done):
         if not done:
             return np.zeros(0, np.int64)
-        return self._steps_in(first, first + done - 1, True)
+        return np.asarray(self._steps_in(first, first + done - 1, True), dtype=np.int64)
 
     def first_step(self):
         """The first step of the current epoch."""
