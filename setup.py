@@ -22,7 +22,7 @@ setuptools.setup(
     package_data={"lr_plugin": ["static/*", "static/**/*"]},
     install_requires=[
         "tensorflow>=2.16",
-        "keras>=3.0",
+        "keras>=3.15.0",
         "tensorboard>=2.16",
         "protobuf>=3.20",
         "numpy>=1.23",
