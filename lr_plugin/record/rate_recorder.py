@@ -299,6 +299,7 @@ class AssignmentWatch:
 
 
 def _read_variable(variable, model, jax_index):
+    """An optimizer variable's value as a float, also in the middle of a JAX epoch."""
     if getattr(variable, "_value", 0) is None:
         # JAX detaches optimizer variables during an epoch and keeps their
         # values in the trainer's state; read it there rather than through
@@ -382,6 +383,9 @@ class RateRecorder:
         # A LossScaleOptimizer skips updates whose gradients overflow: only
         # the device knows which, so its iterations are read at every batch.
         self._read_every_batch = hasattr(optimizer, "inner_optimizer")
+        self._counter_variable = optimizer.inner_optimizer._iterations if (
+            self._read_every_batch) else None
+        self._counter_index = []
         params = params or {}
         self._batches_per_epoch = params.get("steps") or None
         self._steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
@@ -463,7 +467,8 @@ class RateRecorder:
         """Updates of this epoch after the batch with 0-based index ``batch``, and
         whether that count is certain before the epoch-end reconciliation."""
         if self._read_every_batch:
-            return read_step(self._model.optimizer) - self._first_of_epoch, True
+            counter = int(_read_variable(self._counter_variable, self._model, self._counter_index))
+            return counter // self._accumulation - self._first_of_epoch, True
         batches = batch + 1
         certain = True
         if self._batches_per_epoch:
