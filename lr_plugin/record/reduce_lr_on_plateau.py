@@ -176,7 +176,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             # Wrapped only now, at its first reduction: a schedule never
             # reduced stays the user's own, which plain Keras can load.
             strategy = getattr(self.model, "distribute_strategy", None)
-            with strategy.scope() if strategy is not None else _no_scope():
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 schedule = ScaledSchedule(schedule)
             optimizer.learning_rate = schedule
             self._retrace = True  # the compiled step holds the old schedule
@@ -314,11 +314,6 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         if self.monitor_op is None:
             return self.mode
         return "max" if self.monitor_op == keras.ops.greater else "min"
-
-
-@contextlib.contextmanager
-def _no_scope():
-    yield
 
 
 def _number(value):
