@@ -185,28 +185,29 @@ def learning_rate_source(optimizer):
 
 
 def read_number(value):
-    """A backend scalar, Keras variable or tf.distribute value as a Python number.
+    """A backend scalar, Keras variable or tf.distribute value as a Python float.
 
-    ``float()``/``int()`` of a MirroredVariable raise TypeError: read it as
-    Keras does, through the value's own ``numpy()`` (TensorFlow) or
-    ``keras.ops.convert_to_numpy``.
+    ``float()`` of a MirroredVariable raises TypeError: that one is read as
+    Keras reads it, through its own ``numpy()`` (which reads the primary
+    replica) or ``keras.ops.convert_to_numpy``.
     """
     inner = getattr(value, "value", None)  # a Keras variable's backend value
     if inner is not None and not callable(inner):  # tf.Variable.value is a method
         value = inner
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        try:
-            return np.asarray(value.numpy()).item()
-        except Exception:  # a torch tensor on an accelerator: go through Keras
-            pass
+    try:
+        return float(value)  # one device read, the cheapest way
+    except TypeError:
+        pass
+    if hasattr(value, "numpy"):
+        return float(np.asarray(value.numpy()).item())
     import keras
 
-    return np.asarray(keras.ops.convert_to_numpy(value)).item()
+    return float(np.asarray(keras.ops.convert_to_numpy(value)).item())
 
 
 def current_rate(optimizer):
     """The rate the optimizer's next update would apply, as a Python float."""
-    return float(read_number(optimizer.learning_rate))
+    return read_number(optimizer.learning_rate)
 
 
 def read_step(optimizer):
@@ -308,7 +309,7 @@ def _read_variable(variable, model, jax_index):
             jax_index.append(next(i for i, v in enumerate(model.optimizer.variables)
                                   if v is variable))
         return float(model._jax_state["optimizer_variables"][jax_index[0]])
-    return float(read_number(variable))
+    return read_number(variable)
 
 
 def _variable_reader(variable, model, name, watch):
@@ -388,7 +389,9 @@ class RateRecorder:
         self._counter_index = []
         params = params or {}
         self._batches_per_epoch = params.get("steps") or None
-        self._steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        self._counts_are_certain = (self._read_every_batch or bool(self._batches_per_epoch)
+                                    or steps_per_execution == 1)
         self._total_steps = total_steps
         self._optimizers = []
         self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
@@ -464,21 +467,17 @@ class RateRecorder:
             self._refresh_source(entry)
 
     def _updates_done(self, batch):
-        """Updates of this epoch after the batch with 0-based index ``batch``, and
-        whether that count is certain before the epoch-end reconciliation."""
+        """Updates of this epoch after the batch with 0-based index ``batch``."""
         if self._read_every_batch:
             counter = int(_read_variable(self._counter_variable, self._model, self._counter_index))
-            return counter // self._accumulation - self._first_of_epoch, True
+            return counter // self._accumulation - self._first_of_epoch
         batches = batch + 1
-        certain = True
-        if self._batches_per_epoch:
-            batches = min(batches, self._batches_per_epoch)
-        elif self._steps_per_execution > 1:
-            certain = False  # the data may end inside this execution
+        if self._batches_per_epoch and batches > self._batches_per_epoch:
+            batches = self._batches_per_epoch
         if self._accumulation > 1:
             counter = self._batch_counter_first + batches
-            return counter // self._accumulation - self._first_of_epoch, certain
-        return batches, certain
+            return counter // self._accumulation - self._first_of_epoch
+        return batches
 
     def on_train_batch_end(self, batch):
         """Records the rates of the updates done since the last call (memory only)."""
@@ -486,13 +485,23 @@ class RateRecorder:
             return
         if not self._resolved:
             self._resolved = self._resolve_optimizers()
-        done, certain = self._updates_done(batch)
-        self._commit_pending()
+        done = self._updates_done(batch)
+        if self._pending is not None:
+            self._commit_pending()
         previous = self._done
         if done <= previous:
             return
         self._done = done
         first = self._first_of_epoch + previous
+        # Certain unless the data may end inside an execution of unknown length.
+        certain = self._counts_are_certain
+        if done == previous + 1 and self._interval == 1 and certain:
+            # The usual batch: one update, recorded at once (this hook is hot).
+            for entry in self._optimizers:
+                if entry["read"] is not None:
+                    rate = entry["last_rate"] = entry["read"]()
+                    self.writer.add_rate(entry["name"], first, rate)
+            return
         steps = self._steps_in(first, self._first_of_epoch + done - 1, previous == 0)
         if not steps:
             return
