@@ -245,6 +245,24 @@ def test_partial_last_execution_records_only_the_updates_that_ran(tmp_path, weig
     np.testing.assert_allclose(logged, [float(schedule(s)) for s in steps], rtol=1e-6)
 
 
+@tensorflow_only
+def test_partial_last_execution_of_an_epoch_of_unknown_length(tmp_path, weight_trace):
+    import tensorflow as tf
+
+    x, y = probe_data(8)
+    # filter() hides the cardinality: Keras learns the epoch's length only as it ends.
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).filter(lambda x, y: True)
+    model = linear_probe(0.2, steps_per_execution=3)
+    model.fit(data, epochs=2, verbose=0, callbacks=[LearningRateMonitor(tmp_path),
+                                                   weight_trace.callback])
+    run = read_run(tmp_path)
+    steps, logged = rates_of(run)
+    assert steps == list(range(16))
+    np.testing.assert_allclose(np.add.reduceat(logged, [0, 3, 6, 8, 11, 14]),
+                               weight_trace.applied_rates(), rtol=1e-5)
+    assert [(e["first_step"], e["last_step"]) for e in run["epochs"]] == [(0, 7), (8, 15)]
+
+
 # 4. LossScaleOptimizer skipping updates.
 
 
