@@ -212,6 +212,8 @@ def test_shape_of_steps_is_kept():
     assert schedule_values(schedule, ops.convert_to_tensor(np.int64(10))) == pytest.approx(0.05)
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax",
+                    reason="JAX has no float64 unless jax_enable_x64 is set")
 def test_values_are_computed_in_the_dtype_keras_computes_them_in():
     # Keras computes in the dtype of ops.convert_to_tensor(initial_learning_rate):
     # float32 for a Python float on TensorFlow even when floatx is float64.
