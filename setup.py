@@ -24,7 +24,9 @@ setuptools.setup(
     # TensorBoard plugin) needs no TensorFlow, so TensorFlow is an extra: a
     # JAX or PyTorch user does not download 570 MB they never import.
     install_requires=[
-        "keras>=3.0",
+        # 3.15.0: the callbacks override ReduceLROnPlateau._reduce_optimizer_lr and
+        # LearningRateScheduler._update_optimizer_lr, which Keras added then.
+        "keras>=3.15.0",
         "tensorboard>=2.16.2",
         "protobuf>=3.20.3",
         "numpy>=1.23.5",

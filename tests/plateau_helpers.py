@@ -8,21 +8,23 @@ import warnings
 from contextlib import redirect_stdout
 
 import keras
-from conftest import linear_probe
+from conftest import linear_probe, probe_data
 
 
 def drive(callback, values, learning_rate=1.0):
     """Feeds monitored values to a callback as fit() would; returns its observable trace.
 
-    No update runs, so the optimizer's step stays 0 and every record has step 0.
+    One real update per epoch, so epoch k is step k.
     """
     model = linear_probe(learning_rate)
+    x, y = probe_data(1)
     callback.set_model(model)
     callback.set_params({"epochs": len(values), "steps": 1, "verbose": 0})
     callback.on_train_begin()
     trace = []
     for epoch, value in enumerate(values):
         callback.on_epoch_begin(epoch)
+        model.train_on_batch(x, y)
         callback.on_train_batch_end(0)
         logs = {"loss": 0.5} if value == "missing" else {"val_loss": value}
         output = io.StringIO()

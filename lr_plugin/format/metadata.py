@@ -20,7 +20,8 @@ Layout of a run (one directory, owned by one writer per process)::
 Training sessions. Each ``fit()`` call (each process, each call) is a session:
 its writer adds ``{"session": id, "state": "begin", "start_step": s,
 "start_time": t, "host": h, "pid": p}`` when training begins and ``{"session":
-id, "state": "end", "end_step": e, "end_time": t}`` when it ends (no end mark:
+id, "state": "end", "end_step": e, "end_time": t}`` when it ends, e being the
+last step that ran (no end mark:
 the session crashed or is still running). Every epoch, plateau and event
 record carries the ``"session"`` id of the training that wrote it; a rates
 chunk belongs to the session of its run directory that began last at or

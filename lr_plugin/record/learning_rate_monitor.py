@@ -3,6 +3,7 @@
 import keras
 
 from lr_plugin.record.rate_recorder import RateRecorder
+from lr_plugin.record.rate_recorder import validate_log_dir
 from lr_plugin.record.rate_recorder import validate_update_freq
 
 
@@ -28,9 +29,12 @@ class LearningRateMonitor(keras.callbacks.Callback):
     `on_epoch_begin`, `on_train_batch_begin` or `on_epoch_end` by any callback,
     before or after this one, land on the right steps. A callback that changes
     the rate in `on_train_batch_end` should come after this one in the list.
-    Updates are counted per batch, so an optimizer built with
-    `gradient_accumulation_steps` (several batches per update) is not
-    supported yet: its recorded steps would not be its updates.
+    Only updates that ran are logged: with `gradient_accumulation_steps=A`,
+    one every A batches (a schedule's rate is the one Keras applied, taken at
+    its batch counter); under a `LossScaleOptimizer`, not the updates it
+    skipped on overflow; with `steps_per_execution` that does not divide the
+    epoch, not the steps the last execution did not run. Under
+    `tf.distribute`, only the chief (worker 0) writes.
 
     Example:
 
@@ -57,7 +61,12 @@ class LearningRateMonitor(keras.callbacks.Callback):
 
     def __init__(self, log_dir="logs", update_freq="batch", write_planned=True):
         super().__init__()
-        validate_update_freq(update_freq, type(self).__name__)
+        owner = type(self).__name__
+        log_dir = validate_log_dir(log_dir, owner, required=True)
+        validate_update_freq(update_freq, owner)
+        if not isinstance(write_planned, bool):
+            raise ValueError(f"{owner} expects write_planned to be True or False. "
+                             f"Received write_planned={write_planned!r}")
         self.log_dir = log_dir
         self.update_freq = update_freq
         self.write_planned = write_planned
@@ -65,7 +74,7 @@ class LearningRateMonitor(keras.callbacks.Callback):
 
     def get_config(self):
         return {
-            "log_dir": str(self.log_dir),
+            "log_dir": self.log_dir,
             "update_freq": self.update_freq,
             "write_planned": self.write_planned,
         }
@@ -76,7 +85,8 @@ class LearningRateMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._recorder.on_train_begin(
-            self.model, total_steps=planned_steps(self.params) if self.write_planned else None
+            self.model, self.params,
+            total_steps=planned_steps(self.params) if self.write_planned else None,
         )
 
     def on_epoch_begin(self, epoch, logs=None):

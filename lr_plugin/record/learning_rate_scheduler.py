@@ -3,6 +3,7 @@
 import keras
 
 from lr_plugin.format import metadata
+from lr_plugin.record import rate_recorder
 from lr_plugin.record.learning_rate_monitor import planned_steps
 from lr_plugin.record.rate_recorder import RateRecorder
 
@@ -44,6 +45,14 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
     """
 
     def __init__(self, schedule, verbose=0, log_dir=None, update_freq="batch"):
+        owner = type(self).__name__
+        if not callable(schedule):
+            raise ValueError(
+                f"{owner} expects schedule to be a function of the epoch (and the "
+                f"current rate) returning a float. Received schedule={schedule!r}")
+        rate_recorder.validate_count(verbose, "verbose", owner)
+        log_dir = rate_recorder.validate_log_dir(log_dir, owner, required=False)
+        rate_recorder.validate_update_freq(update_freq, owner)
         super().__init__(schedule, verbose=verbose)
         self.log_dir = log_dir
         self.update_freq = update_freq
@@ -55,7 +64,7 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
         return {
             "schedule": self.schedule,
             "verbose": self.verbose,
-            "log_dir": None if self.log_dir is None else str(self.log_dir),
+            "log_dir": self.log_dir,
             "update_freq": self.update_freq,
         }
 
@@ -66,7 +75,7 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
     def _update_optimizer_lr(self, optimizer, epoch):
         learning_rate = super()._update_optimizer_lr(optimizer, epoch)
         if self._recorder is not None and self._recorder.writer is not None:
-            first, _ = self._recorder.step_range()
+            first = self._recorder.first_step()
             self._recorder.writer.add_record(metadata.EVENTS_TAG, {
                 "kind": "lr_set",
                 "epoch": int(epoch),
@@ -79,7 +88,8 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
 
     def on_train_begin(self, logs=None):
         if self._recorder is not None:
-            self._recorder.on_train_begin(self.model, total_steps=planned_steps(self.params))
+            self._recorder.on_train_begin(self.model, self.params,
+                                          total_steps=planned_steps(self.params))
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._recorder is not None:

@@ -4,12 +4,23 @@ It records, for each optimizer update, the learning rate that update applied,
 and one record per epoch, into the run's shared RunWriter. The callbacks own
 one each and forward their hooks to it.
 
-Step convention (the one rule, used everywhere): the step of an update is the
-value of ``optimizer.iterations`` before that update, 0-based. The recorder
-reads ``iterations`` once per epoch and counts updates on the host from the
-batch index Keras passes to ``on_train_batch_end`` (with ``steps_per_execution
-= k`` one call covers k updates, all recorded), so batch hooks never read the
-step from the device.
+Step convention (the one rule, used everywhere, implemented by `read_step`):
+the step of an update is the value of ``optimizer.iterations`` before that
+update, 0-based. Only updates that ran get a step: a batch whose update a
+``LossScaleOptimizer`` skipped, or that only accumulated gradients
+(``gradient_accumulation_steps``), records nothing.
+
+How updates are counted without reading the device at every batch: the
+recorder reads ``iterations`` once at epoch begin and once at epoch end, and
+in between counts updates on the host from the batch index Keras passes to
+``on_train_batch_end`` (with ``steps_per_execution = k`` one call covers up to
+k updates, all recorded), capped by the epoch's known number of batches. With
+gradient accumulation over A batches, the update count is the batch counter
+divided by A. Under a ``LossScaleOptimizer``, which may skip any update,
+``iterations`` is read at every batch end. At epoch end the count is
+reconciled with ``iterations``: what is recorded is exactly the updates that
+ran (when the epoch's length is unknown, the last execution's steps wait for
+that reconciliation).
 
 Where the rate comes from:
 - a float (a Keras variable, changed by callbacks or by your code): read at
@@ -18,8 +29,10 @@ Where the rate comes from:
   ``on_epoch_end`` by a callback before or after this one is attributed to the
   right steps. A change made in ``on_train_batch_end`` by a callback placed
   before this one is attributed one step early: put such callbacks after it.
-- a LearningRateSchedule: evaluated on the host for the epoch's steps at
-  epoch end (``lr_plugin.schedules.schedule_values``), no device read at all.
+- a LearningRateSchedule: evaluated on the host at epoch end for the epoch's
+  steps, at the counter the optimizer called it with
+  (``lr_plugin.schedules.schedule_values``; docs/SCHEDULES.md states how
+  close to the device's value), no device read at all.
 - a zero-argument callable: called at every ``on_train_batch_end``.
 """
 
@@ -52,6 +65,41 @@ def validate_update_freq(update_freq, owner="LearningRateMonitor"):
         f"{owner} expects update_freq to be 'batch', 'epoch' or a positive "
         f"integer number of steps. Received update_freq={update_freq!r}"
     )
+
+
+def validate_log_dir(log_dir, owner, required=True):
+    """Returns ``log_dir`` as a str path (None where allowed and given).
+
+    Raises:
+        ValueError: for None where a directory is required, anything that is
+            not a str or os.PathLike of str (bytes, numbers), or an empty path.
+    """
+    if log_dir is None and not required:
+        return None
+    hint = ("Pass the path of a directory, the same you give Keras' TensorBoard "
+            "callback, e.g. log_dir=\"logs\"")
+    if not required:
+        hint += ", or log_dir=None to record nothing"
+    if log_dir is None or isinstance(log_dir, bytes) or not isinstance(
+            log_dir, (str, os.PathLike)):
+        raise ValueError(f"{owner} expects log_dir to be a str or os.PathLike path. "
+                         f"Received log_dir={log_dir!r}. {hint}.")
+    path = os.fspath(log_dir)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"{owner} expects log_dir to be a non-empty str path. "
+                         f"Received log_dir={log_dir!r}. {hint}.")
+    return path
+
+
+def validate_count(value, name, owner):
+    """Returns ``value`` as an int >= 0 (patience, cooldown, verbose)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{owner} expects {name} to be an integer >= 0. "
+                         f"Received {name}={value!r} of type {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{owner} does not support a negative {name}. "
+                         f"Received {name}={value}")
+    return int(value)
 
 
 def run_dir_of(log_dir):
@@ -137,52 +185,123 @@ def learning_rate_source(optimizer):
     return "value", source
 
 
+def read_number(value):
+    """A backend scalar, Keras variable or tf.distribute value as a Python float.
+
+    ``float()`` of a MirroredVariable raises TypeError: that one is read as
+    Keras reads it, through its own ``numpy()`` (which reads the primary
+    replica) or ``keras.ops.convert_to_numpy``.
+    """
+    inner = getattr(value, "value", None)  # a Keras variable's backend value
+    if inner is not None and not callable(inner):  # tf.Variable.value is a method
+        value = inner
+    try:
+        return float(value)  # one device read, the cheapest way
+    except TypeError:
+        pass
+    if hasattr(value, "numpy"):
+        return float(np.asarray(value.numpy()).item())
+    import keras
+
+    return float(np.asarray(keras.ops.convert_to_numpy(value)).item())
+
+
 def current_rate(optimizer):
     """The rate the optimizer's next update would apply, as a Python float."""
-    rate = optimizer.learning_rate
-    # float() of a backend scalar avoids convert_to_numpy's NumPy 2 warning.
-    return float(getattr(rate, "value", rate))
+    return read_number(optimizer.learning_rate)
 
 
 def read_step(optimizer):
-    """``optimizer.iterations`` as a Python int (a device read: once per epoch)."""
-    iterations = optimizer.iterations
-    return int(getattr(iterations, "value", iterations))
+    """``optimizer.iterations`` as a Python int (a device read: once per epoch).
+
+    The step convention: the step of an update is this value before it.
+    """
+    return int(read_number(optimizer.iterations))
+
+
+def accumulation_steps(optimizer):
+    """The batches per update of an optimizer accumulating gradients, else 1."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    return int(getattr(optimizer, "gradient_accumulation_steps", None) or 1)
+
+
+def batch_counter(optimizer):
+    """The optimizer's raw batch counter: the step a schedule is called with.
+
+    Equal to ``read_step`` unless the optimizer accumulates gradients, where
+    Keras evaluates the schedule at the number of batches seen.
+    """
+    base = getattr(optimizer, "inner_optimizer", optimizer)
+    return int(read_number(getattr(base, "_iterations", base.iterations)))
+
+
+def schedule_step_of(steps, accumulation):
+    """The counter a schedule was called with for update ``steps`` (an array).
+
+    Under accumulation over A batches, update k runs at batch counter k*A + A - 1.
+    """
+    return steps * accumulation + (accumulation - 1) if accumulation > 1 else steps
 
 
 _CHECK_EVERY = 64
 """Steps between two reads of a rate variable that reported no assignment."""
 
+_WATCHED = ("assign", "assign_add", "assign_sub")
 
-def assignment_counter(variable):
-    """A one-item list counting the assignments to ``variable``, or None.
+
+class AssignmentWatch:
+    """Counts the assignments to a Keras variable while recorders use it.
 
     Keras changes a float rate through ``Variable.assign`` (the optimizer's
     ``learning_rate`` setter, LearningRateScheduler, ReduceLROnPlateau, your
     ``optimizer.learning_rate.assign(x)``). Counting those calls lets the
     recorder skip the device read, about 20-40 us, on the steps where nothing
-    assigned the variable.
+    assigned the variable. The counting wrappers are instance attributes of
+    the variable; the last recorder to `detach` (at train end) removes them,
+    so the variable copies and pickles as before.
     """
-    counter = getattr(variable, "_lr_plugin_assignments", None)
-    if counter is not None:
-        return counter
-    counter = [0]
-    try:
-        for method in ("assign", "assign_add", "assign_sub"):
+
+    def __init__(self, variable):
+        self.count = 0
+        self.users = 0
+        for method in _WATCHED:
             original = getattr(variable, method)
 
             def counted(*args, _original=original, **kwargs):
-                counter[0] += 1
+                self.count += 1
                 return _original(*args, **kwargs)
 
             setattr(variable, method, counted)
-        variable._lr_plugin_assignments = counter
-    except (AttributeError, TypeError):
-        return None  # a variable class that refuses attributes: read every step
-    return counter
+        variable._lr_plugin_watch = self
+
+    @classmethod
+    def attach(cls, variable):
+        """The variable's watch with one more user, or None if it refuses one."""
+        watch = getattr(variable, "_lr_plugin_watch", None)
+        if watch is None:
+            try:
+                watch = cls(variable)
+            except (AttributeError, TypeError):
+                cls.detach(variable, force=True)
+                return None  # a variable class that refuses attributes: read every step
+        watch.users += 1
+        return watch
+
+    @staticmethod
+    def detach(variable, force=False):
+        """One user less; the last one restores the variable's own methods."""
+        watch = getattr(variable, "_lr_plugin_watch", None)
+        if watch is not None and not force:
+            watch.users -= 1
+            if watch.users > 0:
+                return
+        attributes = getattr(variable, "__dict__", {})
+        for name in _WATCHED + ("_lr_plugin_watch",):
+            attributes.pop(name, None)
 
 
 def _read_variable(variable, model, jax_index):
+    """An optimizer variable's value as a float, also in the middle of a JAX epoch."""
     if getattr(variable, "_value", 0) is None:
         # JAX detaches optimizer variables during an epoch and keeps their
         # values in the trainer's state; read it there rather than through
@@ -191,25 +310,24 @@ def _read_variable(variable, model, jax_index):
             jax_index.append(next(i for i, v in enumerate(model.optimizer.variables)
                                   if v is variable))
         return float(model._jax_state["optimizer_variables"][jax_index[0]])
-    return float(variable.value)
+    return read_number(variable)
 
 
-def _variable_reader(variable, model, name):
+def _variable_reader(variable, model, name, watch):
     """A function returning the variable's current rate, reading the device only
     after an assignment, and every _CHECK_EVERY steps to catch a change made
     around ``assign`` (inside a compiled step, say)."""
-    counter = assignment_counter(variable)
     jax_index = []
-    state = {"seen": None, "rate": None, "skip": 0, "exact": counter is None}
+    state = {"seen": None, "rate": None, "skip": 0, "exact": watch is None}
 
     def read():
-        if not state["exact"] and counter[0] == state["seen"] and state["skip"] > 0:
+        if not state["exact"] and watch.count == state["seen"] and state["skip"] > 0:
             state["skip"] -= 1
             return state["rate"]
         rate = _read_variable(variable, model, jax_index)
         if not state["exact"]:
             previous = state["rate"]
-            if counter[0] == state["seen"] and rate != previous and not (
+            if watch.count == state["seen"] and rate != previous and not (
                     math.isnan(rate) and math.isnan(previous)):
                 warnings.warn(
                     f"lr_plugin: the learning rate of {name} changed without "
@@ -217,7 +335,7 @@ def _variable_reader(variable, model, name):
                     f"{_CHECK_EVERY} steps before this one may show the previous "
                     "rate; from now on it is read at every step.", stacklevel=2)
                 state["exact"] = True
-            state.update(seen=counter[0], skip=_CHECK_EVERY)
+            state.update(seen=watch.count, skip=_CHECK_EVERY)
         state["rate"] = rate
         return rate
 
@@ -239,11 +357,13 @@ class RateRecorder:
         self.writer = None
         self._records_epochs = False
         self._optimizers = []
+        self._watched = []
 
     # Training hooks.
 
-    def on_train_begin(self, model, total_steps=None):
-        """Opens the run's writer and resolves the optimizers' rate sources.
+    def on_train_begin(self, model, params=None, total_steps=None):
+        """Opens the run's writer, begins the training session and resolves the
+        optimizers' rate sources.
 
         Raises:
             writer.LogDirError: when the log directory cannot be written, before
@@ -253,19 +373,43 @@ class RateRecorder:
             self.writer = None
             return
         self.writer = writer_lib.open_run_writer(run_dir_of(self.log_dir))
-        iterations = read_step(model.optimizer)
-        self._session = (id(model.optimizer), iterations)
+        optimizer = model.optimizer
+        iterations = read_step(optimizer)
+        # One fit() is one session: every lr_plugin callback of it has this key.
+        self._session = (id(optimizer), iterations)
+        begin_session = getattr(self.writer, "begin_session", None)
+        if begin_session is not None:
+            begin_session(self._session, iterations)
         self._model = model
+        self._accumulation = accumulation_steps(optimizer)
+        # A LossScaleOptimizer skips updates whose gradients overflow: only
+        # the device knows which, so its iterations are read at every batch.
+        self._read_every_batch = hasattr(optimizer, "inner_optimizer")
+        self._counter_variable = optimizer.inner_optimizer._iterations if (
+            self._read_every_batch) else None
+        self._counter_index = []
+        params = params or {}
+        self._batches_per_epoch = params.get("steps") or None
+        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        self._counts_are_certain = (self._read_every_batch or bool(self._batches_per_epoch)
+                                    or steps_per_execution == 1)
         self._total_steps = total_steps
         self._optimizers = []
         self._records_epochs = self.writer.claim(metadata.EPOCHS_TAG, self, self._session)
-        setup = training_setup.inspect_training(model)
+        setup = training_setup.inspect_training(model, params)
         if self._records_epochs:
             self.writer.add_record(metadata.SETUP_TAG, dict(setup, step=iterations))
-        self._first_of_epoch = iterations
-        self._done = 0
-        self._epoch_start_time = time.time()
+        self._start_epoch(iterations)
         self._resolved = self._resolve_optimizers()
+
+    def _start_epoch(self, first):
+        self._first_of_epoch = first
+        self._batch_counter_first = (
+            batch_counter(self._model.optimizer) if self._accumulation > 1 else first)
+        self._done = 0  # updates of this epoch recorded so far
+        self._pending = None  # (steps, {name: rate}) of an execution that may not all have run
+        self._reconciled = None
+        self._epoch_start_time = time.time()
 
     def _resolve_optimizers(self):
         """Finds each optimizer's rate source; False while they are not built yet.
@@ -280,12 +424,6 @@ class RateRecorder:
         for name, optimizer in unwrap_optimizers(optimizer):
             if not self.writer.claim(("rates", name), self, self._session):
                 continue  # another callback already records this optimizer here
-            if getattr(optimizer, "gradient_accumulation_steps", None):
-                warnings.warn(
-                    f"lr_plugin: optimizer {name} accumulates gradients over "
-                    f"{optimizer.gradient_accumulation_steps} batches; lr_plugin counts "
-                    "one update per batch, so its recorded steps are batches, not "
-                    "updates.", stacklevel=2)
             entry = {"name": name, "optimizer": optimizer}
             self._refresh_source(entry)
             self._optimizers.append(entry)
@@ -295,38 +433,55 @@ class RateRecorder:
 
     def _refresh_source(self, entry):
         # Looked up again every epoch: another callback may have replaced the
-        # rate source since (ReduceLROnPlateau wraps a schedule at train begin).
+        # rate source since (ReduceLROnPlateau wraps a schedule at its first reduction).
         kind, source = learning_rate_source(entry["optimizer"])
         if entry.get("source") is source:
             return
         reader = None
         if kind == "variable":
-            reader = _variable_reader(source, self._model, entry["name"])
+            watch = AssignmentWatch.attach(source)
+            if watch is not None:
+                self._watched.append(source)
+            reader = _variable_reader(source, self._model, entry["name"], watch)
         elif kind == "callable":
             reader = lambda: float(np.asarray(source()))  # noqa: E731
         entry.update(kind=kind, source=source, read=reader)
 
-    def _write_planned(self, total_steps):
+    def _schedule_values(self, schedule, steps):
+        from lr_plugin.schedules.evaluate import schedule_values
+
+        return schedule_values(schedule, schedule_step_of(steps, self._accumulation))
+
+    def _write_planned(self, total_batches):
         scheduled = [e for e in self._optimizers if e["kind"] == "schedule"]
         if not scheduled:
             return
-        from lr_plugin.schedules.evaluate import schedule_values
-
         # The plan of the whole training from step 0, so a resumed fit() writes
         # the same plan again rather than one shifted by the steps already done.
-        steps = np.arange(total_steps, dtype=np.int64)
+        steps = np.arange(total_batches // self._accumulation, dtype=np.int64)
         for entry in scheduled:
-            values = schedule_values(entry["source"], steps)
+            values = self._schedule_values(entry["source"], steps)
             self.writer.add_rates(entry["name"], steps, values, planned=True)
 
     def on_epoch_begin(self, epoch, model):
         if self.writer is None:
             return
-        self._first_of_epoch = read_step(model.optimizer)
-        self._done = 0
-        self._epoch_start_time = time.time()
+        self._start_epoch(read_step(model.optimizer))
         for entry in self._optimizers:
             self._refresh_source(entry)
+
+    def _updates_done(self, batch):
+        """Updates of this epoch after the batch with 0-based index ``batch``."""
+        if self._read_every_batch:
+            counter = int(_read_variable(self._counter_variable, self._model, self._counter_index))
+            return counter // self._accumulation - self._first_of_epoch
+        batches = batch + 1
+        if self._batches_per_epoch and batches > self._batches_per_epoch:
+            batches = self._batches_per_epoch
+        if self._accumulation > 1:
+            counter = self._batch_counter_first + batches
+            return counter // self._accumulation - self._first_of_epoch
+        return batches
 
     def on_train_batch_end(self, batch):
         """Records the rates of the updates done since the last call (memory only)."""
@@ -334,50 +489,82 @@ class RateRecorder:
             return
         if not self._resolved:
             self._resolved = self._resolve_optimizers()
-        done = batch + 1
+        done = self._updates_done(batch)
+        if self._pending is not None:
+            self._commit_pending()
         previous = self._done
         if done <= previous:
             return
         self._done = done
-        interval = self._interval
         first = self._first_of_epoch + previous
-        last = self._first_of_epoch + done - 1
+        # Certain unless the data may end inside an execution of unknown length.
+        certain = self._counts_are_certain
+        if done == previous + 1 and self._interval == 1 and certain:
+            # The usual batch: one update, recorded at once (this hook is hot).
+            for entry in self._optimizers:
+                if entry["read"] is not None:
+                    rate = entry["last_rate"] = entry["read"]()
+                    self.writer.add_rate(entry["name"], first, rate)
+            return
+        steps = self._steps_in(first, self._first_of_epoch + done - 1, previous == 0)
+        if not steps:
+            return
+        rates = {}
         for entry in self._optimizers:
-            read = entry["read"]
-            if read is None:
-                continue  # schedules are evaluated at epoch end
-            if interval == 1:
-                rate = entry["last_rate"] = read()
-                if first == last:
-                    self.writer.add_rate(entry["name"], first, rate)
-                else:
-                    self.writer.add_rates(entry["name"], range(first, last + 1),
-                                          [rate] * (last - first + 1))
-            elif interval == 0:
-                if previous == 0:
-                    rate = entry["last_rate"] = read()
-                    self.writer.add_rate(entry["name"], first, rate)
+            if entry["read"] is not None:
+                rates[entry["name"]] = entry["last_rate"] = entry["read"]()
+        if certain:
+            self._add_rates(steps, rates)
+        else:
+            self._pending = (steps, rates)
+
+    def _steps_in(self, first, last, epoch_start):
+        """The steps in [first, last] that update_freq records, as a range."""
+        interval = self._interval
+        if interval == 0:
+            return range(first, first + 1 if epoch_start else first)
+        if interval == 1:
+            return range(first, last + 1)
+        return range(first + (-first) % interval, last + 1, interval)
+
+    def _add_rates(self, steps, rates):
+        for name, rate in rates.items():
+            if len(steps) == 1:
+                self.writer.add_rate(name, steps[0], rate)
             else:
-                start = first + (-first) % interval
-                if start <= last:
-                    rate = entry["last_rate"] = read()
-                    steps = range(start, last + 1, interval)
-                    self.writer.add_rates(entry["name"], steps, [rate] * len(steps))
+                self.writer.add_rates(name, steps, [rate] * len(steps))
+
+    def _commit_pending(self, limit=None):
+        if self._pending is None:
+            return
+        steps, rates = self._pending
+        self._pending = None
+        if limit is not None:
+            steps = range(steps.start, min(steps.stop, limit + 1), steps.step)
+        if steps:
+            self._add_rates(steps, rates)
+
+    def _reconcile(self):
+        """The epoch's real number of updates, from ``iterations`` (read once)."""
+        if self._reconciled is None:
+            real = read_step(self._model.optimizer) - self._first_of_epoch
+            self._commit_pending(limit=self._first_of_epoch + real - 1)
+            self._reconciled = self._done = max(real, 0)
+        return self._reconciled
 
     def on_epoch_end(self, epoch, logs, flush=True):
         """Evaluates schedules for the epoch's steps, writes the epoch record, flushes."""
         if self.writer is None:
             return
-        first, done = self._first_of_epoch, self._done
+        done = self._reconcile()
+        first = self._first_of_epoch
         steps = self._recorded_steps(first, done)
         rates = {}
         for entry in self._optimizers:
             self._refresh_source(entry)
             if entry["kind"] == "schedule":
                 if steps.size:
-                    from lr_plugin.schedules.evaluate import schedule_values
-
-                    values = schedule_values(entry["source"], steps)
+                    values = self._schedule_values(entry["source"], steps)
                     self.writer.add_rates(entry["name"], steps, values)
                     rates[entry["name"]] = float(values[-1])
             elif entry.get("last_rate") is not None and done:
@@ -407,23 +594,35 @@ class RateRecorder:
     def _recorded_steps(self, first, done):
         if not done:
             return np.zeros(0, np.int64)
-        steps = np.arange(first, first + done, dtype=np.int64)
-        if self._interval == 0:
-            return steps[:1]
-        if self._interval > 1:
-            return steps[steps % self._interval == 0]
-        return steps
+        return np.asarray(self._steps_in(first, first + done - 1, True), dtype=np.int64)
 
-    def step_range(self):
-        """(first step of the current epoch, updates done in it so far)."""
-        return self._first_of_epoch, self._done
+    def first_step(self):
+        """The first step of the current epoch."""
+        return self._first_of_epoch
+
+    def last_step(self):
+        """The last step that ran in the current epoch (at epoch end: reconciled
+        with ``iterations``), or None before its first update."""
+        done = self._reconcile()
+        return self._first_of_epoch + done - 1 if done else None
 
     def flush(self):
         if self.writer is not None:
             self.writer.flush(step=self._first_of_epoch + self._done)
 
     def on_train_end(self):
+        for variable in self._watched:
+            AssignmentWatch.detach(variable)
+        self._watched = []
         if self.writer is None:
             return
+        self._commit_pending()
+        end_session = getattr(self.writer, "end_session", None)
+        if end_session is not None:
+            # The session's last step: iterations after it, minus one.
+            end_session(self._session, read_step(self._model.optimizer) - 1)
         self.flush()
-        self.writer.release(self)
+        release = getattr(self.writer, "release", None)
+        if release is not None:
+            release(self)
+        self._model = None

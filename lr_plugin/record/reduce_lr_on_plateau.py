@@ -1,5 +1,7 @@
 """ReduceLROnPlateau callback that records every decision."""
 
+import contextlib
+
 import keras
 import numpy as np
 
@@ -34,10 +36,13 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     `min_delta` is ignored.
 
     Unlike Keras' callback, this one accepts an optimizer whose learning rate is
-    a `LearningRateSchedule`: it wraps the schedule in
-    `lr_plugin.schedules.ScaledSchedule` at train begin and multiplies its scale
-    by `factor` at each reduction, so the schedule keeps its shape; a reduction
-    never takes the rate below `min_lr`.
+    a `LearningRateSchedule`: at its first reduction it wraps the schedule in
+    `lr_plugin.schedules.ScaledSchedule` and multiplies its scale by `factor`
+    at each reduction, so the schedule keeps its shape; a reduction never
+    takes the rate below `min_lr`. Until then the optimizer keeps your
+    schedule, so a model saved before any reduction loads in plain Keras; one
+    saved after a reduction holds a `ScaledSchedule`, and loading it needs
+    `import lr_plugin.schedules` first (the error says so).
 
     After each epoch, `last_decision` holds that epoch's plateau record, with or
     without `log_dir`; `lr-plugin replay` replays a recorded run with other
@@ -91,6 +96,21 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         update_freq="batch",
         **kwargs,
     ):
+        owner = type(self).__name__
+        if not isinstance(monitor, str):
+            raise ValueError(f"{owner} expects monitor to be the name of a metric, a str. "
+                             f"Received monitor={monitor!r}")
+        for name, value in (("factor", factor), ("min_delta", min_delta), ("min_lr", min_lr)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"{owner} expects {name} to be a float. "
+                                 f"Received {name}={value!r} of type {type(value).__name__}")
+        for name, value in (("patience", patience), ("cooldown", cooldown), ("verbose", verbose)):
+            rate_recorder.validate_count(value, name, owner)
+        if min_lr < 0:
+            raise ValueError(f"{owner} does not support a negative min_lr. "
+                             f"Received min_lr={min_lr}")
+        log_dir = rate_recorder.validate_log_dir(log_dir, owner, required=False)
+        rate_recorder.validate_update_freq(update_freq, owner)
         super().__init__(
             monitor=monitor,
             factor=factor,
@@ -102,16 +122,6 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             min_lr=min_lr,
             **kwargs,
         )
-        if patience < 0:
-            raise ValueError(
-                "ReduceLROnPlateau does not support a negative patience. "
-                f"Received patience={patience}"
-            )
-        if cooldown < 0:
-            raise ValueError(
-                "ReduceLROnPlateau does not support a negative cooldown. "
-                f"Received cooldown={cooldown}"
-            )
         self._config = {
             "monitor": monitor,
             "factor": factor,
@@ -121,7 +131,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             "min_delta": min_delta,
             "cooldown": cooldown,
             "min_lr": min_lr,
-            "log_dir": None if log_dir is None else str(log_dir),
+            "log_dir": log_dir,
             "update_freq": update_freq,
         }
         self.log_dir = log_dir
@@ -143,23 +153,6 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     # Schedules: scale instead of raising TypeError.
 
-    def _scale_schedules(self):
-        """Wraps every schedule-driven optimizer's schedule in a ScaledSchedule.
-
-        Returns True if one was wrapped.
-        """
-        wrapped = False
-        for _, optimizer in rate_recorder.unwrap_optimizers(self.model.optimizer):
-            kind, source = rate_recorder.learning_rate_source(optimizer)
-            if kind != "schedule":
-                continue
-            from lr_plugin.schedules import ScaledSchedule
-
-            if not isinstance(source, ScaledSchedule):
-                optimizer.learning_rate = ScaledSchedule(source)
-                wrapped = True
-        return wrapped
-
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
         kind, schedule = rate_recorder.learning_rate_source(optimizer)
@@ -175,33 +168,41 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     def _reduce_schedule(self, optimizer, schedule, old_lr, epoch, name):
         # Same test and message as Keras' float path; the schedule's scale
         # carries the reduction, so its shape is kept.
-        if old_lr > np.float32(self.min_lr):
-            step = rate_recorder.read_step(optimizer)
-            schedule.set_scale(schedule.scale * self.factor, step=step)
-            schedule.min_lr = self.min_lr
-            # A jit-compiled JAX step holds the schedule's variables as
-            # constants: retrace it (once per reduction) to apply the new scale.
-            self._retrace = keras.backend.backend() == "jax"
-            new_lr = rate_recorder.current_rate(optimizer)
-            if self.verbose > 0:
-                name_str = f" {name}" if name else ""
-                io_utils.print_msg(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing"
-                    f"{name_str} learning rate to {new_lr}."
-                )
-            return True
-        return False
+        if not old_lr > np.float32(self.min_lr):
+            return False
+        from lr_plugin.schedules import ScaledSchedule
+
+        if not isinstance(schedule, ScaledSchedule):
+            # Wrapped only now, at its first reduction: a schedule never
+            # reduced stays the user's own, which plain Keras can load.
+            strategy = getattr(self.model, "distribute_strategy", None)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                schedule = ScaledSchedule(schedule)
+            optimizer.learning_rate = schedule
+            self._retrace = True  # the compiled step holds the old schedule
+        # The counter the optimizer calls its schedule with at its next update.
+        step = rate_recorder.batch_counter(optimizer)
+        schedule.set_scale(schedule.scale * self.factor, step=step)
+        schedule.min_lr = self.min_lr
+        # A jit-compiled JAX step holds the schedule's variables as
+        # constants: retrace it (once per reduction) to apply the new scale.
+        self._retrace = self._retrace or keras.backend.backend() == "jax"
+        new_lr = rate_recorder.current_rate(optimizer)
+        if self.verbose > 0:
+            name_str = f" {name}" if name else ""
+            io_utils.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing"
+                f"{name_str} learning rate to {new_lr}."
+            )
+        return True
 
     # Hooks.
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if self._scale_schedules():
-            # A train function traced in an earlier fit() holds the old schedule.
-            if getattr(self.model, "train_function", None) is not None:
-                self.model.make_train_function(force=True)
         if self._recorder is not None:
-            self._recorder.on_train_begin(self.model, total_steps=planned_steps(self.params))
+            self._recorder.on_train_begin(self.model, self.params,
+                                          total_steps=planned_steps(self.params))
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._recorder is not None:
@@ -229,8 +230,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         lr_after = rate_recorder.current_rate(optimizers[0][1])
         step = None
         if self._recorder is not None and self._recorder.writer is not None:
-            first, done = self._recorder.step_range()
-            step = first + done - 1
+            step = self._recorder.last_step()
         self.last_decision, events = self._explain(
             epoch, step, current, lr_before, lr_after, best_before, wait_before,
             cooldown_before)

@@ -10,6 +10,10 @@ from lr_plugin.schedules import _util
 from lr_plugin.schedules.evaluate import schedule_values
 
 
+LOAD_NOTE = ("A lr_plugin ScaledSchedule (ReduceLROnPlateau reduced this schedule): "
+             "run `import lr_plugin.schedules` before keras.models.load_model().")
+
+
 @keras.saving.register_keras_serializable(package="lr_plugin")
 class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """A `LearningRateSchedule` scaled by a factor that callbacks may lower during `fit()`.
@@ -40,7 +44,9 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
     `get_config()` stores the current `scale` and `min_lr`, so
     `model.save()` then `keras.models.load_model()` restores the reduced
     rate. Import `lr_plugin.schedules` before loading, which registers the
-    class.
+    class; in a process that does not, loading fails with Keras' "Could not
+    locate class 'ScaledSchedule'" error, whose config says to
+    `import lr_plugin.schedules`.
 
     Example:
 
@@ -167,10 +173,13 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "scale": self.scale,
             "min_lr": self.min_lr,
             "name": self.name,
+            # Keras prints the config of a class it cannot find: say what fixes it.
+            "note": LOAD_NOTE,
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        config.pop("note", None)
         config["schedule"] = _util.deserialize_rate_source(config["schedule"])
         return cls(**config)

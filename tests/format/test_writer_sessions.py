@@ -77,8 +77,9 @@ def test_a_real_fit_writes_a_session_begin_and_end(tmp_path):
     if not payloads.get("sessions"):
         pytest.skip("RateRecorder does not call RunWriter.begin_session yet")
     begin, end = payloads["sessions"]
+    # end_step is the last step that ran (10 updates: steps 0 to 9).
     assert (begin["state"], begin["start_step"], end["state"], end["end_step"]) == (
-        "begin", 0, "end", 10)
+        "begin", 0, "end", 9)
     assert {r["session"] for r in payloads["epochs"]} == {begin["session"]}
     keras.backend.clear_session()
 

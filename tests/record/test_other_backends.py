@@ -13,7 +13,8 @@ import sys
 import pytest
 
 SUITES = ["test_callbacks_applied_rate.py", "test_reduce_lr_on_plateau.py",
-          "test_callbacks_behaviour.py"]
+          "test_callbacks_behaviour.py", "test_training_setups.py", "test_schedule_fidelity.py",
+          "test_arguments.py"]
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ from plateau_helpers import drive, random_values
 from lr_plugin.callbacks import ReduceLROnPlateau
 
 
-
 @pytest.mark.parametrize("seed", range(40))
 def test_same_decisions_messages_and_logs_as_keras(seed, tmp_path):
     rng = np.random.default_rng(seed)
@@ -87,7 +86,7 @@ def test_plateau_record_fields(tmp_path):
     drive(callback, [1.0, 0.995], learning_rate=0.2)
     second = read_run(tmp_path)["plateau"][1]
     assert second == {
-        "epoch": 1, "step": 0, "monitor": "val_loss", "mode": "min",
+        "epoch": 1, "step": 1, "monitor": "val_loss", "mode": "min",
         "value": 0.995, "best": 1.0, "best_before": 1.0, "threshold": pytest.approx(0.99),
         "min_delta": 0.01, "wait": 1, "wait_before": 0, "patience": 3, "cooldown": 0,
         "cooldown_counter": 0, "factor": 0.5, "min_lr": 0.0, "action": "wait",

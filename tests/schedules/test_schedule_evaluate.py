@@ -60,7 +60,11 @@ KERAS_SCHEDULES = [
 def test_schedule_values_equal_keras_own_outputs(schedule, steps):
     values = schedule_values(schedule, steps)
     assert values.dtype == np.float64 and values.shape == steps.shape
-    np.testing.assert_allclose(values, call_each(schedule, steps), rtol=1e-6, atol=0)
+    if keras.backend.backend() == "tensorflow":  # schedule_values follows TensorFlow's kernels
+        np.testing.assert_allclose(values, call_each(schedule, steps), rtol=1e-6, atol=0)
+    else:  # other kernels: the bound docs/SCHEDULES.md states, 2**-19 of the peak rate
+        np.testing.assert_allclose(values, call_each(schedule, steps), rtol=0,
+                                   atol=2.0 ** -19 * np.abs(values).max())
 
 
 def test_keras_restart_glitch_is_reproduced_exactly():
@@ -208,6 +212,8 @@ def test_shape_of_steps_is_kept():
     assert schedule_values(schedule, ops.convert_to_tensor(np.int64(10))) == pytest.approx(0.05)
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax",
+                    reason="JAX has no float64 unless jax_enable_x64 is set")
 def test_values_are_computed_in_the_dtype_keras_computes_them_in():
     # Keras computes in the dtype of ops.convert_to_tensor(initial_learning_rate):
     # float32 for a Python float on TensorFlow even when floatx is float64.

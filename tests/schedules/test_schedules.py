@@ -279,6 +279,8 @@ def test_scaled_schedule_scale_is_a_float32_variable_and_settable():
     assert isinstance(schedule.schedule, float) and schedule.schedule == 0.1
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax",
+                    reason="a jit-compiled JAX step needs a retrace to see it (tested apart)")
 def test_scaled_schedule_change_takes_effect_inside_compiled_fit():
     schedule = schedules.ScaledSchedule(K.PiecewiseConstantDecay([10_000], [0.1, 0.1]))
     model, weights = _constant_gradient_model(schedule), []
