@@ -1,6 +1,7 @@
 """LearningRateScheduler callback that records the rates it sets."""
 
 import keras
+import numpy as np
 
 from lr_plugin.format import metadata
 from lr_plugin.record import rate_recorder
@@ -73,7 +74,12 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
         return cls(**config)
 
     def _update_optimizer_lr(self, optimizer, epoch):
+        before = rate_recorder.current_rate(getattr(optimizer, "inner_optimizer", optimizer))
         learning_rate = super()._update_optimizer_lr(optimizer, epoch)
+        # An event only where the rate changed: a schedule returning the rate it
+        # was given would otherwise draw a marker on every epoch.
+        if np.float32(learning_rate) == np.float32(before):
+            return learning_rate
         if self._recorder is not None and self._recorder.writer is not None:
             first = self._recorder.first_step()
             self._recorder.writer.add_record(metadata.EVENTS_TAG, {
@@ -81,7 +87,8 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
                 "epoch": int(epoch),
                 "step": first,
                 "lr": float(learning_rate),
-                "optimizer": getattr(optimizer, "name", None),
+                "lr_before": float(before),
+                "optimizer": rate_recorder.series_name_of(self.model.optimizer, optimizer),
                 "source": "LearningRateScheduler",
             })
         return learning_rate

@@ -163,6 +163,16 @@ def unwrap_optimizers(optimizer):
     return named
 
 
+def series_name_of(model_optimizer, optimizer):
+    """The name one of a model's optimizers has in ``learning_rate/<name>``: events
+    name optimizers the same way."""
+    target = getattr(optimizer, "inner_optimizer", optimizer)
+    for name, candidate in unwrap_optimizers(model_optimizer):
+        if candidate is target:
+            return name
+    return _series_name(target)
+
+
 def _series_name(optimizer):
     name = getattr(optimizer, "name", None)
     auto = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type(optimizer).__name__).lower()

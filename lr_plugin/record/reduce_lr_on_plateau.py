@@ -162,7 +162,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         else:
             reduced = self._reduce_schedule(optimizer, schedule, before, epoch, name)
         if reduced:
-            self._reductions.append((name, before, rate_recorder.current_rate(optimizer)))
+            self._reductions.append((
+                rate_recorder.series_name_of(self.model.optimizer, optimizer), before,
+                rate_recorder.current_rate(optimizer)))
         return reduced
 
     def _reduce_schedule(self, optimizer, schedule, old_lr, epoch, name):

@@ -84,7 +84,10 @@ def test_plateau_record_fields(tmp_path):
     callback = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_delta=0.01,
                                  mode="min", log_dir=tmp_path)
     drive(callback, [1.0, 0.995], learning_rate=0.2)
-    second = read_run(tmp_path)["plateau"][1]
+    run = read_run(tmp_path)
+    second = run["plateau"][1]
+    # Stamped by the writer: the training session that made the decision.
+    assert second.pop("session") == run["sessions"][0]["session"]
     assert second == {
         "epoch": 1, "step": 1, "monitor": "val_loss", "mode": "min",
         "value": 0.995, "best": 1.0, "best_before": 1.0, "threshold": pytest.approx(0.99),

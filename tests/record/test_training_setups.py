@@ -22,6 +22,8 @@ from conftest import linear_probe, probe_data, rates_of, read_run
 
 from lr_plugin.callbacks import LearningRateMonitor
 from lr_plugin.callbacks import ReduceLROnPlateau
+from raw_events import read_payloads
+
 from lr_plugin.format import metadata
 from lr_plugin.format import reader
 from lr_plugin.format import writer as writer_lib
@@ -41,8 +43,7 @@ def fit(model, callbacks, epochs, steps_per_epoch, batch_size=4, **kwargs):
 def raw_records(logdir, tag):
     """Every record of a tag as written, before the timeline model resolves anything."""
     (files,) = reader.find_runs(str(logdir)).values()
-    payloads = reader.read_run_payloads(files).get(tag, [])
-    return [r for payload in payloads for r in metadata.decode_records(payload)]
+    return read_payloads(os.path.dirname(files[0])).get(tag, [])
 
 
 def updates_of(trace):
