@@ -35,7 +35,7 @@ setuptools.setup(
     ],
     extras_require={
         "tensorflow": ["tensorflow>=2.16"],
-        "jax": ["jax>=0.4.20"],
+        "jax": ["jax>=0.4.30"],  # Keras 3.15 imports jax.export
         "test": [
             "pytest>=7",
             "playwright>=1.40",
