@@ -279,12 +279,19 @@ def _demo(args):
     if args.epochs is not None and args.epochs < 1:
         return _fail("demo", f"--epochs must be at least 1. Received --epochs={args.epochs}")
     logdir = os.path.abspath(args.logdir)
+    if not args.no_serve:
+        problem = demo.port_problem(args.host, args.port)
+        if problem:  # before minutes of training, not after
+            return _fail("demo", problem)
+    print(f"Writing the demo's runs to {logdir}")
     try:
         demo.train_all(logdir, epochs=args.epochs)
     except OSError as error:
         return _fail("demo", str(error))
+    print(f"Runs written to {logdir}. Export them with: lr-plugin export {logdir}; "
+          f"lint them with: lr-plugin lint {logdir}")
     if args.no_serve:
-        print(f"Runs written to {logdir}. See them with: tensorboard --logdir {logdir}")
+        print(f"See them with: tensorboard --logdir {logdir}")
         return 0
     return demo.serve(logdir, host=args.host, port=args.port)
 

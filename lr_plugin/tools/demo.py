@@ -42,18 +42,22 @@ def _model(optimizer, seed):
 def _progress(title, index, total):
     import keras
 
+    interactive = sys.stdout.isatty()
+
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            line = (f"\r[{index}/{total}] {title:<34} epoch {epoch + 1:>3}/{self.params['epochs']}"
+            line = (f"[{index}/{total}] {title:<34} epoch {epoch + 1:>3}/{self.params['epochs']}"
                     f"  loss {logs.get('loss', float('nan')):.4f}"
                     f"  val_loss {logs.get('val_loss', float('nan')):.4f}  lr {rate:.2e}")
-            sys.stdout.write(line)
+            # One line redrawn on a terminal; a line per epoch in a log file or pipe.
+            sys.stdout.write(f"\r{line}" if interactive else f"{line}\n")
             sys.stdout.flush()
 
         def on_train_end(self, logs=None):
-            sys.stdout.write("\n")
+            if interactive:
+                sys.stdout.write("\n")
 
     return Progress()
 
@@ -145,6 +149,21 @@ def train_all(logdir, epochs=None, out=sys.stdout):
         directories.append(run_dir)
     print(f"Trained {len(plan)} runs in {time.monotonic() - started:.0f} s.", file=out)
     return directories
+
+
+def port_problem(host, port):
+    """Why TensorBoard could not listen on ``host:port``, or None (checked before training)."""
+    import socket
+
+    if port == 0:
+        return None
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as error:
+        return (f"cannot listen on {host}:{port} ({error.strerror or error}). Pass another "
+                "--port (0 picks a free one), or --no-serve.")
+    return None
 
 
 def serve(logdir, host="127.0.0.1", port=6006):

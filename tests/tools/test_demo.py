@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from lr_plugin.format import reader
+from lr_plugin.tools import lint
 
 
 def lr_plugin_command(*args):
@@ -38,6 +39,9 @@ def test_demo_trains_every_kind_of_run_and_serves_the_tab(tmp_path):
         assert url, "".join(output)[-3000:]
         text = "".join(output)
         assert "[4/4]" in text and "Trained 4 runs" in text  # progress was shown
+        assert f"Writing the demo's runs to {tmp_path}" in text
+        # Not a terminal: one line per epoch, no carriage returns.
+        assert "\r" not in text and re.search(r"epoch +12/12", text)
         listing = json.load(urllib.request.urlopen(url + "data/plugins_listing", timeout=30))
         assert listing["lr_timeline"]["enabled"] is True
         assert listing["lr_timeline"]["tab_name"] == "LR Timeline"
@@ -54,7 +58,12 @@ def test_demo_trains_every_kind_of_run_and_serves_the_tab(tmp_path):
     assert len(plateau["plateau"]) == 12
     assert timelines["cosine_warmup/lr_timeline"]["planned"]["Adam"][0].size == 24 * 12
     assert timelines["one_cycle_plateau/lr_timeline"]["planned"]["Adam"][0].size == 24 * 12
-    assert [e["kind"] for e in timelines["step_decay/lr_timeline"]["events"]] == ["lr_set"] * 12
+    # lr_set only where the scheduler changed the rate.
+    sets = timelines["step_decay/lr_timeline"]["events"]
+    assert sets and {e["kind"] for e in sets} == {"lr_set"}
+    assert all(e["lr"] != e["lr_before"] for e in sets)
+    # The demo's runs are clean: lint finds no trap in any of them.
+    assert lint.lint_logdir(str(tmp_path)) == {name: [] for name in timelines}
     for name in ("plateau", "cosine_warmup", "step_decay", "one_cycle_plateau"):
         assert {"lr_timeline", "train", "validation"} <= set(os.listdir(tmp_path / name))
 
@@ -64,3 +73,17 @@ def test_demo_rejects_bad_epochs():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--epochs must be at least 1. Received --epochs=0" in result.stderr
+
+
+def test_demo_checks_its_port_before_training():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(lr_plugin_command("demo", "--port", str(port)),
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Writing the demo's runs" not in result.stdout  # nothing was trained
