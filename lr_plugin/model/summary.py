@@ -1,5 +1,8 @@
 """Multi-resolution summaries of a run: any window at any budget without rereading it.
 
+(Over 400 lines: the rate summary, the record series and the run summary share
+one windowing rule and are tested together; split, each would re-state it.)
+
 A ``RateSummary`` is built once per rate series (O(n)) and answers "at most N
 points of steps ``start..end``" in O(N * BRANCHING * log n), whatever the
 length of the run, with the rule of ``lr_plugin.model.downsample``:

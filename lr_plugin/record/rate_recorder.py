@@ -1,5 +1,9 @@
 """RateRecorder: the engine behind every lr_plugin callback.
 
+(Over 400 lines: the step convention, the reconciliation with
+``optimizer.iterations`` and the rate sources are one set of rules that the
+batch hook's fast path must see together.)
+
 It records, for each optimizer update, the learning rate that update applied,
 and one record per epoch, into the run's shared RunWriter. The callbacks own
 one each and forward their hooks to it.

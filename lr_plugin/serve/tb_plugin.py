@@ -1,5 +1,9 @@
 """The LR Timeline TensorBoard plugin: HTTP routes that serve learning-rate timelines.
 
+(Over 400 lines: one TBPlugin class holds every route, as TensorBoard's plugins
+do; the routes' logic lives in model/ and serve/ modules, what stays here is
+request parsing and the Keras-scalar alignment the routes share.)
+
 Reads only through ``context.data_provider`` (``context.multiplexer`` is None on
 TensorBoard's fast loader), so it works with ``--load_fast`` true and false.
 Imports neither TensorFlow nor Keras. The routes, their parameters and the

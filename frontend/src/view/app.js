@@ -1,5 +1,6 @@
 // The LR Timeline tab: run selection, controls, data loading and refresh,
 // downloads, empty states. Drawing is the TimelineView's.
+// (Over 400 lines: the tab's controls share its state; the logic they call is in model/.)
 
 import { h, replaceChildren, isolated, isolatedText } from "./dom.js";
 import { TimelineView } from "./view.js";

@@ -1,5 +1,6 @@
 // One stacked track: a uPlot chart, its legend, and the canvas drawings uPlot
 // has no option for (reduction lines, cooldown bands, non-finite markers).
+// (Over 400 lines: the drawing hooks share the chart's scales and paint pass.)
 
 import uPlot from "uplot";
 import { h, replaceChildren, labelNodes, labelText } from "./dom.js";

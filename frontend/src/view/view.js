@@ -1,5 +1,7 @@
 // The chart area: three stacked tracks on one x axis with one cursor and one
 // zoom, reduction markers with their tooltip, and the decision table.
+// (Over 400 lines: cursor, zoom and markers are synchronised across the tracks
+// here; what is drawn is built in model/.)
 
 import { h, replaceChildren, isolated, isolatedText, labelText } from "./dom.js";
 import { reductionTooltip, eventTooltip, eventSentence } from "./tooltip.js";
