@@ -61,6 +61,8 @@ test("replay parameters carry only the settings changed from the recording", () 
   assert.deepEqual(replayParams({ ...asRecorded, patience: "5" }, recorded), { patience: "5" });
   assert.deepEqual(replayParams({ ...asRecorded, factor: " 2 " }, recorded), { factor: "2" });
   assert.deepEqual(replayParams({ patience: "" }, null, "pytorch", "rel"), { semantics: "pytorch", threshold_mode: "rel" });
+  assert.deepEqual(replayParams({ ...asRecorded, mode: recorded.mode }, recorded), {});
+  assert.deepEqual(replayParams({ ...asRecorded, mode: "max" }, { ...recorded, mode: "min" }), { mode: "max" });
 });
 
 test("replay URLs are relative and encode every value", () => {

@@ -28,6 +28,11 @@ def parse_changes(args):
     if threshold_mode not in ("abs", "rel"):
         raise BadQuery(f"threshold_mode must be 'abs' or 'rel'. Received: {threshold_mode!r}")
     changes = {}
+    mode = args.get("mode")
+    if mode not in (None, ""):
+        if mode not in replay.MODES:
+            raise BadQuery(f"mode must be one of {list(replay.MODES)}. Received: {mode!r}")
+        changes["mode"] = mode
     for name, kind in _NUMBERS.items():
         raw = args.get(name)
         if raw in (None, ""):

@@ -68,6 +68,7 @@ def _parser():
     replay.add_argument("--cooldown", type=int)
     replay.add_argument("--min-delta", type=float, dest="min_delta")
     replay.add_argument("--min-lr", type=float, dest="min_lr")
+    replay.add_argument("--mode", choices=("min", "max", "auto"))
     replay.add_argument("--semantics", choices=("keras", "pytorch"), default="keras",
                         help="whose ReduceLROnPlateau rules to replay with (pytorch needs torch)")
     replay.add_argument("--format", choices=("table", "json"), default="table")

@@ -12,7 +12,8 @@ when the settings act, not the loss they would have reached.
 import types
 import warnings
 
-SETTINGS = ("factor", "patience", "cooldown", "min_delta", "min_lr")
+SETTINGS = ("factor", "patience", "cooldown", "min_delta", "min_lr", "mode")
+MODES = ("min", "max", "auto")
 
 
 def recorded_settings(plateau_records):
@@ -35,7 +36,7 @@ def replay(plateau_records, **changes):
         plateau_records: the run's ``"plateau"`` records (``lr-plugin export``
             or ``lr_plugin.format.reader.read_timelines``).
         **changes: new values for any of ``factor``, ``patience``, ``cooldown``,
-            ``min_delta``, ``min_lr``.
+            ``min_delta``, ``min_lr``, ``mode``.
 
     Returns:
         One plateau record per recorded epoch, as the callback would have

@@ -81,3 +81,15 @@ def test_bad_queries_get_a_json_error_that_says_what_was_wrong(tmp_path, query, 
     status, body = get(tb_helpers.make_client(tmp_path), query)
     assert status in (400, 404)
     assert message in body["error"]
+
+
+def test_mode_can_be_replayed_the_other_way(tmp_path):
+    # Rising values: improvements in max mode, a plateau in min mode.
+    recorded = record(tmp_path / "exp", [1.0, 1.1, 1.2, 1.3, 1.4, 1.5], patience=1, cooldown=0)
+    status, body = get(tb_helpers.make_client(tmp_path), "run=exp/lr_timeline&mode=max")
+    assert status == 200 and body["settings"]["mode"] == "max"
+    assert body["reductions"]["replayed"] == replay.reductions(replay.replay(recorded, mode="max"))
+    assert body["reductions"]["replayed"] == []
+    assert body["reductions"]["recorded"] != []
+    status, body = get(tb_helpers.make_client(tmp_path), "run=exp/lr_timeline&mode=sideways")
+    assert status == 400 and "mode must be one of ['min', 'max', 'auto']" in body["error"]

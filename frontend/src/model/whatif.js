@@ -17,7 +17,8 @@ export const WHATIF_SETTINGS = [
 
 /**
  * The query parameters of /replay: the edited settings that differ from the recorded
- * ones (unchanged ones stay as recorded), the semantics, and PyTorch's threshold mode.
+ * ones (unchanged ones stay as recorded), the mode (min, max or auto), the semantics,
+ * and PyTorch's threshold mode.
  *
  * edited: {setting: text typed}; recorded: the route's recorded_settings (or null).
  */
@@ -30,6 +31,8 @@ export function replayParams(edited, recorded, semantics = "keras", thresholdMod
     const same = recorded && Number.isFinite(value) && toNumber(recorded[name]) === value;
     if (!same) params[name] = String(text).trim();
   }
+  const mode = edited.mode;
+  if (mode && (!recorded || recorded.mode !== mode)) params.mode = mode;
   if (semantics === "pytorch") {
     params.semantics = "pytorch";
     params.threshold_mode = thresholdMode === "rel" ? "rel" : "abs";

@@ -32,7 +32,11 @@ export class WhatIfPanel {
       this.inputs[name] = input;
       return h("label", { class: "lrt-field" }, h("span", { text: name }), input);
     });
-    this.modeEl = h("span", { class: "lrt-whatif-mode", testid: "whatif-mode" });
+    this.modeEl = h(
+      "select",
+      { class: "lrt-select", testid: "whatif-mode", "aria-label": "mode", onchange: () => this.schedule(0) },
+      ...["min", "max", "auto"].map((mode) => h("option", { value: mode, text: mode })),
+    );
     this.semanticsEl = h(
       "select",
       { class: "lrt-select", testid: "whatif-semantics", "aria-label": "Decision code", onchange: () => this.schedule(0) },
@@ -79,7 +83,7 @@ export class WhatIfPanel {
         "div",
         { class: "lrt-whatif-form" },
         fields,
-        h("span", { class: "lrt-field" }, h("span", { text: "mode" }), this.modeEl),
+        h("label", { class: "lrt-field" }, h("span", { text: "mode" }), this.modeEl),
         h("label", { class: "lrt-field" }, h("span", { text: "Semantics" }), this.semanticsEl),
         this.thresholdField,
         this.replayButton,
@@ -141,7 +145,7 @@ export class WhatIfPanel {
       const value = settings[name];
       this.inputs[name].value = value === null || value === undefined ? "" : String(value);
     }
-    this.modeEl.textContent = settings.mode ? `${settings.mode} (as recorded)` : "";
+    if (settings.mode) this.modeEl.value = settings.mode;
   }
 
   schedule(delay = DEBOUNCE_MS) {
@@ -159,6 +163,7 @@ export class WhatIfPanel {
     this.thresholdField.hidden = semantics !== "pytorch";
     const edited = {};
     for (const [name] of WHATIF_SETTINGS) edited[name] = this.inputs[name].value;
+    edited.mode = this.modeEl.value;
     const params = replayParams(edited, this.recorded, semantics, this.thresholdEl.value);
     this.el.setAttribute("aria-busy", "true");
     try {
