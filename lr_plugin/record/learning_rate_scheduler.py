@@ -5,6 +5,7 @@ import numpy as np
 
 from lr_plugin.format import metadata
 from lr_plugin.record import rate_recorder
+from lr_plugin.record import training_setup
 from lr_plugin.record.learning_rate_monitor import planned_steps
 from lr_plugin.record.rate_recorder import RateRecorder
 
@@ -97,6 +98,8 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
         if self._recorder is not None:
             self._recorder.on_train_begin(self.model, self.params,
                                           total_steps=planned_steps(self.params))
+        else:  # nothing recorded, but the traps visible now are still warned about
+            training_setup.inspect_training(self.model, self.params)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._recorder is not None:

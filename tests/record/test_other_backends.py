@@ -14,7 +14,10 @@ import pytest
 
 SUITES = ["test_callbacks_applied_rate.py", "test_reduce_lr_on_plateau.py",
           "test_callbacks_behaviour.py", "test_training_setups.py", "test_schedule_fidelity.py",
-          "test_arguments.py"]
+          "test_arguments.py", "../tools/test_lr_finder.py",
+          # The demo trains with Keras' TensorBoard callback, which needs TensorFlow.
+          "--deselect",
+          "../tools/test_lr_finder.py::test_the_demo_starts_its_plateau_run_at_the_finders_suggestion"]
 
 
 @pytest.mark.slow

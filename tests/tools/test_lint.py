@@ -53,6 +53,15 @@ def test_two_plateau_callbacks_are_an_error_found_before_training(tmp_path):
     assert finding.message.startswith("Epochs 2, 3: ")  # Keras' 1-based epochs
 
 
+def test_the_drop_ins_warn_before_training_also_without_log_dir(tmp_path):
+    with pytest.warns(TrainingSetupWarning, match="are both in callbacks"):
+        train(tmp_path, [keras.callbacks.ReduceLROnPlateau(patience=0, **NEVER_IMPROVES),
+                         ReduceLROnPlateau(patience=0, **NEVER_IMPROVES)], epochs=1)
+    with pytest.warns(TrainingSetupWarning, match="function of the epoch alone"):
+        train(tmp_path, [LearningRateScheduler(lambda epoch: 0.1),
+                         ReduceLROnPlateau(patience=0, **NEVER_IMPROVES)], epochs=1)
+
+
 def test_legacy_decay_is_an_error_pointing_to_time_based_decay(tmp_path):
     with pytest.warns(TrainingSetupWarning, match="TimeBasedDecay"):
         train(tmp_path, [LearningRateMonitor(tmp_path)], epochs=1,
