@@ -11,8 +11,8 @@ import pytest
 import lr_plugin
 from lr_plugin.format import reader
 from lr_plugin.tools import lr_finder
-from tests.conftest import linear_probe, probe_data
-from tests.tb_helpers import make_client
+from conftest import linear_probe, probe_data
+from tb_helpers import make_client
 
 
 def quadratic_problem(n=64, moments=(5.0, 4.0, 3.0)):
