@@ -319,6 +319,15 @@ class RunWriter:
             if writing:
                 self._write()
 
+    def abandon_session(self, session_id):
+        """Forgets the open session ``session_id`` without an end mark (its
+        fit() raised, and Keras called no ``on_train_end``), so that the next
+        ``begin_session`` opens a new one even with the same key. Nothing if
+        another session is open."""
+        with self._lock:
+            if self._session is not None and self._session["id"] == session_id:
+                self._session = None
+
     # Writing.
 
     def flush(self, step=None):
