@@ -33,6 +33,12 @@ def lr_plugin_threads():
     return [t for t in threading.enumerate() if t.name.startswith("lr_plugin")]
 
 
+def writers_in(directory):
+    """The open writers of runs under ``directory`` (other tests' writers are not ours)."""
+    return [w for w in writer_lib._writers.values()
+            if w.requested_dir.startswith(str(directory))]
+
+
 def watch_of(model):
     return getattr(model.optimizer._learning_rate, "_lr_plugin_watch", None)
 
@@ -53,7 +59,7 @@ def test_a_retry_after_a_failed_fit_records_a_new_session_and_keeps_the_first(
         model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=callbacks)
     # What the failed fit left: one watcher of the rate variable, the run's writer.
     assert watch_of(model) is not None and watch_of(model).users == 1
-    (writer,) = writer_lib._writers.values()
+    (writer,) = writers_in(tmp_path)
     assert writer._references == 3  # one per recording callback
 
     fail.step = None
@@ -62,7 +68,7 @@ def test_a_retry_after_a_failed_fit_records_a_new_session_and_keeps_the_first(
 
     # Let go: no watcher, no writer, no extra thread.
     assert watch_of(model) is None
-    assert writer.closed and writer_lib._writers == {}
+    assert writer.closed and writers_in(tmp_path) == []
     assert len(lr_plugin_threads()) <= max(threads_before, 1)  # the flusher ends when idle
 
     run = read_run(tmp_path)
@@ -112,5 +118,5 @@ def test_a_retry_right_after_a_failure_before_any_update_is_a_new_session(tmp_pa
         (0, None), (0, STEPS_PER_EPOCH - 1)]
     assert rates_of(run)[0] == list(range(STEPS_PER_EPOCH))
     assert [e["session"] for e in run["epochs"]] == [run["sessions"][1]["session"]]
-    assert writer_lib._writers == {}
+    assert writers_in(tmp_path) == []
     keras.backend.clear_session()
