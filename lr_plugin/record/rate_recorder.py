@@ -58,6 +58,7 @@ from lr_plugin.record.rate_sources import read_variable
 from lr_plugin.record.rate_sources import unwrap_optimizers
 from lr_plugin.record.rate_sources import variable_reader
 
+
 def planned_steps(params):
     """The number of steps a fit() will run, when Keras knows it."""
     params = params or {}
