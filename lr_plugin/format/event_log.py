@@ -208,11 +208,11 @@ class EventLog:
         if replacing:
             self._appender.close()
             if not self._storage.isdir(self.run_dir):
-                self._warn_once("deleted", (
+                self.warn_once("deleted", (
                     f"lr_plugin: the run directory {self.run_dir} was deleted during "
                     "training. It is recreated; what was written there before is lost."))
             elif self._appender.lost:
-                self._warn_once("file", (
+                self.warn_once("file", (
                     f"lr_plugin: the event file {self._appender.path} was deleted or "
                     "changed during training; new events go to a new file beside it."))
         self._storage.makedirs(self.run_dir)
@@ -240,13 +240,13 @@ class EventLog:
                 self._pending_bytes -= len(data)
                 dropped += points
             self.dropped_points += dropped
-        self._warn_once("error", (
+        self.warn_once("error", (
             f"lr_plugin could not write to {self.run_dir}: {error}. Training goes on; "
             f"up to {self.max_pending_bytes // 2**20} MiB of unwritten data is kept in "
             f"memory and written at the next write that succeeds (every "
             f"{self.retry_secs:g} s)."))
         if dropped:
-            self._warn_once("dropped", (
+            self.warn_once("dropped", (
                 f"lr_plugin still cannot write to {self.run_dir} ({error}) and dropped "
                 f"its oldest unwritten data, {self.dropped_points} points so far "
                 "(RunWriter.dropped_points)."))
@@ -255,10 +255,11 @@ class EventLog:
         """Keeps an unexpected error of ``what`` and warns about it once."""
         with self._lock:
             self.error = error
-        self._warn_once(what, f"lr_plugin: {what} of {self.run_dir} failed: {error!r}. "
+        self.warn_once(what, f"lr_plugin: {what} of {self.run_dir} failed: {error!r}. "
                               "Training goes on; it is retried at the next flush.")
 
-    def _warn_once(self, what, message):
+    def warn_once(self, what, message):
+        """Warns ``message`` (a LogWriteWarning) the first time ``what`` goes wrong."""
         with self._lock:
             if what in self._warned:
                 return

@@ -1,7 +1,8 @@
 """The record schema of the contract, and the one place where payloads are checked.
 
 Export, replay and the TensorBoard plugin decode every payload through
-``check_rates`` and ``check_records``. A payload or record that does not match
+``check_rates`` and ``check_records``; the writer checks every record it is
+given with ``check_record_to_write``, the same tables. A payload or record that does not match
 is skipped with one ``InvalidPayloadWarning`` naming the run, the tag, the step
 and what was wrong; the rest of the run is served. ``decode_tensor`` turns a
 ``TensorProto`` into an array without ever allocating more than the bytes the
@@ -253,6 +254,23 @@ def check_record(tag, record):
         for name in _SESSION_BEGIN_NEEDS:
             if record.get(name) is None:
                 return f"a session's begin mark needs {name!r}"
+    return None
+
+
+def check_record_to_write(tag, record):
+    """None when the writer may write ``record`` under ``tag``, else what is wrong.
+
+    The readers' rule (``check_record``), plus the JSON the payload is made of,
+    checked now rather than at a flush in another thread.
+    """
+    problem = check_record(tag, record)
+    if problem is not None:
+        return problem
+    try:
+        metadata.encode_records([record])
+    except (TypeError, ValueError) as error:
+        return (f"it is not JSON-serializable ({error}); convert NumPy values with "
+                "float() or int()")
     return None
 
 

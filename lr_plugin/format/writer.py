@@ -32,6 +32,7 @@ from tensorboard.util import tensor_util
 
 from lr_plugin.format import metadata
 from lr_plugin.format import run_lock
+from lr_plugin.format import schema
 from lr_plugin.format import storage as storage_lib
 from lr_plugin.format.event_log import EventLog
 from lr_plugin.format.event_log import LogDirError  # noqa: F401 (public here)
@@ -147,6 +148,8 @@ class RunWriter:
             ``<parent>/<host>-<pid>/<name>`` when another live process writes it.
         error: the last write error, None once a write succeeds again.
         dropped_points: rates and records dropped because writes kept failing.
+        rejected_records: records not written because they did not match the
+            schema (a bug in lr_plugin, warned about).
     """
 
     def __init__(self, run_dir):
@@ -159,6 +162,7 @@ class RunWriter:
         self._references = 0
         self._session = None
         self.closed = False
+        self.rejected_records = 0
         self._log = EventLog(self.requested_dir, MAX_PENDING_BYTES, FLUSH_SECS)
 
     @property
@@ -224,22 +228,50 @@ class RunWriter:
             buffer_rates.extend(float(r) for r in rates)
 
     def add_record(self, tag, record):
-        """Buffers one epoch record, plateau record or event (a JSON-able dict),
-        stamped with the open training session's id."""
+        """Buffers one record (epoch, plateau, event, setup, LR finder sweep: a
+        JSON-able dict), stamped with the open training session's id.
+
+        A record that does not match the schema of ``tag``
+        (``schema.RECORD_FIELDS``) is not written: it comes from lr_plugin's
+        own code, not from the training, which goes on; one ``LogWriteWarning``
+        per tag and problem says what was wrong, and ``rejected_records``
+        counts them. Returns whether the record was buffered.
+
+        Raises:
+            ValueError: for a tag the contract does not have.
+        """
         if tag not in metadata.RECORD_TAGS:
             raise ValueError(f"Unknown record tag {tag!r}; use one of {metadata.RECORD_TAGS}.")
-        record = dict(record)
-        try:  # now, in the callback that made it, rather than at a flush in another thread
-            metadata.encode_records([record])
-        except (TypeError, ValueError) as error:
-            raise TypeError(
-                f"lr_plugin records must be JSON-serializable. Received {record!r} for "
-                f"tag {tag!r}: {error}. Convert NumPy values with float() or int()."
-            ) from error
         with self._lock:
+            record = dict(record)
             if self._session is not None:
                 record.setdefault(metadata.SESSION_KEY, self._session["id"])
+            return self._buffer_record(tag, record)
+
+    def _buffer_record(self, tag, record):
+        # Not written rather than written for the readers to skip: every
+        # reader (each TensorBoard reload, each export) would warn about it
+        # again, and a payload holding it would show the run as damaged.
+        problem = schema.check_record_to_write(tag, record)
+        if problem is None:
             self._records.setdefault(tag, []).append(record)
+            return True
+        self.rejected_records += 1
+        # Once per kind of problem: the received value differs from epoch to epoch.
+        self._log.warn_once(("record", tag, problem.split("; received")[0]), (
+            f"lr_plugin did not write a {tag!r} record that does not match its format: "
+            f"{problem}. Training goes on and the rest of the run is written. This is a "
+            f"bug in lr_plugin; please report it with this message. Received: "
+            f"{_shown_record(record)}"))
+        return False
+
+    def _add_unchecked(self, tag, record):
+        """Test seam: buffers ``record`` as it is, schema or not (it must still
+        be JSON). The reader and fault tests write records that break the
+        schema through it; nothing in lr_plugin calls it."""
+        with self._lock:
+            metadata.encode_records([record])
+            self._records.setdefault(tag, []).append(dict(record))
 
     # Training sessions (see the contract in metadata).
 
@@ -266,7 +298,7 @@ class RunWriter:
                     "host": run_lock.HOST, "pid": os.getpid(),
                 }
                 self._session = {"key": key, "id": session_id, "begin": begin}
-                self._records.setdefault(metadata.SESSIONS_TAG, []).append(begin)
+                self._buffer_record(metadata.SESSIONS_TAG, begin)
                 self._log.queue(events + self._take_events(start_step))
             if writing:
                 self._write()
@@ -278,7 +310,7 @@ class RunWriter:
             with self._lock:
                 if self.closed or self._session is None or self._session["key"] != key:
                     return
-                self._records.setdefault(metadata.SESSIONS_TAG, []).append({
+                self._buffer_record(metadata.SESSIONS_TAG, {
                     metadata.SESSION_KEY: self._session["id"], "state": metadata.SESSION_END,
                     "end_step": int(end_step), "end_time": time.time(),
                 })
@@ -286,6 +318,15 @@ class RunWriter:
                 self._log.queue(self._take_events(end_step))
             if writing:
                 self._write()
+
+    def abandon_session(self, session_id):
+        """Forgets the open session ``session_id`` without an end mark (its
+        fit() raised, and Keras called no ``on_train_end``), so that the next
+        ``begin_session`` opens a new one even with the same key. Nothing if
+        another session is open."""
+        with self._lock:
+            if self._session is not None and self._session["id"] == session_id:
+                self._session = None
 
     # Writing.
 
@@ -388,3 +429,8 @@ class RunWriter:
         with _writers_lock:
             if _writers.get(self.requested_dir) is self:
                 del _writers[self.requested_dir]
+
+
+def _shown_record(record):
+    text = repr(record)
+    return text if len(text) <= 300 else text[:300] + "..."

@@ -6,7 +6,8 @@
 - `LearningRateScheduler`: Keras' callback, plus an event for every rate it sets.
 
 This is the room that records what happened during `fit()`: the callbacks,
-the recorder they share (`rate_recorder`) and where a rate comes from. Users
+the recorder they share (`rate_recorder`), where a rate comes from
+(`rate_sources`) and the checks of their arguments (`arguments`). Users
 import the callbacks from `lr_plugin.callbacks` (or `lr_plugin`).
 """
 

@@ -2,9 +2,10 @@
 
 import keras
 
+from lr_plugin.record import rate_recorder
+from lr_plugin.record.arguments import validate_log_dir
+from lr_plugin.record.arguments import validate_update_freq
 from lr_plugin.record.rate_recorder import RateRecorder
-from lr_plugin.record.rate_recorder import validate_log_dir
-from lr_plugin.record.rate_recorder import validate_update_freq
 
 
 class LearningRateMonitor(keras.callbacks.Callback):
@@ -84,10 +85,8 @@ class LearningRateMonitor(keras.callbacks.Callback):
         return cls(**config)
 
     def on_train_begin(self, logs=None):
-        self._recorder.on_train_begin(
-            self.model, self.params,
-            total_steps=planned_steps(self.params) if self.write_planned else None,
-        )
+        rate_recorder.begin_training(self._recorder, self.model, self.params,
+                                     write_planned=self.write_planned)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._recorder.on_epoch_begin(epoch, self.model)
@@ -100,12 +99,3 @@ class LearningRateMonitor(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._recorder.on_train_end()
-
-
-def planned_steps(params):
-    """The number of steps a fit() will run, when Keras knows it."""
-    params = params or {}
-    epochs, steps = params.get("epochs"), params.get("steps")
-    if epochs and steps:
-        return int(epochs) * int(steps)
-    return None

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 
 from lr_plugin.format import metadata
+from lr_plugin.record import arguments
 from lr_plugin.record import rate_recorder
-from lr_plugin.record import training_setup
-from lr_plugin.record.learning_rate_monitor import planned_steps
+from lr_plugin.record import rate_sources
 from lr_plugin.record.rate_recorder import RateRecorder
 
 
@@ -52,9 +52,9 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
             raise ValueError(
                 f"{owner} expects schedule to be a function of the epoch (and the "
                 f"current rate) returning a float. Received schedule={schedule!r}")
-        rate_recorder.validate_count(verbose, "verbose", owner)
-        log_dir = rate_recorder.validate_log_dir(log_dir, owner, required=False)
-        rate_recorder.validate_update_freq(update_freq, owner)
+        arguments.validate_count(verbose, "verbose", owner)
+        log_dir = arguments.validate_log_dir(log_dir, owner, required=False)
+        arguments.validate_update_freq(update_freq, owner)
         super().__init__(schedule, verbose=verbose)
         self.log_dir = log_dir
         self.update_freq = update_freq
@@ -75,7 +75,7 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
         return cls(**config)
 
     def _update_optimizer_lr(self, optimizer, epoch):
-        before = rate_recorder.current_rate(getattr(optimizer, "inner_optimizer", optimizer))
+        before = rate_sources.current_rate(getattr(optimizer, "inner_optimizer", optimizer))
         learning_rate = super()._update_optimizer_lr(optimizer, epoch)
         # An event only where the rate changed: a schedule returning the rate it
         # was given would otherwise draw a marker on every epoch.
@@ -89,17 +89,13 @@ class LearningRateScheduler(keras.callbacks.LearningRateScheduler):
                 "step": first,
                 "lr": float(learning_rate),
                 "lr_before": float(before),
-                "optimizer": rate_recorder.series_name_of(self.model.optimizer, optimizer),
+                "optimizer": rate_sources.series_name_of(self.model.optimizer, optimizer),
                 "source": "LearningRateScheduler",
             })
         return learning_rate
 
     def on_train_begin(self, logs=None):
-        if self._recorder is not None:
-            self._recorder.on_train_begin(self.model, self.params,
-                                          total_steps=planned_steps(self.params))
-        else:  # nothing recorded, but the traps visible now are still warned about
-            training_setup.inspect_training(self.model, self.params)
+        rate_recorder.begin_training(self._recorder, self.model, self.params)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._recorder is not None:

@@ -1,8 +1,9 @@
 """RateRecorder: the engine behind every lr_plugin callback.
 
-(Over 400 lines: the step convention, the reconciliation with
-``optimizer.iterations`` and the rate sources are one set of rules that the
-batch hook's fast path must see together.)
+(Over 400 lines: the step convention and the reconciliation with
+``optimizer.iterations`` are one set of rules that the batch hook's fast path
+must see together. The rate sources and their readers live in
+``rate_sources``, the argument checks in ``arguments``.)
 
 It records, for each optimizer update, the learning rate that update applied,
 and one record per epoch, into the run's shared RunWriter. The callbacks own
@@ -41,69 +42,44 @@ Where the rate comes from:
 """
 
 import json
-import math
 import os
-import re
 import time
-import warnings
 
 import numpy as np
 
 from lr_plugin.format import metadata
 from lr_plugin.format import writer as writer_lib
 from lr_plugin.record import training_setup
-
-UPDATE_FREQS = ("batch", "epoch")
-
-
-def validate_update_freq(update_freq, owner="LearningRateMonitor"):
-    """Returns the record interval in steps (0 = once per epoch)."""
-    if update_freq == "batch":
-        return 1
-    if update_freq == "epoch":
-        return 0
-    if isinstance(update_freq, (int, np.integer)) and not isinstance(update_freq, bool):
-        if update_freq >= 1:
-            return int(update_freq)
-    raise ValueError(
-        f"{owner} expects update_freq to be 'batch', 'epoch' or a positive "
-        f"integer number of steps. Received update_freq={update_freq!r}"
-    )
+from lr_plugin.record.arguments import validate_update_freq
+from lr_plugin.record.rate_sources import AssignmentWatch
+from lr_plugin.record.rate_sources import learning_rate_source
+from lr_plugin.record.rate_sources import read_number
+from lr_plugin.record.rate_sources import read_variable
+from lr_plugin.record.rate_sources import unwrap_optimizers
+from lr_plugin.record.rate_sources import variable_reader
 
 
-def validate_log_dir(log_dir, owner, required=True):
-    """Returns ``log_dir`` as a str path (None where allowed and given).
+def planned_steps(params):
+    """The number of steps a fit() will run, when Keras knows it."""
+    params = params or {}
+    epochs, steps = params.get("epochs"), params.get("steps")
+    if epochs and steps:
+        return int(epochs) * int(steps)
+    return None
 
-    Raises:
-        ValueError: for None where a directory is required, anything that is
-            not a str or os.PathLike of str (bytes, numbers), or an empty path.
+
+def begin_training(recorder, model, params, write_planned=True):
+    """``on_train_begin`` of every lr_plugin callback.
+
+    With a recorder (the callback has a log_dir), begins recording, with the
+    planned rate of every step when ``write_planned`` and the optimizer has a
+    schedule; without one, still warns about the traps visible now.
     """
-    if log_dir is None and not required:
-        return None
-    hint = ("Pass the path of a directory, the same you give Keras' TensorBoard "
-            "callback, e.g. log_dir=\"logs\"")
-    if not required:
-        hint += ", or log_dir=None to record nothing"
-    if log_dir is None or isinstance(log_dir, bytes) or not isinstance(
-            log_dir, (str, os.PathLike)):
-        raise ValueError(f"{owner} expects log_dir to be a str or os.PathLike path. "
-                         f"Received log_dir={log_dir!r}. {hint}.")
-    path = os.fspath(log_dir)
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"{owner} expects log_dir to be a non-empty str path. "
-                         f"Received log_dir={log_dir!r}. {hint}.")
-    return path
-
-
-def validate_count(value, name, owner):
-    """Returns ``value`` as an int >= 0 (patience, cooldown, verbose)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{owner} expects {name} to be an integer >= 0. "
-                         f"Received {name}={value!r} of type {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{owner} does not support a negative {name}. "
-                         f"Received {name}={value}")
-    return int(value)
+    if recorder is None:
+        training_setup.inspect_training(model, params)
+        return
+    total_steps = planned_steps(params) if write_planned else None
+    recorder.on_train_begin(model, params, total_steps=total_steps)
 
 
 def run_dir_of(log_dir):
@@ -144,87 +120,6 @@ def is_chief():
     return True
 
 
-def unwrap_optimizers(optimizer):
-    """``[(series name, optimizer)]``: LossScaleOptimizer unwrapped, one entry per
-    sub-optimizer of a MultiOptimizer.
-
-    Keras names optimizers ``sgd``, ``sgd_1``, ... in creation order, so a lone
-    optimizer with such a name is called by its class (``SGD``): the same in
-    every run, which lets the plugin overlay runs. A name you chose is kept.
-    """
-    if hasattr(optimizer, "inner_optimizer"):
-        optimizer = optimizer.inner_optimizer
-    if not hasattr(optimizer, "optimizers"):
-        return [(_series_name(optimizer), optimizer)]
-    named, seen = [], set()
-    for opt in optimizer.optimizers:
-        opt = getattr(opt, "inner_optimizer", opt)
-        name = getattr(opt, "name", None) or type(opt).__name__
-        while name in seen:  # two optimizers of one name still get a series each
-            name += "_"
-        seen.add(name)
-        named.append((name, opt))
-    return named
-
-
-def series_name_of(model_optimizer, optimizer):
-    """The name one of a model's optimizers has in ``learning_rate/<name>``: events
-    name optimizers the same way."""
-    target = getattr(optimizer, "inner_optimizer", optimizer)
-    for name, candidate in unwrap_optimizers(model_optimizer):
-        if candidate is target:
-            return name
-    return _series_name(target)
-
-
-def _series_name(optimizer):
-    name = getattr(optimizer, "name", None)
-    auto = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type(optimizer).__name__).lower()
-    if not name or re.fullmatch(re.escape(auto) + r"(_\d+)?", name):
-        return type(optimizer).__name__
-    return name
-
-
-def learning_rate_source(optimizer):
-    """What sets an optimizer's rate: ("schedule", s), ("variable", v) or ("callable", f)."""
-    from keras.optimizers.schedules import LearningRateSchedule
-
-    source = getattr(optimizer, "_learning_rate", None)
-    if isinstance(source, LearningRateSchedule):
-        return "schedule", source
-    if source is not None and hasattr(source, "assign"):
-        return "variable", source
-    if callable(source):
-        return "callable", source
-    return "value", source
-
-
-def read_number(value):
-    """A backend scalar, Keras variable or tf.distribute value as a Python float.
-
-    ``float()`` of a MirroredVariable raises TypeError: that one is read as
-    Keras reads it, through its own ``numpy()`` (which reads the primary
-    replica) or ``keras.ops.convert_to_numpy``.
-    """
-    inner = getattr(value, "value", None)  # a Keras variable's backend value
-    if inner is not None and not callable(inner):  # tf.Variable.value is a method
-        value = inner
-    try:
-        return float(value)  # one device read, the cheapest way
-    except TypeError:
-        pass
-    if hasattr(value, "numpy"):
-        return float(np.asarray(value.numpy()).item())
-    import keras
-
-    return float(np.asarray(keras.ops.convert_to_numpy(value)).item())
-
-
-def current_rate(optimizer):
-    """The rate the optimizer's next update would apply, as a Python float."""
-    return read_number(optimizer.learning_rate)
-
-
 def read_step(optimizer):
     """``optimizer.iterations`` as a Python int (a device read: once per epoch).
 
@@ -257,105 +152,6 @@ def schedule_step_of(steps, accumulation):
     return steps * accumulation + (accumulation - 1) if accumulation > 1 else steps
 
 
-_CHECK_EVERY = 64
-"""Steps between two reads of a rate variable that reported no assignment."""
-
-_WATCHED = ("assign", "assign_add", "assign_sub")
-
-
-class AssignmentWatch:
-    """Counts the assignments to a Keras variable while recorders use it.
-
-    Keras changes a float rate through ``Variable.assign`` (the optimizer's
-    ``learning_rate`` setter, LearningRateScheduler, ReduceLROnPlateau, your
-    ``optimizer.learning_rate.assign(x)``). Counting those calls lets the
-    recorder skip the device read, about 20-40 us, on the steps where nothing
-    assigned the variable. The counting wrappers are instance attributes of
-    the variable; the last recorder to `detach` (at train end) removes them,
-    so the variable copies and pickles as before.
-    """
-
-    def __init__(self, variable):
-        self.count = 0
-        self.users = 0
-        for method in _WATCHED:
-            original = getattr(variable, method)
-
-            def counted(*args, _original=original, **kwargs):
-                self.count += 1
-                return _original(*args, **kwargs)
-
-            setattr(variable, method, counted)
-        variable._lr_plugin_watch = self
-
-    @classmethod
-    def attach(cls, variable):
-        """The variable's watch with one more user, or None if it refuses one."""
-        watch = getattr(variable, "_lr_plugin_watch", None)
-        if watch is None:
-            try:
-                watch = cls(variable)
-            except (AttributeError, TypeError):
-                cls.detach(variable, force=True)
-                return None  # a variable class that refuses attributes: read every step
-        watch.users += 1
-        return watch
-
-    @staticmethod
-    def detach(variable, force=False):
-        """One user less; the last one restores the variable's own methods."""
-        watch = getattr(variable, "_lr_plugin_watch", None)
-        if watch is not None and not force:
-            watch.users -= 1
-            if watch.users > 0:
-                return
-        attributes = getattr(variable, "__dict__", {})
-        for name in _WATCHED + ("_lr_plugin_watch",):
-            attributes.pop(name, None)
-
-
-def _read_variable(variable, model, jax_index):
-    """An optimizer variable's value as a float, also in the middle of a JAX epoch."""
-    if getattr(variable, "_value", 0) is None:
-        # JAX detaches optimizer variables during an epoch and keeps their
-        # values in the trainer's state; read it there rather than through
-        # Callback.model, which would sync the whole model every step.
-        if not jax_index:
-            jax_index.append(next(i for i, v in enumerate(model.optimizer.variables)
-                                  if v is variable))
-        return float(model._jax_state["optimizer_variables"][jax_index[0]])
-    return read_number(variable)
-
-
-def _variable_reader(variable, model, name, watch):
-    """A function returning the variable's current rate, reading the device only
-    after an assignment, and every _CHECK_EVERY steps to catch a change made
-    around ``assign`` (inside a compiled step, say)."""
-    jax_index = []
-    state = {"seen": None, "rate": None, "skip": 0, "exact": watch is None}
-
-    def read():
-        if not state["exact"] and watch.count == state["seen"] and state["skip"] > 0:
-            state["skip"] -= 1
-            return state["rate"]
-        rate = _read_variable(variable, model, jax_index)
-        if not state["exact"]:
-            previous = state["rate"]
-            if watch.count == state["seen"] and rate != previous and not (
-                    math.isnan(rate) and math.isnan(previous)):
-                warnings.warn(
-                    f"lr_plugin: the learning rate of {name} changed without "
-                    "Variable.assign (inside a compiled train step?). Up to "
-                    f"{_CHECK_EVERY} steps before this one may show the previous "
-                    "rate; from now on it is read at every step.", stacklevel=2)
-                state["exact"] = True
-            state.update(seen=watch.count, skip=_CHECK_EVERY)
-        state["rate"] = rate
-        return rate
-
-    return read
-
-
 class RateRecorder:
     """Records per-step rates and per-epoch records of one model into one run.
 
@@ -369,6 +165,8 @@ class RateRecorder:
         self.log_dir = os.fspath(log_dir)
         self._interval = validate_update_freq(update_freq, type(owner).__name__)
         self.writer = None
+        self._model = None
+        self._session_id = None
         self._records_epochs = False
         self._optimizers = []
         self._watched = []
@@ -379,21 +177,25 @@ class RateRecorder:
         """Opens the run's writer, begins the training session and resolves the
         optimizers' rate sources.
 
+        A previous fit() of this recorder that raised (Keras then calls no
+        ``on_train_end``) is let go first: its writer reference, its rate
+        watchers and its session, which stays without an end mark, as a crash.
+        What it recorded up to the error is kept.
+
         Raises:
             writer.LogDirError: when the log directory cannot be written, before
                 any training step runs.
         """
+        if self.writer is not None or self._watched:
+            self._let_go(ended=False)
         if not is_chief():
-            self.writer = None
             return
         self.writer = writer_lib.open_run_writer(run_dir_of(self.log_dir))
         optimizer = model.optimizer
         iterations = read_step(optimizer)
         # One fit() is one session: every lr_plugin callback of it has this key.
         self._session = (id(optimizer), iterations)
-        begin_session = getattr(self.writer, "begin_session", None)
-        if begin_session is not None:
-            begin_session(self._session, iterations)
+        self._session_id = self.writer.begin_session(self._session, iterations)
         self._model = model
         self._accumulation = accumulation_steps(optimizer)
         # A LossScaleOptimizer skips updates whose gradients overflow: only
@@ -456,7 +258,7 @@ class RateRecorder:
             watch = AssignmentWatch.attach(source)
             if watch is not None:
                 self._watched.append(source)
-            reader = _variable_reader(source, self._model, entry["name"], watch)
+            reader = variable_reader(source, self._model, entry["name"], watch)
         elif kind == "callable":
             reader = lambda: float(np.asarray(source()))  # noqa: E731
         entry.update(kind=kind, source=source, read=reader)
@@ -487,7 +289,7 @@ class RateRecorder:
     def _updates_done(self, batch):
         """Updates of this epoch after the batch with 0-based index ``batch``."""
         if self._read_every_batch:
-            counter = int(_read_variable(self._counter_variable, self._model, self._counter_index))
+            counter = int(read_variable(self._counter_variable, self._model, self._counter_index))
             return counter // self._accumulation - self._first_of_epoch
         batches = batch + 1
         if self._batches_per_epoch and batches > self._batches_per_epoch:
@@ -625,18 +427,22 @@ class RateRecorder:
             self.writer.flush(step=self._first_of_epoch + self._done)
 
     def on_train_end(self):
+        if self.writer is not None:
+            self._commit_pending()
+            # The session's last step: iterations after it, minus one.
+            self.writer.end_session(self._session, read_step(self._model.optimizer) - 1)
+            self.flush()
+        self._let_go(ended=True)
+
+    def _let_go(self, ended):
+        """Gives back what a fit() held: rate watchers, the session, the writer."""
         for variable in self._watched:
             AssignmentWatch.detach(variable)
         self._watched = []
-        if self.writer is None:
-            return
-        self._commit_pending()
-        end_session = getattr(self.writer, "end_session", None)
-        if end_session is not None:
-            # The session's last step: iterations after it, minus one.
-            end_session(self._session, read_step(self._model.optimizer) - 1)
-        self.flush()
-        release = getattr(self.writer, "release", None)
-        if release is not None:
-            release(self)
-        self._model = None
+        if self.writer is not None:
+            if not ended:
+                # Rates of an execution that may not have run are dropped with it.
+                self._pending = None
+                self.writer.abandon_session(self._session_id)
+            self.writer.release(self)
+        self.writer = self._model = self._session_id = None

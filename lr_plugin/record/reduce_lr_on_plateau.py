@@ -9,9 +9,9 @@ import numpy as np
 from keras.src.utils import io_utils
 
 from lr_plugin.format import metadata
+from lr_plugin.record import arguments
 from lr_plugin.record import rate_recorder
-from lr_plugin.record import training_setup
-from lr_plugin.record.learning_rate_monitor import planned_steps
+from lr_plugin.record import rate_sources
 from lr_plugin.record.rate_recorder import RateRecorder
 
 
@@ -106,12 +106,12 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
                 raise ValueError(f"{owner} expects {name} to be a float. "
                                  f"Received {name}={value!r} of type {type(value).__name__}")
         for name, value in (("patience", patience), ("cooldown", cooldown), ("verbose", verbose)):
-            rate_recorder.validate_count(value, name, owner)
+            arguments.validate_count(value, name, owner)
         if min_lr < 0:
             raise ValueError(f"{owner} does not support a negative min_lr. "
                              f"Received min_lr={min_lr}")
-        log_dir = rate_recorder.validate_log_dir(log_dir, owner, required=False)
-        rate_recorder.validate_update_freq(update_freq, owner)
+        log_dir = arguments.validate_log_dir(log_dir, owner, required=False)
+        arguments.validate_update_freq(update_freq, owner)
         super().__init__(
             monitor=monitor,
             factor=factor,
@@ -156,16 +156,16 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        kind, schedule = rate_recorder.learning_rate_source(optimizer)
-        before = rate_recorder.current_rate(optimizer)
+        kind, schedule = rate_sources.learning_rate_source(optimizer)
+        before = rate_sources.current_rate(optimizer)
         if kind != "schedule":
             reduced = super()._reduce_optimizer_lr(optimizer, epoch, name)
         else:
             reduced = self._reduce_schedule(optimizer, schedule, before, epoch, name)
         if reduced:
             self._reductions.append((
-                rate_recorder.series_name_of(self.model.optimizer, optimizer), before,
-                rate_recorder.current_rate(optimizer)))
+                rate_sources.series_name_of(self.model.optimizer, optimizer), before,
+                rate_sources.current_rate(optimizer)))
         return reduced
 
     def _reduce_schedule(self, optimizer, schedule, old_lr, epoch, name):
@@ -190,7 +190,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         # A jit-compiled JAX step holds the schedule's variables as
         # constants: retrace it (once per reduction) to apply the new scale.
         self._retrace = self._retrace or keras.backend.backend() == "jax"
-        new_lr = rate_recorder.current_rate(optimizer)
+        new_lr = rate_sources.current_rate(optimizer)
         if self.verbose > 0:
             name_str = f" {name}" if name else ""
             io_utils.print_msg(
@@ -203,11 +203,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if self._recorder is not None:
-            self._recorder.on_train_begin(self.model, self.params,
-                                          total_steps=planned_steps(self.params))
-        else:  # nothing recorded, but the traps visible now are still warned about
-            training_setup.inspect_training(self.model, self.params)
+        rate_recorder.begin_training(self._recorder, self.model, self.params)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._recorder is not None:
@@ -224,15 +220,15 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             self.model.make_train_function(force=True)
 
     def _decide(self, epoch, logs):
-        optimizers = rate_recorder.unwrap_optimizers(self.model.optimizer)
-        lr_before = rate_recorder.current_rate(optimizers[0][1])
+        optimizers = rate_sources.unwrap_optimizers(self.model.optimizer)
+        lr_before = rate_sources.current_rate(optimizers[0][1])
         best_before, wait_before = self.best, self.wait
         cooldown_before = self.cooldown_counter
         self._reductions = []
         logs = {} if logs is None else logs
         current = logs.get(self.monitor)
         super().on_epoch_end(epoch, logs)
-        lr_after = rate_recorder.current_rate(optimizers[0][1])
+        lr_after = rate_sources.current_rate(optimizers[0][1])
         step = None
         if self._recorder is not None and self._recorder.writer is not None:
             step = self._recorder.last_step()

@@ -72,14 +72,19 @@ def test_a_rewritten_step_keeps_the_last_value():
     assert rates.tolist() == [0.1, 0.5, 0.5, 0.5]
 
 
-def test_truncated_event_file_is_read_up_to_the_damage(tmp_path):
-    run_dir = tmp_path / "crashed"
+def write_rate_chunks(run_dir, chunks):
+    """A run of ``chunks`` rate payloads of 10 steps; returns its event file."""
     w = writer_lib.open_run_writer(run_dir)
-    for chunk in range(5):
+    for chunk in range(chunks):
         w.add_rates("SGD", range(chunk * 10, chunk * 10 + 10), [0.1] * 10)
         w.flush(step=chunk * 10 + 10)
     w.close()
     (path,) = [run_dir / f for f in os.listdir(run_dir) if "tfevents" in f]
+    return path
+
+
+def test_truncated_event_file_is_read_up_to_the_damage(tmp_path):
+    path = write_rate_chunks(tmp_path / "crashed", 5)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 40])  # cut into the last record
     with pytest.warns(reader.DamagedEventFileWarning, match="damaged or truncated after"):
@@ -89,13 +94,7 @@ def test_truncated_event_file_is_read_up_to_the_damage(tmp_path):
 
 
 def test_corrupted_record_in_the_middle_stops_there_with_a_warning(tmp_path):
-    run_dir = tmp_path / "bad"
-    w = writer_lib.open_run_writer(run_dir)
-    for chunk in range(3):
-        w.add_rates("SGD", range(chunk * 10, chunk * 10 + 10), [0.1] * 10)
-        w.flush(step=chunk * 10 + 10)
-    w.close()
-    (path,) = [run_dir / f for f in os.listdir(run_dir) if "tfevents" in f]
+    path = write_rate_chunks(tmp_path / "bad", 3)
     data = bytearray(path.read_bytes())
     data[-30] ^= 0xFF  # flip a byte inside the last record's payload: its CRC fails
     path.write_bytes(bytes(data))
