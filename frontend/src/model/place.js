@@ -24,32 +24,24 @@ function newScanState(ints) {
   return { gaps: 0, hidden: 0, same: true, ints };
 }
 
-function scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
-  const n = pairs.length;
+function scanColumns(steps, rates, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
+  const n = steps.length;
   const onSteps = axis.name === "step";
   let previousX = -Infinity;
   let k = 0; // points written
   let ints = st.ints; // writing xi (whole numbers) rather than xs
   // (The last values are read back from ys, the block's extent from bmin and bmax.)
   for (let i = 0; i < n; i++) {
-    const pair = pairs[i];
-    if (!Array.isArray(pair)) continue;
+    const step = steps[i];
     // (x - x === 0: a finite number, without a call in unoptimized code)
-    const first = pair[0];
-    let step = first;
-    if (typeof first !== "number") {
-      step = toNumber(first);
-      if (step === null) continue;
-    }
     if (step - step !== 0) continue;
     const x = onSteps ? step : axis.point(step);
     if (x === null || !(x > previousX)) continue;
     previousX = x;
-    const second = pair[1];
-    const value = typeof second === "number" ? second : toNumber(second);
+    const value = rates[i];
     let y = value;
-    if (value === null || value - value !== 0) {
-      flagged.push({ x, value: value === null ? NaN : value, step });
+    if (value - value !== 0) {
+      flagged.push({ x, value, step });
       y = NaN; // a gap: equal to nothing
       st.gaps++;
     } else if (logScale && value <= 0) {
@@ -89,7 +81,7 @@ function head(values, n) {
 }
 
 /**
- * The [[step, value], ...] pairs of a rate series placed on an axis.
+ * A rate series' columns ({steps, rates}: typed arrays, see seriesColumns) placed on an axis.
  *
  * Returns {xs, ys, blocks, flagged, hiddenNonPositive, extent}: ys holds null where
  * the value cannot be drawn (NaN, infinite, or not positive on a log scale), which
@@ -102,8 +94,8 @@ function head(values, n) {
  * `like`: the xs of another series; when this series has the same, its xs is that very
  * array, so lining the series up for the chart needs no comparison.
  */
-export function placeRates(pairs, axis, logScale, like = null) {
-  const n = pairs.length;
+export function placeRates(series, axis, logScale, like = null) {
+  const n = series.steps.length;
   const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n); // NaN marks a gap until the end
@@ -111,7 +103,7 @@ export function placeRates(pairs, axis, logScale, like = null) {
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
   const st = newScanState(xi !== null);
-  const k = scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+  const k = scanColumns(series.steps, series.rates, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
   const placedXs = head(st.ints ? xi : xs, k);
   return {
     xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
@@ -194,7 +186,7 @@ function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
       xs[m] = x;
     }
     ys[m] = y;
-    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanPairs).
+    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanColumns).
     const block = m >> 4;
     const opens = (m & 15) === 0;
     if (opens || y < bmin[block]) bmin[block] = y;

@@ -54,7 +54,7 @@ export function addRunRates(track, run) {
       }
     }
     const planned = timeline.planned[optimizer];
-    if (planned && planned.length) {
+    if (planned && planned.steps.length) {
       const placed = placeRates(planned, axis, logScale, lrXs);
       lrXs = lrXs || placed.xs;
       track.series.push({
