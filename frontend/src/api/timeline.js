@@ -66,6 +66,8 @@ export function normalizeTimeline(raw) {
     planned: seriesMap(timeline.planned),
     points: isObject(timeline.points) ? timeline.points : {},
     planned_points: isObject(timeline.planned_points) ? timeline.planned_points : {},
+    points_in_window: isObject(timeline.points_in_window) ? timeline.points_in_window : {},
+    planned_points_in_window: isObject(timeline.planned_points_in_window) ? timeline.planned_points_in_window : {},
     last_step: typeof timeline.last_step === "number" ? timeline.last_step : null,
     window: isObject(timeline.window) ? timeline.window : null,
     record_counts: isObject(timeline.record_counts) ? timeline.record_counts : {},
