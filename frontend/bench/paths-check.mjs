@@ -147,7 +147,7 @@ export function checkPaths() {
   }
 
   for (let t = 0; t < 200; t++) {
-    const n = Math.floor(random() * 3000);
+    const n = Math.floor(random() * 12000); // across placeRates' chunks of 4096
     const pairs = [];
     let v = 1;
     let step = 0;

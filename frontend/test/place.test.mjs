@@ -64,3 +64,19 @@ test("valueAt is the value in effect at x and lowerBound the first index at or a
   assert.equal(lowerBound([0, 10, 20], 10), 1);
   assert.equal(lowerBound([0, 10, 20], 11), 2);
 });
+
+test("placeRates reads long series in chunks as one: a flat stretch across chunks keeps its two ends", () => {
+  const n = 10000;
+  const series = { steps: new Float64Array(n), rates: new Float32Array(n) };
+  for (let i = 0; i < n; i++) {
+    series.steps[i] = i;
+    series.rates[i] = i >= 4000 && i < 5000 ? 0.5 : 1 / (i + 2);
+  }
+  const placed = placeRates(series, steps, true);
+  const xs = Array.from(placed.xs);
+  assert.equal(xs.length, n - 998);
+  assert.deepEqual(xs.slice(3999, 4003), [3999, 4000, 4999, 5000]);
+  assert.equal(placed.ys[4000], 0.5);
+  assert.equal(placed.ys[4001], 0.5);
+  assert.deepEqual(placed.extent, [Math.fround(1 / (n + 1)), 0.5]);
+});
