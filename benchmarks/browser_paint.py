@@ -61,13 +61,16 @@ PAGE = """<!doctype html>
 <script type="module">
 import { renderTimeline } from "./index.js";
 let view = null;
+// An empty container in place of the last draw's.
+const freshContainer = () => {
+  if (view) view.destroy();
+  const container = document.createElement("div");
+  document.getElementById("host").replaceChildren(container);
+  return container;
+};
 window.__paintOnce = async (url) => {
   const text = await (await fetch(url)).text();
-  if (view) view.destroy();
-  const host = document.getElementById("host");
-  host.replaceChildren();
-  const container = document.createElement("div");
-  host.append(container);
+  const container = freshContainer();
   const start = performance.now();
   const timeline = JSON.parse(text);
   const parsed = performance.now();
@@ -85,11 +88,7 @@ window.__paintOnce = async (url) => {
 };
 window.__paintColumnar = async (url) => {
   const buffer = await (await fetch(url)).arrayBuffer();
-  if (view) view.destroy();
-  const host = document.getElementById("host");
-  host.replaceChildren();
-  const container = document.createElement("div");
-  host.append(container);
+  const container = freshContainer();
   const options = { axis: "step", scale: "log", dark: false };
   const result = await renderTimeline(container, buffer, options);
   view = result.view;

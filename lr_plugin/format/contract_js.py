@@ -58,27 +58,25 @@ def _enum(name, values):
     return lines
 
 
+METADATA_CONSTANTS = (
+    ("PLUGIN_NAME", "RUN_SUBDIR", "PAYLOAD_VERSION"),
+    ("LEARNING_RATE_PREFIX", "PLANNED_PREFIX", "EPOCHS_TAG", "PLATEAU_TAG", "EVENTS_TAG",
+     "SESSIONS_TAG", "SETUP_TAG", "LR_FINDER_TAG"),
+    ("SESSION_BEGIN", "SESSION_END"),
+)
+"""Names of ``metadata`` written as they are, in groups (a blank line between)."""
+
+
 def render():
     """The text of contract.js for the installed ``metadata``."""
     lines = [
         "// Generated from lr_plugin/format/metadata.py: do not edit.",
         f"// Regenerate with `{COMMAND}` (tests/frontend/test_contract_js.py checks it).",
-        "",
-        _constant("PLUGIN_NAME", metadata.PLUGIN_NAME),
-        _constant("RUN_SUBDIR", metadata.RUN_SUBDIR),
-        _constant("PAYLOAD_VERSION", metadata.PAYLOAD_VERSION),
-        "",
-        _constant("LEARNING_RATE_PREFIX", metadata.LEARNING_RATE_PREFIX),
-        _constant("PLANNED_PREFIX", metadata.PLANNED_PREFIX),
-        _constant("EPOCHS_TAG", metadata.EPOCHS_TAG),
-        _constant("PLATEAU_TAG", metadata.PLATEAU_TAG),
-        _constant("EVENTS_TAG", metadata.EVENTS_TAG),
-        _constant("SESSIONS_TAG", metadata.SESSIONS_TAG),
-        _constant("SETUP_TAG", metadata.SETUP_TAG),
-        _constant("LR_FINDER_TAG", metadata.LR_FINDER_TAG),
-        "",
-        _constant("SESSION_BEGIN", metadata.SESSION_BEGIN),
-        _constant("SESSION_END", metadata.SESSION_END),
+    ]
+    for group in METADATA_CONSTANTS:
+        lines.append("")
+        lines += [_constant(name, getattr(metadata, name)) for name in group]
+    lines += [
         "",
         "/** What ReduceLROnPlateau decided at an epoch (a plateau record's `action`). */",
         *_enum("PLATEAU_ACTIONS", metadata.PLATEAU_ACTIONS),
