@@ -507,6 +507,51 @@ def test_a_live_run_comes_as_columnar_and_refreshes_by_its_tail(browser, tensorb
         live.close()
 
 
+def test_a_server_that_answers_json_and_ignores_since_still_refreshes(browser, tensorboard, demo):
+    """An older lr_plugin answers JSON and knows no ``since``: the tab draws each answer whole."""
+    from lr_plugin.format import writer
+
+    run = "zz_json/lr_timeline"
+    live = writer.open_run_writer(demo["logdir"] / "zz_json" / "lr_timeline")
+
+    def write_epochs(first, count):
+        for epoch in range(first, first + count):
+            start = epoch * 100
+            live.add_rates("SGD", range(start, start + 100), [0.1 / (epoch + 1)] * 100)
+            live.add_record("epochs", {"epoch": epoch, "first_step": start, "last_step": start + 99})
+            live.flush(step=start + 99)
+
+    def as_older_server(route):
+        # The real server, asked as the tab asks an older one: no Accept, no since.
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "accept"}
+        route.continue_(url=re.sub(r"&since=\d+", "", route.request.url), headers=headers)
+
+    write_epochs(0, 5)
+    page = Tab(browser, helpers.plugin_url(tensorboard), init_script="window.__lrTimelineRefreshMs = 1000;")
+    kinds = []
+    page.page.on("response", lambda response: kinds.append(response.headers.get("content-type", ""))
+                 if "/timeline?" in response.url and "zz_json" in response.url else None)
+    page.page.route("**/data/plugin/lr_timeline/timeline?*", as_older_server)
+    try:
+        p = page.page
+        p.wait_for_function(f"document.querySelector('[data-run={json.dumps(run)}]')", timeout=30000)
+        page.select_only(run)
+        assert page.scale_x() == [0, 499]
+        write_epochs(5, 5)
+        p.wait_for_function(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.last_step === 999",
+                            timeout=30000)
+        p.wait_for_function("!window.__lrTimelineApp.refreshing")
+        p.wait_for_timeout(300)
+        assert page.scale_x() == [0, 999]
+        assert kinds and all(kind.startswith("application/json") for kind in kinds), kinds
+        assert p.evaluate(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.epochs.length") == 10
+        assert p.evaluate("window.__lrTimelineApp.reloads") == []
+        assert page.errors == []
+    finally:
+        page.close()
+        live.close()
+
+
 def test_full_tensorboard_page_shows_the_tab_follows_its_reload_and_dark_mode(browser, tensorboard):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="light")
     try:
