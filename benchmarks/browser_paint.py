@@ -7,11 +7,18 @@ rates and a planned rate on the rate track, ``batch_loss`` on the loss track;
 every point differs from its neighbours, so none is merged away), plus 100
 epochs of loss, plateau records and reductions.
 
-Each repetition opens a new page, fetches the JSON (not timed), then times:
-``JSON.parse`` of the text, and ``renderTimeline`` from the call until the
-browser painted (the bundle's own measure, ``paintMs``, which the plugin also
-leaves in ``window.__lrTimelinePaintMs``): "cold", the first draw of the page,
-and "warm", a second draw of the same data in the same page.
+The same timeline is also served as the tab fetches it, columnar binary
+(``application/x-lr-timeline-columnar``, encoded by ``lr_plugin.serve.columnar``
+itself), at 100,000 and 1,000,000 points per series.
+
+Each repetition opens a new page, fetches the body (not timed), then times
+``renderTimeline`` from the call until the browser painted (the bundle's own
+measure, ``paintMs``, which the plugin also leaves in
+``window.__lrTimelinePaintMs``): "cold", the first draw of the page, and
+"warm", a second draw of the same data in the same page. A columnar body goes
+to ``renderTimeline`` as its ArrayBuffer, so ``paintMs`` includes decoding it,
+as the tab decodes it; a JSON body is parsed first, and ``JSON.parse`` is timed
+apart.
 """
 
 import functools
@@ -22,6 +29,8 @@ import json
 import math
 import os
 import threading
+
+import numpy as np
 
 from benchmarks import common
 
@@ -38,10 +47,12 @@ CHROMIUM_ARGS = [
 STATIC_DIR = os.path.join(common.REPO_ROOT, "lr_plugin", "static")
 BUNDLE = os.path.join(STATIC_DIR, "index.js")
 POINTS = 100_000
+LARGE_POINTS = 1_000_000
 SENT_BY_DEFAULT = 2_000  # /timeline's default downsample
 SERIES = 4
 STEPS_PER_EPOCH = 1000
-TARGET_PAINT_MS = 150
+TARGET_PAINT_MS = 150  # JSON, first draw (parse apart)
+TARGET_COLUMNAR_MS = 100  # columnar, first draw, decoding included
 VIEWPORT = {"width": 1280, "height": 900}
 
 PAGE = """<!doctype html>
@@ -50,13 +61,16 @@ PAGE = """<!doctype html>
 <script type="module">
 import { renderTimeline } from "./index.js";
 let view = null;
+// An empty container in place of the last draw's.
+const freshContainer = () => {
+  if (view) view.destroy();
+  const container = document.createElement("div");
+  document.getElementById("host").replaceChildren(container);
+  return container;
+};
 window.__paintOnce = async (url) => {
   const text = await (await fetch(url)).text();
-  if (view) view.destroy();
-  const host = document.getElementById("host");
-  host.replaceChildren();
-  const container = document.createElement("div");
-  host.append(container);
+  const container = freshContainer();
   const start = performance.now();
   const timeline = JSON.parse(text);
   const parsed = performance.now();
@@ -70,6 +84,19 @@ window.__paintOnce = async (url) => {
     parse_and_paint_ms: performance.now() - start,
     canvases: container.querySelectorAll("canvas").length,
     json_bytes: text.length,
+  };
+};
+window.__paintColumnar = async (url) => {
+  const buffer = await (await fetch(url)).arrayBuffer();
+  const container = freshContainer();
+  const options = { axis: "step", scale: "log", dark: false };
+  const result = await renderTimeline(container, buffer, options);
+  view = result.view;
+  return {
+    paint_ms: result.paintMs,
+    hook_ms: window.__lrTimelinePaintMs,
+    canvases: container.querySelectorAll("canvas").length,
+    body_bytes: buffer.byteLength,
   };
 };
 window.__benchReady = true;
@@ -158,6 +185,27 @@ def make_timeline(points=POINTS):
     }
 
 
+def columnar_body(timeline):
+    """``timeline`` as /timeline answers it in columnar form, by the plugin's own encoder."""
+    from lr_plugin.model import summary
+    from lr_plugin.serve import columnar
+
+    series_keys = ("learning_rate", "planned")
+    view = summary.TimelineView(last_step=timeline["learning_rate"]["Adam"][-1][0])
+    for key in series_keys:
+        view.series[key] = {}
+        for name, pairs in timeline[key].items():
+            steps, rates = np.array(pairs, dtype=np.float64).reshape(-1, 2).T
+            view.series[key][name] = (steps, rates, np.float64)
+    view.records = {tag: [json.dumps(r, separators=(",", ":")) for r in timeline[tag]]
+                    for tag in ("epochs", "plateau", "events")}
+    view.metrics = {name: [json.dumps(p, separators=(",", ":")) for p in points]
+                    for name, points in timeline["metrics"].items()}
+    head = {key: value for key, value in timeline.items()
+            if key not in series_keys + ("epochs", "plateau", "events", "metrics")}
+    return columnar.columnar_body(head, view)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     def __init__(self, *args, files=None, **kwargs):
         self.files = files
@@ -190,15 +238,19 @@ def serve(files):
 
 
 def paint_in_new_page(browser, base, url):
-    """(first draw, second draw) of ``url`` in a new page: the page's own measures."""
+    """(first draw, second draw) of ``url`` in a new page: the page's own measures.
+
+    A ``.bin`` url is a columnar body, drawn from its ArrayBuffer; any other is JSON.
+    """
+    paint = "__paintColumnar" if url.endswith(".bin") else "__paintOnce"
     page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         page.goto(f"{base}/bench.html")
         page.wait_for_function("window.__benchReady === true")
-        first = page.evaluate("url => window.__paintOnce(url)", url)
-        second = page.evaluate("url => window.__paintOnce(url)", url)
+        first = page.evaluate(f"url => window.{paint}(url)", url)
+        second = page.evaluate(f"url => window.{paint}(url)", url)
     finally:
         page.close()
     if errors:
@@ -208,45 +260,56 @@ def paint_in_new_page(browser, base, url):
     return first, second
 
 
-def run(quick=False, scratch=None, sizes=None, repeats=None):
+def run(quick=False, scratch=None, sizes=None, repeats=None, columnar_sizes=None):
     reason = missing_reason()
     bundle = bundle_sizes() if os.path.exists(BUNDLE) else None
     if reason:
         return {"skipped": reason, "bundle": bundle, "rows": []}
     from playwright.sync_api import sync_playwright
 
-    # 100k points per series, and what /timeline sends by default (downsample=2000).
+    # JSON: 100k points per series, and what /timeline sends by default (downsample=2000).
     sizes = tuple(sizes or ((2_000, 500) if quick else (POINTS, SENT_BY_DEFAULT)))
+    # Columnar, as the tab asks: 100k and 1M points per series.
+    columnar_sizes = tuple(columnar_sizes or ((2_000, 20_000) if quick else (POINTS, LARGE_POINTS)))
     repeats = repeats or (2 if quick else 15)
     files = {"/bench.html": (PAGE.encode("utf-8"), "text/html; charset=utf-8")}
     with open(BUNDLE, "rb") as handle:
         files["/index.js"] = (handle.read(), "text/javascript")
-    json_bytes = {}
-    for points in sizes:
-        body = json.dumps(make_timeline(points), separators=(",", ":")).encode("utf-8")
-        files[f"/timeline-{points}.json"] = (body, "application/json")
-        json_bytes[points] = len(body)
+    body_bytes = {}
+    cases = []  # (kind, points, url)
+    for points in sorted(set(sizes) | set(columnar_sizes)):
+        timeline = make_timeline(points)
+        if points in sizes:
+            body = json.dumps(timeline, separators=(",", ":")).encode("utf-8")
+            files[f"/timeline-{points}.json"] = (body, "application/json")
+            body_bytes[("json", points)] = len(body)
+            cases.append(("json", points, f"timeline-{points}.json"))
+        if points in columnar_sizes:
+            body = columnar_body(timeline)
+            files[f"/timeline-{points}.bin"] = (body, "application/x-lr-timeline-columnar")
+            body_bytes[("columnar", points)] = len(body)
+            cases.append(("columnar", points, f"timeline-{points}.bin"))
+        del timeline
     server = serve(files)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    cold = {points: [] for points in sizes}
-    warm = {points: [] for points in sizes}
+    cold = {case[:2]: [] for case in cases}
+    warm = {case[:2]: [] for case in cases}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 version = browser.version
-                for points in sizes:  # warm-up: the browser's caches, not the page's
-                    paint_in_new_page(browser, base, f"timeline-{points}.json")
+                for _, _, url in cases:  # warm-up: the browser's caches, not the page's
+                    paint_in_new_page(browser, base, url)
                 for index in range(repeats):
-                    for points in common.rotated(sizes, index):
-                        first, second = paint_in_new_page(browser, base, f"timeline-{points}.json")
-                        cold[points].append(first)
-                        warm[points].append(second)
+                    for kind, points, url in common.rotated(cases, index):
+                        first, second = paint_in_new_page(browser, base, url)
+                        cold[kind, points].append(first)
+                        warm[kind, points].append(second)
                     common.log(f"browser: repeat {index + 1}/{repeats}: " + ", ".join(
-                        f"{p:,} points: first draw {cold[p][-1]['paint_ms']:.0f} ms, "
-                        f"redraw {warm[p][-1]['paint_ms']:.0f} ms, "
-                        f"JSON.parse {cold[p][-1]['parse_ms']:.0f} ms" for p in sizes))
+                        f"{kind} {points:,}: first draw {cold[kind, points][-1]['paint_ms']:.0f} ms"
+                        for kind, points, _ in cases))
             finally:
                 browser.close()
     finally:
@@ -258,38 +321,53 @@ def run(quick=False, scratch=None, sizes=None, repeats=None):
 
     by_size = {}
     rows = []
-    for points in sizes:
-        by_size[str(points)] = {
-            "timeline_json_bytes": json_bytes[points],
-            "paint_first_draw_s": stats(cold[points], "paint_ms"),
-            "paint_redraw_s": stats(warm[points], "paint_ms"),
-            "parse_s": stats(cold[points], "parse_ms"),
-            "parse_and_paint_first_draw_s": stats(cold[points], "parse_and_paint_ms"),
-            "canvases": cold[points][-1]["canvases"],
-        }
+    for kind, points, _ in cases:
         label = f"{SERIES} series \u00d7 {points:,} points"
+        paint = stats(cold[kind, points], "paint_ms")
+        # "sizes": the JSON bodies (as before columnar existed); "columnar": the binary ones.
+        result = by_size.setdefault("sizes" if kind == "json" else "columnar", {})[str(points)] = {
+            ("timeline_json_bytes" if kind == "json" else "body_bytes"): body_bytes[kind, points],
+            "paint_first_draw_s": paint,
+            "paint_redraw_s": stats(warm[kind, points], "paint_ms"),
+            "canvases": cold[kind, points][-1]["canvases"],
+        }
+        if kind == "columnar":
+            targeted = points == POINTS
+            rows.append(common.row(
+                "browser", f"columnar received \u2192 decoded and painted, {label}, first draw of a page "
+                f"({body_bytes[kind, points] / 1e6:.2f} MB)", paint, "ms", scale=1e3,
+                target=f"< {TARGET_COLUMNAR_MS} ms" if targeted else None,
+                met=(paint["median"] * 1e3 < TARGET_COLUMNAR_MS) if targeted else None))
+            rows.append(common.row(
+                "browser", f"columnar received \u2192 decoded and painted, {label}, redraw in the same page",
+                result["paint_redraw_s"], "ms", scale=1e3))
+            continue
+        result["parse_s"] = stats(cold[kind, points], "parse_ms")
+        result["parse_and_paint_first_draw_s"] = stats(cold[kind, points], "parse_and_paint_ms")
         targeted = points == max(sizes)
-        paint = by_size[str(points)]["paint_first_draw_s"]
         rows.append(common.row(
             "browser", f"data received \u2192 painted, {label}, first draw of a page", paint,
             "ms", scale=1e3, target=f"< {TARGET_PAINT_MS} ms" if targeted else None,
             met=(paint["median"] * 1e3 < TARGET_PAINT_MS) if targeted else None))
         rows.append(common.row(
             "browser", f"data received \u2192 painted, {label}, redraw in the same page",
-            by_size[str(points)]["paint_redraw_s"], "ms", scale=1e3))
+            result["paint_redraw_s"], "ms", scale=1e3))
         rows.append(common.row(
-            "browser", f"JSON.parse before it, {label} ({json_bytes[points] / 1e6:.2f} MB)",
-            by_size[str(points)]["parse_s"], "ms", scale=1e3))
+            "browser", f"JSON.parse before it, {label} ({body_bytes[kind, points] / 1e6:.2f} MB)",
+            result["parse_s"], "ms", scale=1e3))
     rows.append(common.row("browser", "shipped JavaScript (lr_plugin/static/*.js)",
                            value=bundle["bytes"], unit="kB", scale=1e-3))
     rows.append(common.row("browser", "shipped JavaScript, gzip -9", value=bundle["gzip_bytes"],
                            unit="kB", scale=1e-3))
     return {
-        "config": {"series": SERIES, "points_per_series": list(sizes), "repeats": repeats,
+        "config": {"series": SERIES, "points_per_series": list(sizes),
+                   "columnar_points_per_series": list(columnar_sizes), "repeats": repeats,
                    "viewport": VIEWPORT, "chromium": version,
-                   "measure": "renderTimeline(container, parsed JSON) from the call until after "
-                              "the next paint (its paintMs); JSON.parse timed separately"},
-        "sizes": by_size,
+                   "measure": "renderTimeline(container, body) from the call until after the next "
+                              "paint (its paintMs): a columnar ArrayBuffer is decoded inside it; "
+                              "JSON is parsed before it, JSON.parse timed separately"},
+        "sizes": by_size.get("sizes", {}),
+        "columnar": by_size.get("columnar", {}),
         "bundle": bundle,
         "rows": rows,
     }

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
@@ -423,6 +424,42 @@ def chromium():
 def plugin_url(base):
     """The iframe page TensorBoard loads for the tab."""
     return f"{base}/data/plugin_entry.html?name=lr_timeline"
+
+
+def browser_test_marks():
+    """``pytestmark`` of a browser test module: browser, slow, skipped (saying why) without Chromium."""
+    missing = browser_missing_reason()
+    return [
+        pytest.mark.browser,
+        pytest.mark.slow,
+        pytest.mark.skipif(missing is not None, reason=f"browser tests need Chromium: {missing}"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (import this fixture into the module)."""
+    with chromium() as launched:
+        yield launched
+
+
+@contextlib.contextmanager
+def plugin_page(browser, base, viewport=None):
+    """A page on the tab TensorBoard at ``base`` serves, once the rate track is drawn.
+
+    At exit the page is closed, and the test fails if the page raised an error.
+    """
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 1200})
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(plugin_url(base))
+        page.locator('[data-testid="track-lr"] canvas').first.wait_for()
+        yield page
+    finally:
+        context.close()
+    assert errors == []
 
 
 # Canvas checks, run in the page.

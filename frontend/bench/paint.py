@@ -36,6 +36,7 @@ from benchmarks.browser_paint import CHROMIUM_ARGS  # noqa: E402
 from benchmarks.browser_paint import PAGE  # noqa: E402
 from benchmarks.browser_paint import POINTS  # noqa: E402
 from benchmarks.browser_paint import VIEWPORT  # noqa: E402
+from benchmarks.browser_paint import columnar_body  # noqa: E402
 from benchmarks.browser_paint import make_timeline  # noqa: E402
 from benchmarks.browser_paint import serve  # noqa: E402
 
@@ -92,6 +93,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--points", type=int, default=POINTS)
     parser.add_argument("--profile", action="store_true", help="CPU profile of one first draw")
+    parser.add_argument("--columnar", action="store_true",
+                        help="serve the columnar body (decoded inside renderTimeline) instead of JSON")
     parser.add_argument("--screenshot", default=None,
                         help="PNG of one first draw (of each bundle: NAME-0.png, NAME-1.png...)")
     args = parser.parse_args()
@@ -110,8 +113,13 @@ def main():
         with open(bundle, "rb") as handle:
             files[f"/b{index}/index.js"] = (handle.read(), "text/javascript")
         files[f"/b{index}/bench.html"] = (PAGE.encode(), "text/html; charset=utf-8")
-    body = json.dumps(make_timeline(args.points), separators=(",", ":")).encode()
-    files["/timeline.json"] = (body, "application/json")
+    timeline = make_timeline(args.points)
+    if args.columnar:
+        url, paint = "/timeline.bin", "window.__paintColumnar"
+        files[url] = (columnar_body(timeline), "application/x-lr-timeline-columnar")
+    else:
+        url, paint = "/timeline.json", "window.__paintOnce"
+        files[url] = (json.dumps(timeline, separators=(",", ":")).encode(), "application/json")
     server = serve(files)
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -136,8 +144,8 @@ def main():
                     order.reverse()  # alternate who goes first
                 for index in order:
                     page, errors = new_page(index)
-                    a = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
-                    b = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                    a = page.evaluate(f"url => {paint}(url)", url)
+                    b = page.evaluate(f"url => {paint}(url)", url)
                     page.close()
                     if errors:
                         raise RuntimeError(f"{bundles[index]}: the page raised: {errors[0]}")
@@ -145,7 +153,7 @@ def main():
                         first[index].append(a["paint_ms"])
                         second[index].append(b["paint_ms"])
                         print(f"repeat {repeat}, bundle {index}: first draw {a['paint_ms']:.1f} ms, "
-                              f"redraw {b['paint_ms']:.1f} ms, JSON.parse {a['parse_ms']:.1f} ms, "
+                              f"redraw {b['paint_ms']:.1f} ms, JSON.parse {a.get('parse_ms', 0):.1f} ms, "
                               f"{a['canvases']} canvases", file=sys.stderr)
             if args.profile:
                 page, _ = new_page(len(bundles) - 1)
@@ -153,7 +161,7 @@ def main():
                 cdp.send("Profiler.enable")
                 cdp.send("Profiler.setSamplingInterval", {"interval": 100})
                 cdp.send("Profiler.start")
-                result = page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                result = page.evaluate(f"url => {paint}(url)", url)
                 profile = cdp.send("Profiler.stop")["profile"]
                 print(f"profiled first draw of {bundles[-1]}: {result['paint_ms']:.1f} ms")
                 print(top_functions(profile))
@@ -162,7 +170,7 @@ def main():
                 stem = args.screenshot[:-4] if args.screenshot.endswith(".png") else args.screenshot
                 for index in range(len(bundles)):
                     page, _ = new_page(index)
-                    page.evaluate("url => window.__paintOnce(url)", "/timeline.json")
+                    page.evaluate(f"url => {paint}(url)", url)
                     page.wait_for_timeout(300)
                     path = args.screenshot if len(bundles) == 1 else f"{stem}-{index}.png"
                     page.screenshot(path=path, full_page=True)

@@ -52,6 +52,7 @@ const { default: uPlot } = await import(resolve(here, "../node_modules/uplot/dis
 const { denseLinear } = await import(resolve(here, "../src/view/paths.js"));
 const { placeRates, placeMetric } = await import(resolve(here, "../src/model/place.js"));
 const { makeAxis, EpochMap } = await import(resolve(here, "../src/model/axis.js"));
+const { seriesColumns } = await import(resolve(here, "../src/api/timeline.js"));
 
 /** The parts of a uPlot instance its path builders read. */
 function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left) {
@@ -108,7 +109,7 @@ export function checkPaths() {
         else v = 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
         pairs.push([step, v]);
       }
-      const { xs, ys, blocks } = placeRates(pairs, axis, true, null);
+      const { xs, ys, blocks } = placeRates(seriesColumns(pairs), axis, true, null);
       const last = xs.length - 1;
       const a = random() < 0.5 ? 0 : Math.floor(random() * last * 0.5);
       const b = random() < 0.5 ? last : a + Math.floor(random() * (last - a));
@@ -146,7 +147,7 @@ export function checkPaths() {
   }
 
   for (let t = 0; t < 200; t++) {
-    const n = Math.floor(random() * 3000);
+    const n = Math.floor(random() * 12000); // across placeRates' chunks of 4096
     const pairs = [];
     let v = 1;
     let step = 0;
@@ -156,7 +157,7 @@ export function checkPaths() {
       pairs.push([step, random() < 0.01 ? NaN : v]);
     }
     const log = t % 2 === 0;
-    const got = placeRates(pairs, stepAxis, log, null);
+    const got = placeRates(seriesColumns(pairs), stepAxis, log, null);
     const want = plainPlace(pairs, log);
     if (JSON.stringify([Array.from(got.xs), Array.from(got.ys)]) !== JSON.stringify([want.xs, want.ys])) {
       fail(`placeRates differs from a plain reading: case ${t}`);

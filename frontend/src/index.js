@@ -6,6 +6,7 @@ import pluginCss from "./style.css";
 import { App } from "./view/app.js";
 import { TimelineView } from "./view/view.js";
 import { normalizeTimeline } from "./api/timeline.js";
+import { decodeColumnar } from "./api/columnar.js";
 import { isDark, themeFor } from "./view/theme.js";
 import { afterPaint } from "./view/paint.js";
 
@@ -33,12 +34,14 @@ export async function render() {
 }
 
 /**
- * Draws one timeline object (the JSON of ./timeline) into container, without
- * fetching: for benchmarks and embedding.
+ * Draws one timeline into container, without fetching: for benchmarks and embedding.
+ * timeline: the parsed JSON of ./timeline, or its columnar answer as an ArrayBuffer
+ * (decoded here, as the tab decodes it).
  *
  * options: {axis: "step"|"epoch"|"time", scale: "log"|"linear", dark: boolean}
  * Resolves after the first paint with {paintMs, view}: paintMs is the time from
- * the call (data received) to painted, also left in window.__lrTimelinePaintMs.
+ * the call (data received) to painted, decoding included, also left in
+ * window.__lrTimelinePaintMs.
  */
 export async function renderTimeline(container, timeline, options = {}) {
   const start = performance.now();
@@ -48,7 +51,7 @@ export async function renderTimeline(container, timeline, options = {}) {
   container.classList.toggle("lrt-dark", dark);
   const view = new TimelineView();
   container.append(view.el);
-  const normalized = normalizeTimeline(timeline);
+  const normalized = normalizeTimeline(timeline instanceof ArrayBuffer ? decodeColumnar(timeline) : timeline);
   const run = normalized.run || "run";
   view.update(
     [{ run, name: normalized.name || run, timeline: normalized, colorIndex: 0 }],

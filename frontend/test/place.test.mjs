@@ -5,11 +5,14 @@ import assert from "node:assert/strict";
 import { EpochMap, makeAxis } from "../src/model/axis.js";
 import { placeRates, placeMetric } from "../src/model/place.js";
 import { alignSeries, unionOfSorted, valueAt, lowerBound } from "../src/model/align.js";
+import { seriesColumns } from "../src/api/timeline.js";
 
 const steps = makeAxis("step", new EpochMap([]));
+// Rate series as the app holds them: columns, here from the JSON answer's pairs.
+const columns = seriesColumns;
 
 test("placeRates keeps the two ends of a flat stretch and whole steps in an Int32Array", () => {
-  const placed = placeRates([[0, 0.1], [1, 0.1], [2, 0.1], [3, 0.1], [4, 0.05], [5, 0.05]], steps, true);
+  const placed = placeRates(columns([[0, 0.1], [1, 0.1], [2, 0.1], [3, 0.1], [4, 0.05], [5, 0.05]]), steps, true);
   assert.ok(placed.xs instanceof Int32Array);
   assert.deepEqual(Array.from(placed.xs), [0, 3, 4, 5]);
   assert.deepEqual(Array.from(placed.ys), [0.1, 0.1, 0.05, 0.05]);
@@ -17,19 +20,19 @@ test("placeRates keeps the two ends of a flat stretch and whole steps in an Int3
 });
 
 test("placeRates draws NaN, infinities and, on a log scale, rates <= 0 as gaps", () => {
-  const placed = placeRates([[0, 0.1], [1, "NaN"], [2, 0], [3, "Infinity"], [4, 0.2]], steps, true);
+  const placed = placeRates(columns([[0, 0.1], [1, "NaN"], [2, 0], [3, "Infinity"], [4, 0.2]]), steps, true);
   assert.deepEqual(placed.ys, [0.1, null, null, null, 0.2]);
   assert.equal(placed.hiddenNonPositive, 1);
   assert.deepEqual(placed.flagged.map((point) => point.step), [1, 3]);
   assert.equal(placed.blocks, null);
-  const linear = placeRates([[0, 0.1], [1, 0]], steps, false);
+  const linear = placeRates(columns([[0, 0.1], [1, 0]]), steps, false);
   assert.deepEqual(Array.from(linear.ys), [0.1, 0]);
 });
 
 test("placeRates skips steps that go back and shares the xs of an optimizer stepping alongside", () => {
-  const first = placeRates([[0, 1], [1, 2], [1, 3], [2, 4]], steps, false);
+  const first = placeRates(columns([[0, 1], [1, 2], [1, 3], [2, 4]]), steps, false);
   assert.deepEqual(Array.from(first.xs), [0, 1, 2]);
-  const second = placeRates([[0, 5], [1, 6], [2, 7]], steps, false, first.xs);
+  const second = placeRates(columns([[0, 5], [1, 6], [2, 7]]), steps, false, first.xs);
   assert.equal(second.xs, first.xs);
 });
 
@@ -60,4 +63,20 @@ test("valueAt is the value in effect at x and lowerBound the first index at or a
   assert.equal(valueAt([0, 10, 20], [1, 2, 3], -1), undefined);
   assert.equal(lowerBound([0, 10, 20], 10), 1);
   assert.equal(lowerBound([0, 10, 20], 11), 2);
+});
+
+test("placeRates reads long series in chunks as one: a flat stretch across chunks keeps its two ends", () => {
+  const n = 10000;
+  const series = { steps: new Float64Array(n), rates: new Float32Array(n) };
+  for (let i = 0; i < n; i++) {
+    series.steps[i] = i;
+    series.rates[i] = i >= 4000 && i < 5000 ? 0.5 : 1 / (i + 2);
+  }
+  const placed = placeRates(series, steps, true);
+  const xs = Array.from(placed.xs);
+  assert.equal(xs.length, n - 998);
+  assert.deepEqual(xs.slice(3999, 4003), [3999, 4000, 4999, 5000]);
+  assert.equal(placed.ys[4000], 0.5);
+  assert.equal(placed.ys[4001], 0.5);
+  assert.deepEqual(placed.extent, [Math.fround(1 / (n + 1)), 0.5]);
 });

@@ -17,13 +17,9 @@ import numpy as np
 import pytest
 
 import browser_helpers as helpers
+from browser_helpers import browser  # noqa: F401 (a fixture)
 
-_missing = helpers.browser_missing_reason()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(_missing is not None, reason=f"browser tests need Chromium: {_missing}"),
-]
+pytestmark = helpers.browser_test_marks()
 
 PLATEAU_RUN = "plateau/lr_timeline"
 COSINE_RUN = "cosine_warmup/lr_timeline"
@@ -54,12 +50,6 @@ def tensorboard(demo, tmp_path_factory):
         demo["logdir"], tmp_path_factory.mktemp("tensorboard"), wait_for_runs=helpers.DEMO_RUNS + 1
     ) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with helpers.chromium() as browser:
-        yield browser
 
 
 class Tab:
@@ -431,6 +421,131 @@ def test_zoom_survives_a_refresh_of_a_run_still_training(browser, tensorboard, d
         p.mouse.dblclick(plot["x"] + plot["width"] * 0.7, y)
         assert page.scale_x() == [0, 1999]
         assert p.locator('[data-testid="reset-zoom"]').is_hidden()
+        assert page.errors == []
+    finally:
+        page.close()
+        live.close()
+
+
+COLUMNAR = "application/x-lr-timeline-columnar"
+
+
+def test_a_live_run_comes_as_columnar_and_refreshes_by_its_tail(browser, tensorboard, demo):
+    """The tab asks for columnar answers, then only for steps after the last it holds
+    (``since``), merges them in, and reloads the run whole when a new session supersedes
+    steps it holds."""
+    from lr_plugin.format import writer
+
+    run = "zz_tail/lr_timeline"
+    live = writer.open_run_writer(demo["logdir"] / "zz_tail" / "lr_timeline")
+
+    def write_epochs(first, count, rate_of_step):
+        for epoch in range(first, first + count):
+            start = epoch * 100
+            steps = range(start, start + 100)
+            live.add_rates("SGD", steps, [rate_of_step(step) for step in steps])
+            live.add_record("epochs", {"epoch": epoch, "first_step": start, "last_step": start + 99,
+                                       "metrics": {"loss": 1 / (epoch + 1)}})
+            live.flush(step=start + 99)
+
+    def held(expression):
+        return p.evaluate(f"(() => {{ const t = window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline;"
+                          f" return {expression}; }})()")
+
+    # Every step its own rate: no flat stretch for the drawing to merge away.
+    first_rate = lambda step: 0.1 / (1 + step)  # noqa: E731
+    live.begin_session("first", 0)
+    write_epochs(0, 5, first_rate)
+    page = Tab(browser, helpers.plugin_url(tensorboard), init_script="window.__lrTimelineRefreshMs = 1000;")
+    answers = []
+    page.page.on("response", lambda response: answers.append(
+        (response.url, response.request.headers.get("accept", ""), response.headers.get("content-type", "")))
+        if "/timeline?" in response.url and "zz_tail" in response.url else None)
+    try:
+        p = page.page
+        p.wait_for_function(f"document.querySelector('[data-run={json.dumps(run)}]')", timeout=30000)
+        page.select_only(run)
+        assert page.scale_x() == [0, 499]
+        full_url, accept, content_type = answers[0]
+        assert "since=" not in full_url and COLUMNAR in accept and content_type == COLUMNAR
+        assert held("Array.from(t.learning_rate.SGD.steps)") == list(range(500))
+
+        write_epochs(5, 5, first_rate)
+        p.wait_for_function(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.last_step === 999",
+                            timeout=30000)
+        p.wait_for_function("!window.__lrTimelineApp.refreshing")
+        p.wait_for_timeout(300)
+        # The page shows the new last step, from a tail merged into what it held.
+        assert page.scale_x() == [0, 999]
+        assert p.evaluate("window.__lrTimelineApp.view.tracks.lr.chart.data[0].at(-1)") == 999
+        tails = [(url, kind) for url, _, kind in answers if "since=499" in url]
+        assert tails and all(kind == COLUMNAR for _, kind in tails), answers
+        assert p.evaluate("window.__lrTimelineApp.reloads") == []
+        assert held("Array.from(t.learning_rate.SGD.steps)") == list(range(1000))
+        assert held("Array.from(t.learning_rate.SGD.rates)") == pytest.approx(
+            [np.float32(first_rate(step)) for step in range(1000)], rel=1e-7)
+        assert held("t.epochs.map((e) => e.epoch)") == list(range(10))
+        assert held("t.metrics.loss.map((point) => point[1])") == [epoch * 100 + 99 for epoch in range(10)]
+
+        # A rerun from step 300 supersedes steps the page holds: it reloads the whole run.
+        second_rate = lambda step: 0.5  # noqa: E731
+        live.begin_session("second", 300)
+        write_epochs(3, 4, second_rate)
+        p.wait_for_function(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.last_step === 699",
+                            timeout=30000)
+        reloads = p.evaluate("window.__lrTimelineApp.reloads")
+        assert [entry["run"] for entry in reloads] == [run]
+        assert "session" in reloads[0]["reason"], reloads
+        assert held("Array.from(t.learning_rate.SGD.steps)") == list(range(700))
+        assert held("Array.from(t.learning_rate.SGD.rates.subarray(300))") == [0.5] * 400
+        p.wait_for_function("!window.__lrTimelineApp.refreshing")
+        p.wait_for_timeout(300)
+        assert page.scale_x() == [0, 699]
+        assert page.errors == []
+    finally:
+        page.close()
+        live.close()
+
+
+def test_a_server_that_answers_json_and_ignores_since_still_refreshes(browser, tensorboard, demo):
+    """An older lr_plugin answers JSON and knows no ``since``: the tab draws each answer whole."""
+    from lr_plugin.format import writer
+
+    run = "zz_json/lr_timeline"
+    live = writer.open_run_writer(demo["logdir"] / "zz_json" / "lr_timeline")
+
+    def write_epochs(first, count):
+        for epoch in range(first, first + count):
+            start = epoch * 100
+            live.add_rates("SGD", range(start, start + 100), [0.1 / (epoch + 1)] * 100)
+            live.add_record("epochs", {"epoch": epoch, "first_step": start, "last_step": start + 99})
+            live.flush(step=start + 99)
+
+    def as_older_server(route):
+        # The real server, asked as the tab asks an older one: no Accept, no since.
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "accept"}
+        route.continue_(url=re.sub(r"&since=\d+", "", route.request.url), headers=headers)
+
+    write_epochs(0, 5)
+    page = Tab(browser, helpers.plugin_url(tensorboard), init_script="window.__lrTimelineRefreshMs = 1000;")
+    kinds = []
+    page.page.on("response", lambda response: kinds.append(response.headers.get("content-type", ""))
+                 if "/timeline?" in response.url and "zz_json" in response.url else None)
+    page.page.route("**/data/plugin/lr_timeline/timeline?*", as_older_server)
+    try:
+        p = page.page
+        p.wait_for_function(f"document.querySelector('[data-run={json.dumps(run)}]')", timeout=30000)
+        page.select_only(run)
+        assert page.scale_x() == [0, 499]
+        write_epochs(5, 5)
+        p.wait_for_function(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.last_step === 999",
+                            timeout=30000)
+        p.wait_for_function("!window.__lrTimelineApp.refreshing")
+        p.wait_for_timeout(300)
+        assert page.scale_x() == [0, 999]
+        assert kinds and all(kind.startswith("application/json") for kind in kinds), kinds
+        assert p.evaluate(f"window.__lrTimelineApp.loaded.get({json.dumps(run)}).timeline.epochs.length") == 10
+        assert p.evaluate("window.__lrTimelineApp.reloads") == []
         assert page.errors == []
     finally:
         page.close()

@@ -14,14 +14,10 @@ import urllib.request
 import pytest
 
 import browser_helpers as helpers
+from browser_helpers import browser  # noqa: F401 (a fixture)
 from lr_plugin.tools import replay
 
-_missing = helpers.browser_missing_reason()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(_missing is not None, reason=f"browser tests need Chromium: {_missing}"),
-]
+pytestmark = helpers.browser_test_marks()
 
 PLATEAU_RUN = "plateau/lr_timeline"
 TRAP_RUN = "trap/lr_timeline"
@@ -53,23 +49,10 @@ def route(base, path):
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with helpers.chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def page(browser, tensorboard):
-    context = browser.new_context(viewport={"width": 1280, "height": 1200})
-    opened = context.new_page()
-    errors = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.goto(helpers.plugin_url(tensorboard))
-    opened.locator('[data-testid="track-lr"] canvas').first.wait_for()
-    yield opened
-    context.close()
-    assert errors == []
+def page(browser, tensorboard):  # noqa: F811 (browser: the imported fixture)
+    with helpers.plugin_page(browser, tensorboard) as opened:
+        yield opened
 
 
 def select_only(page, run):

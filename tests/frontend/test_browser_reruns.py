@@ -14,15 +14,11 @@ import pytest
 from conftest import linear_probe, probe_data
 
 import browser_helpers as helpers
+from browser_helpers import browser  # noqa: F401 (a fixture)
 from lr_plugin.callbacks import ReduceLROnPlateau
 from lr_plugin.tools import cli
 
-_missing = helpers.browser_missing_reason()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(_missing is not None, reason=f"browser tests need Chromium: {_missing}"),
-]
+pytestmark = helpers.browser_test_marks()
 
 RUN = "rerun/lr_timeline"
 EPOCHS = 4
@@ -77,15 +73,7 @@ def test_the_tab_draws_no_reduction_of_the_first_run(browser_page):
 
 
 @pytest.fixture
-def browser_page(tensorboard):
-    with helpers.chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 1200})
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(helpers.plugin_url(tensorboard))
-        page.locator('[data-testid="track-lr"] canvas').first.wait_for()
+def browser_page(browser, tensorboard):  # noqa: F811 (browser: the imported fixture)
+    with helpers.plugin_page(browser, tensorboard) as page:
         page.wait_for_function("() => !window.__lrTimelineApp.refreshing")
         yield page
-        context.close()
-        assert errors == []

@@ -12,18 +12,13 @@ import sys
 import tempfile
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import browser_helpers as helpers  # noqa: E402
+from browser_helpers import browser  # noqa: E402,F401 (a fixture)
 
-_missing = helpers.browser_missing_reason()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(_missing is not None, reason=f"browser tests need Chromium: {_missing}"),
-]
+pytestmark = helpers.browser_test_marks()
 
 RUN = "finder_demo/lr_timeline"
 
@@ -66,12 +61,6 @@ def finder_tab(browser, scratch, result_holder, color_scheme="light"):
             yield page, errors
         finally:
             page.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with helpers.chromium() as browser:
-        yield browser
 
 
 def test_the_tab_draws_the_sweep_its_suggestions_divergence_and_the_rate_training_started_at(

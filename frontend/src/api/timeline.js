@@ -1,4 +1,5 @@
-// The shape of a /timeline response: every field present and of the right type.
+// The shape of a /timeline response: every field present and of the right type,
+// rate series as typed columns whichever encoding the server answered with.
 
 import { toNumber } from "../model/numbers.js";
 
@@ -12,11 +13,52 @@ function listOf(value) {
   return Array.isArray(value) ? value.filter(isObject) : [];
 }
 
+/**
+ * A rate series as columns: {steps: Float64Array, rates: Float64Array | Float32Array}.
+ *
+ * Takes the columnar answer's columns as they are (no copy) or the JSON answer's
+ * [[step, rate], ...] pairs (NaN where a pair has no number: placeRates skips a
+ * step that is not finite and flags a rate that is not). Null for anything else.
+ */
+export function seriesColumns(value) {
+  if (isObject(value) && ArrayBuffer.isView(value.steps) && ArrayBuffer.isView(value.rates)
+      && value.steps.length === value.rates.length) {
+    return { steps: value.steps, rates: value.rates };
+  }
+  if (!Array.isArray(value)) return null;
+  const steps = new Float64Array(value.length);
+  const rates = new Float64Array(value.length);
+  pairsToColumns(value, steps, rates);
+  return { steps, rates };
+}
+
+// A loop of its own for V8 (see model/place.js); numbers, the common case, without a call.
+function pairsToColumns(pairs, steps, rates) {
+  const n = pairs.length;
+  for (let i = 0; i < n; i++) {
+    const pair = pairs[i];
+    if (!Array.isArray(pair)) {
+      steps[i] = rates[i] = NaN;
+      continue;
+    }
+    const step = pair[0];
+    const rate = pair[1];
+    steps[i] = typeof step === "number" ? step : numberOrNaN(step);
+    rates[i] = typeof rate === "number" ? rate : numberOrNaN(rate);
+  }
+}
+
+function numberOrNaN(value) {
+  const number = toNumber(value);
+  return number === null ? NaN : number;
+}
+
 function seriesMap(value) {
   const result = {};
   if (!isObject(value)) return result;
   for (const [name, points] of Object.entries(value)) {
-    if (Array.isArray(points)) result[name] = points; // entries are checked where they are read
+    const columns = seriesColumns(points);
+    if (columns) result[name] = columns;
   }
   return result;
 }
@@ -37,6 +79,13 @@ export function normalizeTimeline(raw) {
     learning_rate: seriesMap(timeline.learning_rate),
     planned: seriesMap(timeline.planned),
     points: isObject(timeline.points) ? timeline.points : {},
+    planned_points: isObject(timeline.planned_points) ? timeline.planned_points : {},
+    points_in_window: isObject(timeline.points_in_window) ? timeline.points_in_window : {},
+    planned_points_in_window: isObject(timeline.planned_points_in_window) ? timeline.planned_points_in_window : {},
+    last_step: typeof timeline.last_step === "number" ? timeline.last_step : null,
+    window: isObject(timeline.window) ? timeline.window : null,
+    record_counts: isObject(timeline.record_counts) ? timeline.record_counts : {},
+    sessions: listOf(timeline.sessions),
     epochs: listOf(timeline.epochs),
     plateau: listOf(timeline.plateau),
     events: listOf(timeline.events),
@@ -55,7 +104,7 @@ export function normalizeTimeline(raw) {
 /** Whether a timeline holds fewer points than the run has (the backend downsampled it). */
 export function isDownsampled(timeline) {
   return Object.entries(timeline.points || {}).some(([name, total]) => {
-    const shown = (timeline.learning_rate[name] || []).length;
+    const shown = timeline.learning_rate[name] ? timeline.learning_rate[name].steps.length : 0;
     return typeof total === "number" && total > shown;
   });
 }

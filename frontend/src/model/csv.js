@@ -34,11 +34,10 @@ export function float32Text(number) {
 export function ratesCsv(timelines) {
   const lines = ["run,optimizer,step,learning_rate"];
   for (const timeline of timelines) {
-    for (const [optimizer, pairs] of Object.entries(timeline.learning_rate)) {
+    for (const [optimizer, { steps, rates }] of Object.entries(timeline.learning_rate)) {
       const prefix = `${csvField(timeline.run)},${csvField(optimizer)},`;
-      for (const pair of pairs) {
-        if (!Array.isArray(pair)) continue;
-        lines.push(prefix + csvNumber(pair[0]) + "," + csvNumber(pair[1]));
+      for (let i = 0; i < steps.length; i++) {
+        lines.push(prefix + csvNumber(steps[i]) + "," + csvNumber(rates[i]));
       }
     }
   }

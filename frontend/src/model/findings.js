@@ -3,6 +3,7 @@
 // when a run has no plateau decisions to draw.
 
 import { finiteInt } from "./numbers.js";
+import { PLATEAU_ACTIONS } from "../api/contract.js";
 
 const LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
 
@@ -67,7 +68,7 @@ export function plateauAbsence(timeline) {
   if (timeline.keras_only) return { reason: "keras-only", message: null };
   const finding = (timeline.findings || []).find((f) => f.code === "monitor_missing" && typeof f.message === "string");
   if (finding) return { reason: "monitor-missing", message: finding.message };
-  if (timeline.plateau.some((record) => record.action === "missing_metric")) {
+  if (timeline.plateau.some((record) => record.action === PLATEAU_ACTIONS.MISSING_METRIC)) {
     return { reason: "monitor-missing", message: null };
   }
   const inSetup = (timeline.setup || []).some((setup) =>

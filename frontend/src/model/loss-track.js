@@ -5,6 +5,7 @@ import { placeMetric } from "./place.js";
 import { withAlpha } from "./colors.js";
 import { label, named } from "./label.js";
 import { placeDecisions } from "./decisions.js";
+import { drawnSeries } from "./series.js";
 
 const LOSS_NAMES = ["loss", "val_loss"];
 const BATCH_LOSS = "batch_loss";
@@ -48,7 +49,7 @@ export function addRunLosses(track, run) {
     if (several) seriesColor = batch ? withAlpha(color, 0.35) : color;
     else if (batch) seriesColor = withAlpha(theme.palette[0], 0.35);
     else seriesColor = theme.palette[name === "val_loss" ? 1 : name === "loss" ? 0 : 3 + lossColorIndex++];
-    track.series.push({
+    track.series.push(drawnSeries({
       key: `${entry.run}\u0000metric\u0000${name}`,
       run: entry.run,
       label: label(prefix, named(name), name === monitor ? " (monitored)" : ""),
@@ -58,11 +59,7 @@ export function addRunLosses(track, run) {
       step: null,
       points: !batch,
       scale,
-      xs: placed.xs,
-      ys: placed.ys,
-      extent: placed.extent,
-      blocks: placed.blocks,
-    });
+    }, placed));
     for (const point of placed.flagged) {
       track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named(name)) });
     }

@@ -1,6 +1,7 @@
 // The markers of a run: reductions (on every track) and rate events (rate track).
 
 import { reductions, rateEvents } from "./records.js";
+import { EVENT_KINDS } from "../api/contract.js";
 
 /**
  * Adds one run's reduction markers and rate-event markers.
@@ -18,7 +19,7 @@ export function addRunMarkers(markers, eventMarkers, run) {
   // A scheduler's lr_set where the rate starts to apply, min_lr_reached at the end of the epoch.
   for (const event of rateEvents(entry.timeline)) {
     const x =
-      event.kind === "lr_set"
+      event.kind === EVENT_KINDS.LR_SET
         ? event.step !== null
           ? axis.point(event.step)
           : axis.epochStart(event.epoch, null)
@@ -29,7 +30,7 @@ export function addRunMarkers(markers, eventMarkers, run) {
       kind: event.kind,
       run: entry.run,
       runName: entry.name,
-      color: event.kind === "min_lr_reached" ? theme.minLr : several ? color : theme.lrSet,
+      color: event.kind === EVENT_KINDS.MIN_LR_REACHED ? theme.minLr : several ? color : theme.lrSet,
       event,
     });
   }
@@ -39,8 +40,8 @@ export function addRunMarkers(markers, eventMarkers, run) {
 export function markerLegend(markers, eventMarkers, several, theme) {
   const kinds = [
     [markers.length > 0, "reduction", "reduction", several ? theme.axis : theme.reduction],
-    [eventMarkers.some((m) => m.kind === "lr_set"), "lr_set", "rate set by scheduler", theme.lrSet],
-    [eventMarkers.some((m) => m.kind === "min_lr_reached"), "min_lr_reached", "min_lr reached", theme.minLr],
+    [eventMarkers.some((m) => m.kind === EVENT_KINDS.LR_SET), EVENT_KINDS.LR_SET, "rate set by scheduler", theme.lrSet],
+    [eventMarkers.some((m) => m.kind === EVENT_KINDS.MIN_LR_REACHED), EVENT_KINDS.MIN_LR_REACHED, "min_lr reached", theme.minLr],
   ];
   return kinds.filter(([present]) => present).map(([, kind, text, color]) => ({ label: [text], color, shape: kind }));
 }

@@ -21,35 +21,31 @@ import { sameValues } from "./align.js";
 export const BLOCK_SHIFT = 4;
 
 function newScanState(ints) {
-  return { gaps: 0, hidden: 0, same: true, ints };
+  return { gaps: 0, hidden: 0, same: true, ints, previousX: -Infinity };
 }
 
-function scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
-  const n = pairs.length;
-  const onSteps = axis.name === "step";
-  let previousX = -Infinity;
-  let k = 0; // points written
+// scanColumns reads a chunk of this many points a call: V8 optimizes a function
+// called often sooner than it replaces a long loop running in the interpreter
+// (which boxes every double it reads from a Float64Array), so all but the first
+// chunks of a 100k-point series run optimized.
+const CHUNK = 4096;
+
+function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
+  const n = to;
+  let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
   // (The last values are read back from ys, the block's extent from bmin and bmax.)
-  for (let i = 0; i < n; i++) {
-    const pair = pairs[i];
-    if (!Array.isArray(pair)) continue;
+  for (let i = from; i < n; i++) {
+    const step = steps[i];
     // (x - x === 0: a finite number, without a call in unoptimized code)
-    const first = pair[0];
-    let step = first;
-    if (typeof first !== "number") {
-      step = toNumber(first);
-      if (step === null) continue;
-    }
     if (step - step !== 0) continue;
     const x = onSteps ? step : axis.point(step);
     if (x === null || !(x > previousX)) continue;
     previousX = x;
-    const second = pair[1];
-    const value = typeof second === "number" ? second : toNumber(second);
+    const value = rates[i];
     let y = value;
-    if (value === null || value - value !== 0) {
-      flagged.push({ x, value: value === null ? NaN : value, step });
+    if (value - value !== 0) {
+      flagged.push({ x, value, step });
       y = NaN; // a gap: equal to nothing
       st.gaps++;
     } else if (logScale && value <= 0) {
@@ -75,6 +71,7 @@ function scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
     if (opens || y > bmax[block]) bmax[block] = y;
     k++;
   }
+  st.previousX = previousX;
   return k;
 }
 
@@ -89,7 +86,7 @@ function head(values, n) {
 }
 
 /**
- * The [[step, value], ...] pairs of a rate series placed on an axis.
+ * A rate series' columns ({steps, rates}: typed arrays, see seriesColumns) placed on an axis.
  *
  * Returns {xs, ys, blocks, flagged, hiddenNonPositive, extent}: ys holds null where
  * the value cannot be drawn (NaN, infinite, or not positive on a log scale), which
@@ -102,8 +99,8 @@ function head(values, n) {
  * `like`: the xs of another series; when this series has the same, its xs is that very
  * array, so lining the series up for the chart needs no comparison.
  */
-export function placeRates(pairs, axis, logScale, like = null) {
-  const n = pairs.length;
+export function placeRates(series, axis, logScale, like = null) {
+  const n = series.steps.length;
   const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n); // NaN marks a gap until the end
@@ -111,7 +108,12 @@ export function placeRates(pairs, axis, logScale, like = null) {
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
   const st = newScanState(xi !== null);
-  const k = scanPairs(pairs, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+  const onSteps = axis.name === "step";
+  let k = 0;
+  for (let from = 0; from < n; from += CHUNK) {
+    const to = Math.min(n, from + CHUNK);
+    k = scanColumns(series.steps, series.rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+  }
   const placedXs = head(st.ints ? xi : xs, k);
   return {
     xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
@@ -194,7 +196,7 @@ function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
       xs[m] = x;
     }
     ys[m] = y;
-    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanPairs).
+    // BLOCK_SHIFT 4: blocks of 16 (extents read back: see scanColumns).
     const block = m >> 4;
     const opens = (m & 15) === 0;
     if (opens || y < bmin[block]) bmin[block] = y;

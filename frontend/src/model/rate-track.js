@@ -3,6 +3,7 @@
 import { placeRates, placeMetric } from "./place.js";
 import { withAlpha } from "./colors.js";
 import { label, named } from "./label.js";
+import { drawnSeries } from "./series.js";
 
 export function newRateTrack() {
   return { id: "lr", series: [], bands: [], flagged: [], notes: [], legendExtras: [] };
@@ -31,7 +32,7 @@ export function addRunRates(track, run) {
     if (actual) {
       const placed = placeRates(actual, axis, logScale, lrXs);
       lrXs = lrXs || placed.xs;
-      track.series.push({
+      track.series.push(drawnSeries({
         key: `${entry.run}\u0000lr\u0000${optimizer}`,
         run: entry.run,
         label: label(prefix, named(optimizer)),
@@ -39,11 +40,7 @@ export function addRunRates(track, run) {
         width: 2,
         dash: null,
         step: "after",
-        xs: placed.xs,
-        ys: placed.ys,
-        extent: placed.extent,
-        blocks: placed.blocks,
-      });
+      }, placed));
       for (const point of placed.flagged) {
         track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named(optimizer)) });
       }
@@ -54,10 +51,10 @@ export function addRunRates(track, run) {
       }
     }
     const planned = timeline.planned[optimizer];
-    if (planned && planned.length) {
+    if (planned && planned.steps.length) {
       const placed = placeRates(planned, axis, logScale, lrXs);
       lrXs = lrXs || placed.xs;
-      track.series.push({
+      track.series.push(drawnSeries({
         key: `${entry.run}\u0000planned\u0000${optimizer}`,
         run: entry.run,
         label: label(prefix, named(optimizer), " (planned)"),
@@ -65,11 +62,7 @@ export function addRunRates(track, run) {
         width: 1.5,
         dash: [6, 4],
         step: "after",
-        xs: placed.xs,
-        ys: placed.ys,
-        extent: placed.extent,
-        blocks: placed.blocks,
-      });
+      }, placed));
     }
   });
 }
@@ -87,7 +80,7 @@ function addKerasEpochRates(track, run) {
     }
     return;
   }
-  track.series.push({
+  track.series.push(drawnSeries({
     key: `${entry.run}\u0000keras\u0000epoch_learning_rate`,
     run: entry.run,
     label: label(prefix, named("epoch_learning_rate"), " (Keras' TensorBoard, once per epoch)"),
@@ -96,11 +89,7 @@ function addKerasEpochRates(track, run) {
     dash: [2, 3],
     step: null,
     points: true,
-    xs: placed.xs,
-    ys: placed.ys,
-    extent: placed.extent,
-    blocks: placed.blocks,
-  });
+  }, placed));
   for (const point of placed.flagged) {
     track.flagged.push({ ...point, color: theme.nonFinite, label: label(prefix, named("epoch_learning_rate")) });
   }

@@ -3,6 +3,7 @@
 // Nothing here re-derives the rule: a fact the server did not send is not drawn.
 
 import { toNumber, finiteInt } from "./numbers.js";
+import { EVENT_KINDS, PLATEAU_ACTIONS } from "../api/contract.js";
 
 function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -63,7 +64,7 @@ export function plateauRecords(timeline) {
       };
       parsed.decisionWait = fact
         ? toNumber(fact.decision_wait)
-        : parsed.action === "reduce"
+        : parsed.action === PLATEAU_ACTIONS.REDUCE
           ? null
           : parsed.wait;
       parsed.delta = fact ? toNumber(fact.delta) : null;
@@ -105,7 +106,7 @@ function eventRecords(timeline) {
 export function reductions(timeline) {
   const records = plateauRecords(timeline);
   const byEpoch = new Map(records.map((record) => [record.epoch, record]));
-  const events = eventRecords(timeline).filter((event) => event.kind === "reduce");
+  const events = eventRecords(timeline).filter((event) => event.kind === EVENT_KINDS.REDUCE);
   const result = [];
   const byPlace = new Map();
   const pick = (...values) => values.find((value) => value !== null && value !== undefined) ?? null;
@@ -138,7 +139,7 @@ export function reductions(timeline) {
     return result;
   }
   return records
-    .filter((record) => record.action === "reduce")
+    .filter((record) => record.action === PLATEAU_ACTIONS.REDUCE)
     .map((record) => ({
       epoch: record.epoch,
       step: record.step,
@@ -167,7 +168,7 @@ export function rateEvents(timeline) {
   const byPlace = new Map();
   const lastSet = new Map(); // optimizer -> the rate its last lr_set set
   for (const event of eventRecords(timeline)) {
-    if (event.kind !== "lr_set" && event.kind !== "min_lr_reached") continue;
+    if (event.kind !== EVENT_KINDS.LR_SET && event.kind !== EVENT_KINDS.MIN_LR_REACHED) continue;
     if (event.epoch === null && event.step === null) continue;
     const place = `${event.kind}:${event.epoch}:${event.step}`;
     let marker = byPlace.get(place);
@@ -178,7 +179,7 @@ export function rateEvents(timeline) {
         step: event.step,
         source: typeof event.source === "string" && event.source ? event.source : null,
         min_lr: event.min_lr,
-        changed: event.kind !== "lr_set",
+        changed: event.kind !== EVENT_KINDS.LR_SET,
         rates: [],
       };
       byPlace.set(place, marker);
@@ -186,7 +187,7 @@ export function rateEvents(timeline) {
     }
     const optimizer = typeof event.optimizer === "string" ? event.optimizer : null;
     const rate = { optimizer, lr: event.lr, previous: undefined };
-    if (event.kind === "lr_set") {
+    if (event.kind === EVENT_KINDS.LR_SET) {
       rate.previous = lastSet.get(optimizer);
       lastSet.set(optimizer, event.lr);
       if (!(rate.previous === event.lr || (Number.isNaN(rate.previous) && Number.isNaN(event.lr)))) {

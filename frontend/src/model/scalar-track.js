@@ -2,6 +2,7 @@
 // optimizer-step axis by its alignment), one track per picked series.
 
 import { placeMetric } from "./place.js";
+import { drawnSeries } from "./series.js";
 import { named } from "./label.js";
 
 /**
@@ -30,7 +31,7 @@ export function scalarTrack(pick, axis, color) {
     track.flagged.push({ ...point, color, label: [named(pick.tag)] });
   }
   if (!placed.xs.length) return track;
-  track.series.push({
+  track.series.push(drawnSeries({
     key: `${pick.key}\u0000series`,
     run: pick.run,
     label: [named(pick.scalarRun), " \u00b7 ", named(pick.tag)],
@@ -39,10 +40,6 @@ export function scalarTrack(pick, axis, color) {
     dash: null,
     step: null,
     points: true,
-    xs: placed.xs,
-    ys: placed.ys,
-    extent: placed.extent,
-    blocks: placed.blocks,
-  });
+  }, placed));
   return track;
 }

@@ -6,8 +6,11 @@ import { h, replaceChildren, isolated, isolatedText } from "./dom.js";
 import { TimelineView } from "./view.js";
 import { normalizeTimeline, isDownsampled } from "../api/timeline.js";
 import {
+  DOWNSAMPLE,
   fetchText,
   fetchJson,
+  fetchTimeline,
+  sameBytes,
   runsUrl,
   timelineUrl,
   replayUrl,
@@ -16,6 +19,7 @@ import {
   parseRuns,
   fullDownsample,
 } from "../api/client.js";
+import { isTailOf, mergeTail } from "../api/merge.js";
 import { ratesCsv } from "../model/csv.js";
 import { runColor } from "../model/colors.js";
 import { formatCount } from "./format.js";
@@ -77,7 +81,8 @@ export class App {
     this.filter = ""; // the run list's filter, a regular expression as TensorBoard's run selector takes
     this.selected = []; // run ids, in the order of this.runs
     this.focusRun = null;
-    this.loaded = new Map(); // run -> {text, timeline, raw}
+    this.loaded = new Map(); // run -> {timeline, since, bytes, receivedAt}: bytes answered to since
+    this.reloads = []; // [{run, reason}]: why a refresh reloaded a whole run rather than its tail
     this.dark = isDark();
     this.refreshing = null;
     this.scalarTags = { run: null, scalars: [] }; // /scalar_tags of the focus run
@@ -469,20 +474,43 @@ export class App {
     saveSettings({ axis: this.axis, scale: this.scale, runs: this.selected });
   }
 
-  /** Fetches the selected runs' timelines; true when any of them changed. */
+  /**
+   * Fetches the selected runs' timelines; true when any of them changed.
+   *
+   * A run already held is refreshed by its tail (`since` its last step), merged into
+   * what is held; when the tail does not add up (a new session superseded held steps,
+   * the run shrank, see api/merge.js) or the server ignores `since`, the whole run.
+   */
   async fetchSelected() {
     let changed = false;
     await Promise.all(
       this.selected.map(async (run) => {
-        const text = await fetchText(timelineUrl(run));
-        const cached = this.loaded.get(run);
-        if (cached && cached.text === text) return;
-        const raw = JSON.parse(text);
-        this.loaded.set(run, { text, raw, timeline: normalizeTimeline(raw), receivedAt: performance.now() });
-        changed = true;
+        if (await this.fetchRun(run)) changed = true;
       }),
     );
     return changed;
+  }
+
+  /** Refreshes one run; true when what it holds changed. */
+  async fetchRun(run) {
+    const held = this.loaded.get(run);
+    const since = held ? held.timeline.last_step : null;
+    const { raw, bytes } = await fetchTimeline(timelineUrl(run, DOWNSAMPLE, since));
+    if (held && held.since === since && sameBytes(held.bytes, bytes)) return false;
+    let timeline = normalizeTimeline(raw);
+    if (since !== null && isTailOf(timeline, since)) {
+      const merged = mergeTail(held.timeline, timeline, 2 * DOWNSAMPLE);
+      if (merged.reload) {
+        this.reloads.push({ run, reason: merged.reload });
+        const whole = await fetchTimeline(timelineUrl(run));
+        timeline = normalizeTimeline(whole.raw);
+        this.loaded.set(run, { timeline, since: null, bytes: whole.bytes, receivedAt: performance.now() });
+        return true;
+      }
+      timeline = merged.timeline;
+    }
+    this.loaded.set(run, { timeline, since, bytes, receivedAt: performance.now() });
+    return true;
   }
 
   /** Draws the current state; resolves after the browser painted it. */
@@ -567,7 +595,7 @@ export class App {
       const timeline = entry.timeline;
       if (!isDownsampled(timeline)) continue;
       for (const [name, total] of Object.entries(timeline.points)) {
-        const shown = (timeline.learning_rate[name] || []).length;
+        const shown = timeline.learning_rate[name] ? timeline.learning_rate[name].steps.length : 0;
         if (total > shown) {
           parts.push([isolated(entry.name), ` \u00b7 `, isolated(name), `: ${formatCount(shown)} of ${formatCount(total)} points shown`]);
         }
@@ -625,10 +653,10 @@ export class App {
     this.errorEl.textContent = "";
   }
 
+  /** Every point of a run, as the JSON answer (what the downloads hold). */
   async fullTimeline(run) {
     const loaded = this.loaded.get(run);
-    if (loaded && !isDownsampled(loaded.timeline)) return loaded.raw;
-    return JSON.parse(await fetchText(timelineUrl(run, fullDownsample(loaded && loaded.timeline))));
+    return fetchJson(timelineUrl(run, fullDownsample(loaded && loaded.timeline)));
   }
 
   async downloadJson() {

@@ -4,14 +4,15 @@
 
 import { h, replaceChildren, isolated } from "./dom.js";
 import { formatCount, formatDelta, formatKerasEpoch, formatValue, DASH } from "./format.js";
+import { PLATEAU_ACTIONS } from "../api/contract.js";
 
 const ACTION_TEXT = {
-  improved: "improved",
-  wait: "wait",
-  cooldown: "cooldown",
-  reduce: "reduce",
-  at_min_lr: "at min_lr",
-  missing_metric: "metric missing",
+  [PLATEAU_ACTIONS.IMPROVED]: "improved",
+  [PLATEAU_ACTIONS.WAIT]: "wait",
+  [PLATEAU_ACTIONS.COOLDOWN]: "cooldown",
+  [PLATEAU_ACTIONS.REDUCE]: "reduce",
+  [PLATEAU_ACTIONS.AT_MIN_LR]: "at min_lr",
+  [PLATEAU_ACTIONS.MISSING_METRIC]: "metric missing",
 };
 
 const COLUMNS_AFTER_MONITOR = [

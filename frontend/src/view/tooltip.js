@@ -4,6 +4,7 @@
 import { h, isolated, labelNodes } from "./dom.js";
 import { label, named } from "../model/label.js";
 import { formatCount, formatDuration, formatKerasEpoch, formatValue } from "./format.js";
+import { EVENT_KINDS } from "../api/contract.js";
 
 /** The contents of a reduction marker's tooltip. */
 export function reductionTooltip(marker, axisName) {
@@ -60,14 +61,14 @@ export function eventTooltip(marker, axisName) {
   event.rates.forEach((rate, index) => {
     const name = rate.optimizer ? label("learning rate (", named(rate.optimizer), ")") : label("learning rate");
     rows.push([index ? `lr-${index}` : "lr", name, formatValue(rate.lr)]);
-    if (event.kind === "lr_set" && rate.previous !== undefined) {
+    if (event.kind === EVENT_KINDS.LR_SET && rate.previous !== undefined) {
       const same = rate.previous === rate.lr;
       rows.push([index ? `previous-${index}` : "previous", label("before"), `${formatValue(rate.previous)}${same ? " (unchanged)" : ""}`]);
     }
   });
-  if (event.kind === "min_lr_reached") rows.push(["min_lr", label("min_lr"), formatValue(event.min_lr)]);
+  if (event.kind === EVENT_KINDS.MIN_LR_REACHED) rows.push(["min_lr", label("min_lr"), formatValue(event.min_lr)]);
   if (axisName === "time") rows.push(["time", label("time"), formatDuration(marker.x)]);
-  const title = event.kind === "lr_set" ? "Learning rate set" : "Learning rate at min_lr";
+  const title = event.kind === EVENT_KINDS.LR_SET ? "Learning rate set" : "Learning rate at min_lr";
   return [
     h(
       "div",
@@ -94,7 +95,7 @@ export function eventSentence(event) {
   }`;
   const rates = event.rates;
   const one = rates.length === 1 ? formatValue(rates[0].lr) : null;
-  if (event.kind === "lr_set") {
+  if (event.kind === EVENT_KINDS.LR_SET) {
     const source = event.source ? named(event.source) : "The scheduler";
     return one !== null
       ? label(source, ` set the rate to ${one} ${where}`)

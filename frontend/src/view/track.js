@@ -7,6 +7,7 @@ import { h, replaceChildren, labelNodes, labelText } from "./dom.js";
 import { alignSeries, valueAt } from "../model/align.js";
 import { formatCompact, formatDuration, formatEpoch, formatKerasEpoch, formatValue } from "./format.js";
 import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
+import { EVENT_KINDS } from "../api/contract.js";
 
 export const FONT_FAMILY =
   'Roboto, system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif';
@@ -540,7 +541,7 @@ export class Track {
       const x = Math.round(u.valToPos(marker.x, "x", true));
       if (x < left - 1 || x > left + width + 1) continue;
       ctx.fillStyle = ctx.strokeStyle = marker.color;
-      if (marker.kind === "lr_set") {
+      if (marker.kind === EVENT_KINDS.LR_SET) {
         if (x - lastX < 3 * ratio && !marker.event.changed) continue;
         lastX = x;
         const r = 2.5 * ratio;

@@ -18,6 +18,7 @@ import { replayGhost } from "../model/whatif.js";
 import { plateauAbsence } from "../model/findings.js";
 import { scalarTrack } from "../model/scalar-track.js";
 import { label, named } from "../model/label.js";
+import { PLATEAU_ACTIONS } from "../api/contract.js";
 
 const HEIGHTS = { lr: 210, loss: 190, plateau: 120, scalar: 130 };
 const BASE_TRACKS = ["lr", "loss", "plateau"];
@@ -207,7 +208,7 @@ export class TimelineView {
   /** The what-if panel for the focus run, when it has plateau decisions. */
   showWhatIf(focus) {
     if (!this.whatif) return;
-    const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== "missing_metric") : [];
+    const decisions = focus ? plateauRecords(focus.timeline).filter((r) => r.action !== PLATEAU_ACTIONS.MISSING_METRIC) : [];
     const last = decisions[decisions.length - 1];
     this.showingWhatIf = true; // a ghost it drops now is not drawn: no redraw needed
     try {
