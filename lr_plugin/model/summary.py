@@ -58,13 +58,7 @@ class RateSummary:
     """
 
     def __init__(self, steps, rates):
-        steps = np.asarray(steps).reshape(-1)
-        rates = np.asarray(rates, dtype=np.float64).reshape(-1)
-        if steps.shape != rates.shape:
-            raise ValueError(
-                f"steps and rates must have the same length. Received: "
-                f"{steps.size} steps and {rates.size} rates"
-            )
+        steps, rates = series_arrays(steps, rates)
         steps = steps.astype(np.int64)
         if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
             raise ValueError(
@@ -212,6 +206,18 @@ class RateSummary:
 
     def _extreme(self, candidates, which):
         return _pick_extreme(self._rates, candidates, which)
+
+
+def series_arrays(steps, rates):
+    """``(steps, rates)`` as 1-D arrays (rates float64), checked to be the same length."""
+    steps = np.asarray(steps).reshape(-1)
+    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+    if steps.shape != rates.shape:
+        raise ValueError(
+            f"steps and rates must have the same length. Received: "
+            f"{steps.size} steps and {rates.size} rates"
+        )
+    return steps, rates
 
 
 def _pick_extreme(rates, candidates, which):
