@@ -31,6 +31,7 @@ vectorized pass, and they are thinned evenly when there are more than asked.
 
 import collections
 import json
+import sys
 
 import numpy as np
 
@@ -283,7 +284,7 @@ def _check_budget(max_points):
 
 
 class RecordSeries:
-    """Records (dicts already JSON-safe) selectable by step window, each encoded once.
+    """Records (dicts already JSON-safe) selectable by step window, each encoded once and kept as text.
 
     Args:
         records: list of JSON-safe dicts or lists, in the order to send them.
@@ -294,18 +295,18 @@ class RecordSeries:
     """
 
     def __init__(self, records, first_steps, last_steps, always=None):
-        self.records = records
+        # Only the text is kept: the decoded records would take several times more.
         self.encoded = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
         self._first = _steps_array(first_steps)
         self._last = _steps_array(last_steps)
         self._always = (
             np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
         )
-        # Rough: the text, plus the decoded records it was made from.
-        self._nbytes = 3 * sum(len(text) for text in self.encoded) + 3 * self._first.nbytes
+        self._nbytes = sum(sys.getsizeof(text) for text in self.encoded) + 8 * len(self.encoded)
+        self._nbytes += self._first.nbytes + self._last.nbytes + self._always.nbytes
 
     def __len__(self):
-        return len(self.records)
+        return len(self.encoded)
 
     @property
     def nbytes(self):
@@ -318,7 +319,7 @@ class RecordSeries:
         and a step ``<= end``. With more than ``limit`` such records, an evenly
         spaced ``limit`` of them are kept, plus every ``always`` record.
         """
-        mask = np.ones(len(self.records), bool)
+        mask = np.ones(len(self.encoded), bool)
         lower = _max_or_none(start, None if since is None else since + 1)
         if lower is not None or end is not None:
             known = ~np.isnan(self._last)
