@@ -6,7 +6,8 @@ Two log directories hold the same learning-rate series:
   write it: one chunk of rates, one epoch record and one plateau record per
   1000-step epoch, a flush per epoch, ``reduce``/``cooldown_*`` events every
   20 epochs. The rate changes at every step (cosine decay with warmup, halved
-  at each reduction): the hardest case for downsampling.
+  at each reduction): the hardest case for downsampling. Rates are float32
+  values, as Keras applies them (its learning rate is a float32 variable).
 - ``scalars/steps_N/scalars``: the same series as standard scalars
   (``tensorboard.summary.Writer.add_scalar("lr", value, step)``).
 
@@ -92,7 +93,7 @@ def write_lr_run(run_dir, steps):
     for epoch in range(epochs):
         first = epoch * STEPS_PER_EPOCH
         last = min(steps, first + STEPS_PER_EPOCH) - 1
-        rates = base[first:last + 1] * scale
+        rates = (base[first:last + 1] * scale).astype(np.float32)
         applied[first:last + 1] = rates
         run_writer.add_rates(OPTIMIZER, np.arange(first, last + 1), rates)
         val_loss = 0.3 + 0.7 / (1 + 0.05 * epoch) + 0.01 * math.sin(epoch)
@@ -490,6 +491,12 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
         rows.append(common.row(
             "plugin", f"{key}: resident memory of TensorBoard (+ data server), scalars runs",
             value=scalars_rss, unit="MB", scale=1e-6))
+        for name, measured in (("lr_timeline", timeline), ("scalars", scalars)):
+            by_process = measured["memory_after_requests"]["rss_bytes_by_process"]
+            if len(by_process) > 1:  # where the difference lives
+                rows.append(common.row(
+                    "plugin", f"{key}: of which the data server, {name} runs",
+                    value=sum(by_process[1:]), unit="MB", scale=1e-6))
         rows.append(common.row(
             "plugin", f"{key}: resident memory, lr_timeline runs / scalars runs",
             value=timeline_rss / scalars_rss, unit="x",
