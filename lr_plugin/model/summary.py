@@ -60,7 +60,7 @@ class RateSummary:
 
     def __init__(self, steps, rates):
         steps, rates = series_arrays(steps, rates)
-        steps = steps.astype(np.int64)
+        steps = steps.astype(np.int64, copy=False)
         if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
             raise ValueError(
                 "steps must be strictly increasing (merge chunks with "
@@ -73,14 +73,15 @@ class RateSummary:
         self._first_step = int(steps[0]) if self.size else 0
         self._steps = None if contiguous else steps.copy()
         as_float32 = rates.astype(np.float32)
-        exact = np.array_equal(as_float32.astype(np.float64), rates, equal_nan=True)
+        exact = np.array_equal(as_float32, rates, equal_nan=True)
         self._rates = as_float32 if exact else rates.copy()
         self._index_type = np.int32 if self.size < 2**31 - 1 else np.int64
 
-        changes, smooth = _change_points_and_smooth(rates)
+        # From the stored rates (float32 when exact: the same order, half the temporaries).
+        changes, smooth = _change_points_and_smooth(self._rates)
         self._changes = changes.astype(self._index_type)
         self._smooth_bits = np.packbits(smooth)
-        self._levels = _build_levels(rates, smooth, self._index_type)
+        self._levels = _build_levels(self._rates, smooth, self._index_type)
 
     @property
     def rate_dtype(self):
@@ -228,7 +229,7 @@ def _pick_extreme(rates, candidates, which):
     """
     valid = candidates >= 0
     fill = np.inf if which == 0 else -np.inf
-    values = np.where(valid, rates[np.maximum(candidates, 0)].astype(np.float64), fill)
+    values = np.where(valid, rates[np.maximum(candidates, 0)], fill)  # in the rates' dtype
     column = values.argmin(axis=1) if which == 0 else values.argmax(axis=1)
     rows = np.arange(candidates.shape[0])
     chosen = candidates[rows, column]
@@ -259,7 +260,7 @@ def _change_points_and_smooth(rates):
 def _build_levels(rates, smooth, index_type):
     """``[(lows, highs), ...]``: per level, each bucket's smooth extremes (-1: none)."""
     levels = []
-    indices = np.where(smooth, np.arange(rates.size), -1)
+    indices = np.where(smooth, np.arange(rates.size, dtype=index_type), index_type(-1))
     lows = highs = indices
     while lows.size > 1:
         pad = -lows.size % BRANCHING
