@@ -6,8 +6,10 @@ Two log directories hold the same learning-rate series:
   write it: one chunk of rates, one epoch record and one plateau record per
   1000-step epoch, a flush per epoch, ``reduce``/``cooldown_*`` events every
   20 epochs. The rate changes at every step (cosine decay with warmup, halved
-  at each reduction): the hardest case for downsampling. Rates are float32
-  values, as Keras applies them (its learning rate is a float32 variable).
+  at each reduction): the hardest case for downsampling. Rates are float64
+  values: rounded to float32, as Keras applies them, this slow cosine has
+  runs of equal rates, 1.29M change points at 10M steps, all of which
+  ``/timeline`` sends (every change point is kept).
 - ``scalars/steps_N/scalars``: the same series as standard scalars
   (``tensorboard.summary.Writer.add_scalar("lr", value, step)``).
 
@@ -93,7 +95,7 @@ def write_lr_run(run_dir, steps):
     for epoch in range(epochs):
         first = epoch * STEPS_PER_EPOCH
         last = min(steps, first + STEPS_PER_EPOCH) - 1
-        rates = (base[first:last + 1] * scale).astype(np.float32)
+        rates = base[first:last + 1] * scale
         applied[first:last + 1] = rates
         run_writer.add_rates(OPTIMIZER, np.arange(first, last + 1), rates)
         val_loss = 0.3 + 0.7 / (1 + 0.05 * epoch) + 0.01 * math.sin(epoch)
