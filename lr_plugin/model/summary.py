@@ -372,8 +372,10 @@ class RunSummary:
             key: {name: RateSummary(*built[key][name]) for name in sorted(built[key])}
             for key in ("learning_rate", "planned")
         }
-        # The plugin aligns metrics with the complete epoch records.
-        self.epochs = built["epochs"]
+        # The plugin aligns metrics with the complete epoch records, rarely (when
+        # Keras' scalars change): kept as JSON text, a fraction of the dicts' size.
+        # They were read from JSON, so the text gives them back exactly (NaN too).
+        self._epochs_text = json.dumps(built["epochs"], separators=(",", ":"))
         self.records = {}
         for tag in metadata.RECORD_TAGS:
             records = timeline.clean(built.get(tag, []))
@@ -393,8 +395,14 @@ class RunSummary:
         self._answers = collections.OrderedDict()
 
     @property
+    def epochs(self):
+        """The run's epoch records as ``timeline.build_run`` made them (decoded anew each time)."""
+        return json.loads(self._epochs_text)
+
+    @property
     def nbytes(self):
-        total = sum(s.nbytes for series in self.series.values() for s in series.values())
+        total = sys.getsizeof(self._epochs_text)
+        total += sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())
         total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
         total += sum(len(answer) for answer in list(self._answers.values()))
