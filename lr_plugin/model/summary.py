@@ -393,6 +393,18 @@ class RunSummary:
         self.last_step = max(steps) if steps else None
         self._metrics = {}
         self._answers = collections.OrderedDict()
+        self.derived = {}
+
+    def set_derived(self, fields):
+        """Whole-run fields sent with every view (``{name: JSON-safe value}``), encoded once.
+
+        They can be large (a decision per plateau record): encoding them per
+        request would cost the run's length.
+        """
+        self.derived = {
+            name: json.dumps(value, separators=(",", ":"), allow_nan=False)
+            for name, value in fields.items()
+        }
 
     @property
     def epochs(self):
@@ -402,6 +414,7 @@ class RunSummary:
     @property
     def nbytes(self):
         total = sys.getsizeof(self._epochs_text)
+        total += sum(sys.getsizeof(text) for text in self.derived.values())
         total += sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())
         total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
@@ -437,6 +450,7 @@ class RunSummary:
         """
         lower = _max_or_none(start, None if since is None else since + 1)
         view = TimelineView(last_step=self.last_step)
+        view.encoded_fields = self.derived
         for key, series in self.series.items():
             view.series[key] = {}
             view.in_window[key] = {}
@@ -478,6 +492,7 @@ class TimelineView:
         self.records = {}  # tag -> [JSON text of each record]
         self.record_counts = {}
         self.metrics = {}  # metric -> [JSON text of each [epoch, step, value]]
+        self.encoded_fields = {}  # name -> JSON text of a whole-run field
         self.metric_counts = {}
 
 

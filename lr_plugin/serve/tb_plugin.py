@@ -193,10 +193,10 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             run_summary = summary.RunSummary(built)
             # Derived once per data change: facts of Keras' plateau rule (so the
             # frontend never re-derives them) and the run's lint findings.
-            run_summary.derived = {
+            run_summary.set_derived({
                 "plateau_view": timeline.clean(plateau_view.derive(built["plateau"])),
                 "findings": [finding.to_json() for finding in traps.lint_run(built)],
-            }
+            })
             return run_summary
 
         # Rebuilt only when the provider reports new data for the run.
@@ -230,7 +230,6 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 "points_in_window": view.in_window["learning_rate"],
                 "planned_points_in_window": view.in_window["planned"],
                 "record_counts": dict(view.record_counts, metrics=view.metric_counts),
-                **run_summary.derived,
             }
             if encoding == "columnar":
                 return columnar.columnar_body(head, view)

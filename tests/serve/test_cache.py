@@ -137,6 +137,15 @@ def test_zoomed_window_has_every_step_and_the_records_it_reaches(served):
     assert body["record_counts"]["metrics"]["loss"] == {"total": 10, "in_window": 2, "sent": 2}
 
 
+def test_whole_run_facts_come_with_every_window(served):
+    # Encoded once per build (they hold a decision per plateau record), sent with each answer.
+    whole = served.timeline(run="exp/lr_timeline")
+    assert [d["epoch"] for d in whole["plateau_view"]["decisions"]] == list(range(10))
+    for query in ({"start": "10", "end": "20"}, {"since": "4000"}, {"downsample": "7"}):
+        body = served.timeline(run="exp/lr_timeline", **query)
+        assert (body["plateau_view"], body["findings"]) == (whole["plateau_view"], whole["findings"])
+
+
 def test_records_beyond_the_budget_are_thinned_and_counted(tmp_path):
     write_epochs(tmp_path / "long" / "lr_timeline", epochs=300, steps_per_epoch=10)
     body = Served(tmp_path).timeline(run="long/lr_timeline", downsample="100")
