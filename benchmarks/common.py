@@ -163,7 +163,7 @@ def _status_kib(pid, field):
 def resident_memory(pid):
     """Resident memory of ``pid`` and its descendants (TensorBoard's data server is one).
 
-    Returns {"rss_bytes", "peak_rss_bytes", "processes"}: VmRSS and VmHWM from
+    Returns {"rss_bytes", "peak_rss_bytes", "processes", "rss_bytes_by_process"}: VmRSS and VmHWM from
     /proc (psutil, when installed, reads the same numbers).
     """
     pids, pending = [], [pid]
@@ -175,6 +175,8 @@ def resident_memory(pid):
         "rss_bytes": sum(_status_kib(p, "VmRSS") for p in pids) * 1024,
         "peak_rss_bytes": sum(_status_kib(p, "VmHWM") for p in pids) * 1024,
         "processes": len(pids),
+        # pid's own first, then its descendants' (TensorBoard, then its data server).
+        "rss_bytes_by_process": [_status_kib(p, "VmRSS") * 1024 for p in pids],
     }
 
 

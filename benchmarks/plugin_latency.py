@@ -6,7 +6,10 @@ Two log directories hold the same learning-rate series:
   write it: one chunk of rates, one epoch record and one plateau record per
   1000-step epoch, a flush per epoch, ``reduce``/``cooldown_*`` events every
   20 epochs. The rate changes at every step (cosine decay with warmup, halved
-  at each reduction): the hardest case for downsampling.
+  at each reduction): the hardest case for downsampling. Rates are float64
+  values: rounded to float32, as Keras applies them, this slow cosine has
+  runs of equal rates, 1.29M change points at 10M steps, all of which
+  ``/timeline`` sends (every change point is kept).
 - ``scalars/steps_N/scalars``: the same series as standard scalars
   (``tensorboard.summary.Writer.add_scalar("lr", value, step)``).
 
@@ -490,6 +493,12 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
         rows.append(common.row(
             "plugin", f"{key}: resident memory of TensorBoard (+ data server), scalars runs",
             value=scalars_rss, unit="MB", scale=1e-6))
+        for name, measured in (("lr_timeline", timeline), ("scalars", scalars)):
+            by_process = measured["memory_after_requests"]["rss_bytes_by_process"]
+            if len(by_process) > 1:  # where the difference lives
+                rows.append(common.row(
+                    "plugin", f"{key}: of which the data server, {name} runs",
+                    value=sum(by_process[1:]), unit="MB", scale=1e-6))
         rows.append(common.row(
             "plugin", f"{key}: resident memory, lr_timeline runs / scalars runs",
             value=timeline_rss / scalars_rss, unit="x",

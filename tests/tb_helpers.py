@@ -4,6 +4,7 @@ Everything here is TF-free: lr_timeline runs are written with lr_plugin.format.w
 Keras-like companion runs with ``tensorboard.summary.Writer``.
 """
 
+import json
 import os
 import pathlib
 import socket
@@ -193,13 +194,44 @@ def tensorboard_env(scratch_dir):
     return env
 
 
-def start_tensorboard(logdir, port, extra_args, env, log_path):
-    """Starts ``python -m tensorboard.main`` on 127.0.0.1:port; stop it with stop_process."""
+# TensorBoard's own main, with the plugin's cache builds appended to a file as
+# JSON lines: what a test of the real process can observe of its cache.
+_RECORDING_MAIN = r"""
+import json, sys
+from lr_plugin.serve import cache
+builds_path = sys.argv.pop(1)
+store = cache.RunCache._store
+def recording_store(self, key, current, summary):
+    store(self, key, current, summary)
+    with open(builds_path, "a") as builds:
+        builds.write(json.dumps({"run": key[1], "last_step": summary.last_step}) + "\n")
+cache.RunCache._store = recording_store
+from tensorboard import main
+sys.argv[0] = "tensorboard"
+main.run_main()
+"""
+
+
+def read_builds(builds_path):
+    """``[{"run", "last_step"}, ...]``: the cache builds a TensorBoard started with builds_path made."""
+    if not os.path.exists(builds_path):
+        return []
+    with open(builds_path) as builds:
+        return [json.loads(line) for line in builds if line.endswith("\n")]
+
+
+def start_tensorboard(logdir, port, extra_args, env, log_path, builds_path=None):
+    """Starts ``python -m tensorboard.main`` on 127.0.0.1:port; stop it with stop_process.
+
+    With ``builds_path``, the same main records each cache build there (see read_builds).
+    """
     log = open(log_path, "wb")
+    main = ["-m", "tensorboard.main"] if builds_path is None else [
+        "-c", _RECORDING_MAIN, str(builds_path)]
     try:
         return subprocess.Popen(
             [
-                sys.executable, "-m", "tensorboard.main",
+                sys.executable, *main,
                 "--logdir", str(logdir),
                 "--host", "127.0.0.1",
                 "--port", str(port),

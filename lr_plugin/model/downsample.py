@@ -60,12 +60,6 @@ def downsample_series(steps, rates, max_points):
     Returns:
         ``(steps, rates)`` arrays of the kept points, in step order.
     """
-    steps = np.asarray(steps).reshape(-1)
-    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
-    if steps.shape != rates.shape:
-        raise ValueError(
-            f"steps and rates must have the same length. Received: "
-            f"{steps.size} steps and {rates.size} rates"
-        )
+    steps, rates = summary.series_arrays(steps, rates)
     keep = downsample_indices(rates, max_points)
     return steps[keep], rates[keep]

@@ -31,6 +31,7 @@ vectorized pass, and they are thinned evenly when there are more than asked.
 
 import collections
 import json
+import sys
 
 import numpy as np
 
@@ -58,14 +59,8 @@ class RateSummary:
     """
 
     def __init__(self, steps, rates):
-        steps = np.asarray(steps).reshape(-1)
-        rates = np.asarray(rates, dtype=np.float64).reshape(-1)
-        if steps.shape != rates.shape:
-            raise ValueError(
-                f"steps and rates must have the same length. Received: "
-                f"{steps.size} steps and {rates.size} rates"
-            )
-        steps = steps.astype(np.int64)
+        steps, rates = series_arrays(steps, rates)
+        steps = steps.astype(np.int64, copy=False)
         if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
             raise ValueError(
                 "steps must be strictly increasing (merge chunks with "
@@ -78,14 +73,15 @@ class RateSummary:
         self._first_step = int(steps[0]) if self.size else 0
         self._steps = None if contiguous else steps.copy()
         as_float32 = rates.astype(np.float32)
-        exact = np.array_equal(as_float32.astype(np.float64), rates, equal_nan=True)
+        exact = np.array_equal(as_float32, rates, equal_nan=True)
         self._rates = as_float32 if exact else rates.copy()
         self._index_type = np.int32 if self.size < 2**31 - 1 else np.int64
 
-        changes, smooth = _change_points_and_smooth(rates)
+        # From the stored rates (float32 when exact: the same order, half the temporaries).
+        changes, smooth = _change_points_and_smooth(self._rates)
         self._changes = changes.astype(self._index_type)
         self._smooth_bits = np.packbits(smooth)
-        self._levels = _build_levels(rates, smooth, self._index_type)
+        self._levels = _build_levels(self._rates, smooth, self._index_type)
 
     @property
     def rate_dtype(self):
@@ -214,6 +210,18 @@ class RateSummary:
         return _pick_extreme(self._rates, candidates, which)
 
 
+def series_arrays(steps, rates):
+    """``(steps, rates)`` as 1-D arrays (rates float64), checked to be the same length."""
+    steps = np.asarray(steps).reshape(-1)
+    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+    if steps.shape != rates.shape:
+        raise ValueError(
+            f"steps and rates must have the same length. Received: "
+            f"{steps.size} steps and {rates.size} rates"
+        )
+    return steps, rates
+
+
 def _pick_extreme(rates, candidates, which):
     """Per row, the index among ``candidates`` (-1: none) of the smallest (0) or largest rate.
 
@@ -221,7 +229,7 @@ def _pick_extreme(rates, candidates, which):
     """
     valid = candidates >= 0
     fill = np.inf if which == 0 else -np.inf
-    values = np.where(valid, rates[np.maximum(candidates, 0)].astype(np.float64), fill)
+    values = np.where(valid, rates[np.maximum(candidates, 0)], fill)  # in the rates' dtype
     column = values.argmin(axis=1) if which == 0 else values.argmax(axis=1)
     rows = np.arange(candidates.shape[0])
     chosen = candidates[rows, column]
@@ -252,7 +260,7 @@ def _change_points_and_smooth(rates):
 def _build_levels(rates, smooth, index_type):
     """``[(lows, highs), ...]``: per level, each bucket's smooth extremes (-1: none)."""
     levels = []
-    indices = np.where(smooth, np.arange(rates.size), -1)
+    indices = np.where(smooth, np.arange(rates.size, dtype=index_type), index_type(-1))
     lows = highs = indices
     while lows.size > 1:
         pad = -lows.size % BRANCHING
@@ -277,7 +285,7 @@ def _check_budget(max_points):
 
 
 class RecordSeries:
-    """Records (dicts already JSON-safe) selectable by step window, each encoded once.
+    """Records (dicts already JSON-safe) selectable by step window, each encoded once and kept as text.
 
     Args:
         records: list of JSON-safe dicts or lists, in the order to send them.
@@ -288,18 +296,18 @@ class RecordSeries:
     """
 
     def __init__(self, records, first_steps, last_steps, always=None):
-        self.records = records
+        # Only the text is kept: the decoded records would take several times more.
         self.encoded = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
         self._first = _steps_array(first_steps)
         self._last = _steps_array(last_steps)
         self._always = (
             np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
         )
-        # Rough: the text, plus the decoded records it was made from.
-        self._nbytes = 3 * sum(len(text) for text in self.encoded) + 3 * self._first.nbytes
+        self._nbytes = sum(sys.getsizeof(text) for text in self.encoded) + 8 * len(self.encoded)
+        self._nbytes += self._first.nbytes + self._last.nbytes + self._always.nbytes
 
     def __len__(self):
-        return len(self.records)
+        return len(self.encoded)
 
     @property
     def nbytes(self):
@@ -312,7 +320,7 @@ class RecordSeries:
         and a step ``<= end``. With more than ``limit`` such records, an evenly
         spaced ``limit`` of them are kept, plus every ``always`` record.
         """
-        mask = np.ones(len(self.records), bool)
+        mask = np.ones(len(self.encoded), bool)
         lower = _max_or_none(start, None if since is None else since + 1)
         if lower is not None or end is not None:
             known = ~np.isnan(self._last)
@@ -364,8 +372,10 @@ class RunSummary:
             key: {name: RateSummary(*built[key][name]) for name in sorted(built[key])}
             for key in ("learning_rate", "planned")
         }
-        # The plugin aligns metrics with the complete epoch records.
-        self.epochs = built["epochs"]
+        # The plugin aligns metrics with the complete epoch records, rarely (when
+        # Keras' scalars change): kept as JSON text, a fraction of the dicts' size.
+        # They were read from JSON, so the text gives them back exactly (NaN too).
+        self._epochs_text = json.dumps(built["epochs"], separators=(",", ":"))
         self.records = {}
         for tag in metadata.RECORD_TAGS:
             records = timeline.clean(built.get(tag, []))
@@ -383,10 +393,29 @@ class RunSummary:
         self.last_step = max(steps) if steps else None
         self._metrics = {}
         self._answers = collections.OrderedDict()
+        self.derived = {}
+
+    def set_derived(self, fields):
+        """Whole-run fields sent with every view (``{name: JSON-safe value}``), encoded once.
+
+        They can be large (a decision per plateau record): encoding them per
+        request would cost the run's length.
+        """
+        self.derived = {
+            name: json.dumps(value, separators=(",", ":"), allow_nan=False)
+            for name, value in fields.items()
+        }
+
+    @property
+    def epochs(self):
+        """The run's epoch records as ``timeline.build_run`` made them (decoded anew each time)."""
+        return json.loads(self._epochs_text)
 
     @property
     def nbytes(self):
-        total = sum(s.nbytes for series in self.series.values() for s in series.values())
+        total = sys.getsizeof(self._epochs_text)
+        total += sum(sys.getsizeof(text) for text in self.derived.values())
+        total += sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())
         total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
         total += sum(len(answer) for answer in list(self._answers.values()))
@@ -421,6 +450,7 @@ class RunSummary:
         """
         lower = _max_or_none(start, None if since is None else since + 1)
         view = TimelineView(last_step=self.last_step)
+        view.encoded_fields = self.derived
         for key, series in self.series.items():
             view.series[key] = {}
             view.in_window[key] = {}
@@ -462,6 +492,7 @@ class TimelineView:
         self.records = {}  # tag -> [JSON text of each record]
         self.record_counts = {}
         self.metrics = {}  # metric -> [JSON text of each [epoch, step, value]]
+        self.encoded_fields = {}  # name -> JSON text of a whole-run field
         self.metric_counts = {}
 
 

@@ -14,12 +14,16 @@ import collections
 import ctypes
 import re
 import threading
+import time
 
 DEFAULT_MAX_BYTES = 256 * 2**20
 """Bytes of run summaries the plugin keeps (a 10M-step run takes about 50 MB)."""
 
 MAX_STEP = 2**53
 """Steps are sent as float64 (JSON numbers, Float64Array): exact below this."""
+
+LISTING_REUSE_S = 1.0
+"""Longest time a data provider's listing is reused (less when TensorBoard reloads faster)."""
 
 _STEP_PATTERN = re.compile(r"[0-9]{1,16}")
 
@@ -33,6 +37,55 @@ def fingerprint(series_by_tag):
     return tuple(
         sorted((tag, series.max_step, series.max_wall_time) for tag, series in series_by_tag.items())
     )
+
+
+def listing_reuse_seconds(flags):
+    """How long a listing may be reused under TensorBoard's ``--reload_interval``.
+
+    TensorBoard's data changes only when it reloads, every ``reload_interval``
+    seconds (0: loads once, negative: never reloads); a listing younger than
+    that shows new data at most that much later than TensorBoard loaded it.
+    Without flags (a plugin built in a test), listings are not reused.
+    """
+    interval = getattr(flags, "reload_interval", None)
+    if not isinstance(interval, (int, float)) or isinstance(interval, bool):
+        return 0.0
+    return min(LISTING_REUSE_S, interval) if interval > 0 else LISTING_REUSE_S
+
+
+class RecentListings:
+    """The data provider's listings, each reused for ``max_age_s`` seconds.
+
+    On TensorBoard's fast loader every listing is a gRPC call to its data
+    server, which takes about 44 ms while a cached summary answers in a few:
+    the data server (0.7.2) sends each reply as three writes on a socket
+    without TCP_NODELAY, so Nagle's algorithm holds the rest of the reply
+    until the client's delayed acknowledgement (40 ms on Linux).
+
+    Args:
+        max_age_s: seconds a listing is reused (see ``listing_reuse_seconds``);
+            0 lists again at every request.
+        clock: seconds as ``time.monotonic`` counts them (the default).
+    """
+
+    def __init__(self, max_age_s, clock=None):
+        self.max_age_s = max_age_s
+        self._clock = clock or time.monotonic
+        self._listings = {}  # key -> (time listed, listing)
+        self._lock = threading.Lock()
+
+    def get(self, key, list_now):
+        """The listing of ``key``: reused when younger than max_age_s, else ``list_now()``."""
+        now = self._clock()
+        with self._lock:
+            found = self._listings.get(key)
+        if found is not None and now - found[0] < self.max_age_s:
+            return found[1]
+        listing = list_now()
+        if self.max_age_s > 0:
+            with self._lock:
+                self._listings[key] = (now, listing)
+        return listing
 
 
 class RunCache:

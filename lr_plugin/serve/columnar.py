@@ -109,9 +109,11 @@ def _layout(head, view, columns, arrays, reserved):
 
 
 def _with_records(fields, view):
-    """JSON text of ``fields`` plus the view's records, which are already JSON text."""
+    """JSON text of ``fields`` plus the view's records and whole-run fields, already JSON text."""
     text = json.dumps(fields, separators=(",", ":"), allow_nan=False)
     parts = [text[:-1]]
+    for name, encoded in view.encoded_fields.items():
+        parts.append(f",{json.dumps(name)}:{encoded}")
     for tag, encoded in view.records.items():
         parts.append(f',{json.dumps(tag)}:[{",".join(encoded)}]')
     metrics = ",".join(

@@ -76,6 +76,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         """Instantiates the plugin from TensorBoard's ``base_plugin.TBContext``."""
         self._data_provider = context.data_provider
         self._cache = cache.RunCache()
+        # Listings (each a gRPC call on the fast loader) reused within one reload.
+        self._listings = cache.RecentListings(cache.listing_reuse_seconds(context.flags))
 
     def get_plugin_apps(self):
         return {
@@ -191,10 +193,10 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             run_summary = summary.RunSummary(built)
             # Derived once per data change: facts of Keras' plateau rule (so the
             # frontend never re-derives them) and the run's lint findings.
-            run_summary.derived = {
+            run_summary.set_derived({
                 "plateau_view": timeline.clean(plateau_view.derive(built["plateau"])),
                 "findings": [finding.to_json() for finding in traps.lint_run(built)],
-            }
+            })
             return run_summary
 
         # Rebuilt only when the provider reports new data for the run.
@@ -228,7 +230,6 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 "points_in_window": view.in_window["learning_rate"],
                 "planned_points_in_window": view.in_window["planned"],
                 "record_counts": dict(view.record_counts, metrics=view.metric_counts),
-                **run_summary.derived,
             }
             if encoding == "columnar":
                 return columnar.columnar_body(head, view)
@@ -247,14 +248,9 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
     def _companion_fingerprint(self, ctx, experiment, train_run, validation_run):
         """What the Keras scalars of the paired runs are now, to know when metrics change."""
         runs = [r for r in (train_run, validation_run) if r]
-        if not runs or self._data_provider is None:
+        if not runs:
             return ()
-        listing = self._data_provider.list_scalars(
-            ctx,
-            experiment_id=experiment,
-            plugin_name=SCALARS_PLUGIN_NAME,
-            run_tag_filter=provider.RunTagFilter(runs=runs),
-        )
+        listing = self._scalar_listing(ctx, experiment)
         return tuple((r, cache.fingerprint(listing.get(r, {}))) for r in runs)
 
     @wrappers.Request.application
@@ -348,8 +344,11 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         """``{run: {readable tag: TensorTimeSeries}}``, runs without any left out."""
         if self._data_provider is None:
             return {}
-        listing = self._data_provider.list_tensors(
-            ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
+        listing = self._listings.get(
+            (experiment, "tensors"),
+            lambda: self._data_provider.list_tensors(
+                ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
+            ),
         )
         result = {}
         for run, series_by_tag in listing.items():
@@ -369,12 +368,19 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
 
     def _scalar_tags(self, ctx, experiment):
         """``{run: set of scalar tags}`` of the scalars plugin (Keras' summaries)."""
+        listing = self._scalar_listing(ctx, experiment)
+        return {run: set(series_by_tag) for run, series_by_tag in listing.items()}
+
+    def _scalar_listing(self, ctx, experiment):
+        """``{run: {tag: ScalarTimeSeries}}`` of the scalars plugin."""
         if self._data_provider is None:
             return {}
-        listing = self._data_provider.list_scalars(
-            ctx, experiment_id=experiment, plugin_name=SCALARS_PLUGIN_NAME
+        return self._listings.get(
+            (experiment, "scalars"),
+            lambda: self._data_provider.list_scalars(
+                ctx, experiment_id=experiment, plugin_name=SCALARS_PLUGIN_NAME
+            ),
         )
-        return {run: set(series_by_tag) for run, series_by_tag in listing.items()}
 
     def _read_payloads(self, ctx, experiment, run, tags):
         """``{tag: [TensorDatum, ...]}`` for timeline.build_run, which checks each.

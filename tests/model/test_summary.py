@@ -1,6 +1,7 @@
 """Specification of lr_plugin.model.summary: any window at any budget, exact where the rate steps."""
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -113,6 +114,30 @@ def test_float32_rates_and_contiguous_steps_are_stored_compactly():
     assert steps.tolist() == list(range(10, 20))
     np.testing.assert_array_equal(kept, rates[:10])  # exact: float32 values as float64
     assert summary.RateSummary([0, 1], [0.1, 0.2]).rate_dtype == np.float64
+
+
+def test_building_a_float32_summary_needs_few_temporary_bytes_per_point():
+    # The 10M-step build of a TensorBoard request: its peak is what RSS keeps.
+    n = 1_000_000
+    rates = random_walk(n).astype(np.float32).astype(np.float64)
+    steps = np.arange(n)
+    tracemalloc.start()
+    try:
+        summary.RateSummary(steps, rates)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * n  # the input alone is 16 bytes a point
+
+
+def test_run_summary_gives_back_its_epoch_records_exactly():
+    built = built_run()
+    run_summary = summary.RunSummary(built)
+    epochs = run_summary.epochs
+    assert all(np.isnan(r["metrics"]["loss"]) for r in epochs)  # NaN itself, not "NaN"
+    without_nan = [dict(r, metrics=None) for r in epochs]
+    assert without_nan == [dict(r, metrics=None) for r in built["epochs"]]
+    assert run_summary.epochs is not epochs  # decoded anew: the caller may change them
 
 
 def test_empty_window_and_empty_series():

@@ -5,6 +5,7 @@ tb_helpers.make_app does, keeping the multiplexer to reload it); the last test
 runs a real ``fit()`` in a subprocess feeding a real ``tensorboard`` process.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -39,7 +40,7 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Served:
     """Our plugin in TensorBoard's WSGI app, with the multiplexer and plugin at hand."""
 
-    def __init__(self, logdir):
+    def __init__(self, logdir, flags=None):
         self.multiplexer = plugin_event_multiplexer.EventMultiplexer(
             size_guidance=data_ingester.DEFAULT_SIZE_GUIDANCE,
             tensor_size_guidance=dict(
@@ -50,7 +51,7 @@ class Served:
         self.multiplexer.Reload()
         provider = data_provider.MultiplexerDataProvider(self.multiplexer, str(logdir))
         self.plugin = tb_plugin.LrTimelinePlugin(
-            base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
+            base_plugin.TBContext(data_provider=provider, logdir=str(logdir), flags=flags)
         )
         app = application.TensorBoardWSGI([self.plugin], data_provider=provider)
         self.client = werkzeug_test.Client(app, wrappers.Response)
@@ -136,6 +137,15 @@ def test_zoomed_window_has_every_step_and_the_records_it_reaches(served):
     assert body["record_counts"]["metrics"]["loss"] == {"total": 10, "in_window": 2, "sent": 2}
 
 
+def test_whole_run_facts_come_with_every_window(served):
+    # Encoded once per build (they hold a decision per plateau record), sent with each answer.
+    whole = served.timeline(run="exp/lr_timeline")
+    assert [d["epoch"] for d in whole["plateau_view"]["decisions"]] == list(range(10))
+    for query in ({"start": "10", "end": "20"}, {"since": "4000"}, {"downsample": "7"}):
+        body = served.timeline(run="exp/lr_timeline", **query)
+        assert (body["plateau_view"], body["findings"]) == (whole["plateau_view"], whole["findings"])
+
+
 def test_records_beyond_the_budget_are_thinned_and_counted(tmp_path):
     write_epochs(tmp_path / "long" / "lr_timeline", epochs=300, steps_per_epoch=10)
     body = Served(tmp_path).timeline(run="long/lr_timeline", downsample="100")
@@ -166,6 +176,61 @@ def test_bad_window_parameters_get_a_clear_400(served, query, words):
 class Sized:
     def __init__(self, nbytes):
         self.nbytes = nbytes
+
+
+def test_a_listing_is_reused_within_tensorboards_reload_interval(tmp_path, monkeypatch):
+    # The fast loader's listings are gRPC calls: a burst of requests (a pan)
+    # lists once; new data shows once the listing is older than the bound.
+    now = [100.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    write_epochs(tmp_path / "exp" / "lr_timeline", epochs=10, steps_per_epoch=500)
+    served = Served(tmp_path, flags=argparse.Namespace(reload_interval=5.0))
+    listed = []
+    original = served.plugin._data_provider.list_tensors
+    monkeypatch.setattr(served.plugin._data_provider, "list_tensors",
+                        lambda *args, **kwargs: listed.append(1) or original(*args, **kwargs))
+    for start in ("0", "100", "200"):
+        assert served.timeline(run="exp/lr_timeline", start=start)["last_step"] == 4999
+    assert len(listed) == 1
+    write_epochs(tmp_path / "exp" / "lr_timeline", epochs=2, steps_per_epoch=500, first_epoch=10)
+    served.multiplexer.Reload()
+    now[0] += cache.LISTING_REUSE_S - 0.01
+    assert served.timeline(run="exp/lr_timeline")["last_step"] == 4999
+    now[0] += 0.01
+    assert served.timeline(run="exp/lr_timeline")["last_step"] == 5999
+    assert len(listed) == 2
+
+
+@pytest.mark.parametrize("reload_interval, reused_s", [
+    (5.0, cache.LISTING_REUSE_S),  # TensorBoard's default
+    (0.25, 0.25),  # reloads faster than the bound: never older than one reload
+    (0, cache.LISTING_REUSE_S),  # loads once
+    (-1, cache.LISTING_REUSE_S),  # never reloads
+    (None, 0.0),  # no flags (a plugin built by hand): lists at every request
+])
+def test_listing_reuse_follows_the_reload_interval(reload_interval, reused_s):
+    flags = None if reload_interval is None else argparse.Namespace(
+        reload_interval=reload_interval)
+    assert cache.listing_reuse_seconds(flags) == reused_s
+
+
+def test_recent_listings_list_again_once_older_than_their_age():
+    now, calls = [0.0], []
+    listings = cache.RecentListings(1.0, clock=lambda: now[0])
+
+    def list_now():
+        calls.append(now[0])
+        return {"run": len(calls)}
+
+    assert listings.get("a", list_now) == {"run": 1}
+    now[0] = 0.99
+    assert listings.get("a", list_now) == {"run": 1}
+    assert listings.get("b", list_now) == {"run": 2}  # each key its own listing
+    now[0] = 1.0
+    assert listings.get("a", list_now) == {"run": 3}
+    assert calls == [0.0, 0.99, 1.0]
+    never = cache.RecentListings(0.0, clock=lambda: now[0])
+    assert [never.get("a", list_now) for _ in range(2)] == [{"run": 4}, {"run": 5}]
 
 
 def test_cache_evicts_the_least_recently_used_runs_beyond_its_bound():
@@ -292,7 +357,9 @@ def test_live_fit_shows_new_steps_as_tensorboard_loads_them(tmp_path, load_fast)
     port = tb_helpers.free_port()
     tb_log = tmp_path / "tensorboard.log"
     env = tb_helpers.tensorboard_env(tmp_path / "site")
-    tensorboard = tb_helpers.start_tensorboard(logdir, port, [f"--load_fast={load_fast}"], env, tb_log)
+    builds_path = tmp_path / "builds.jsonl"
+    tensorboard = tb_helpers.start_tensorboard(
+        logdir, port, [f"--load_fast={load_fast}"], env, tb_log, builds_path=builds_path)
     fit_log = tmp_path / "fit.log"
     with open(fit_log, "wb") as log:
         fit = subprocess.Popen(
@@ -315,11 +382,19 @@ def test_live_fit_shows_new_steps_as_tensorboard_loads_them(tmp_path, load_fast)
                         processes, f"step {last} on /timeline")
             assert body["points"] == {"SGD": last + 1}
             assert [r["epoch"] for r in body["epochs"]] == list(range(epoch + 1))
+            builds = tb_helpers.read_builds(builds_path)
+            # The answer came from a summary built on this epoch's data...
+            assert builds[-1] == {"run": "exp/lr_timeline", "last_step": last}
             if seen:  # the tail since what the page already has
                 tail = served(f"&since={seen[-1]}")
                 assert [s for s, _ in tail["learning_rate"]["SGD"]] == list(
                     range(seen[-1] + 1, last + 1))
                 assert [r["epoch"] for r in tail["epochs"]] == [epoch]
+            # ...and while the run is unchanged (fit waits at the gate), other
+            # windows and repeated queries are answered from that summary.
+            assert served(f"&start={last - 3}&end={last}")["points_in_window"] == {"SGD": 4}
+            assert served() == body
+            assert tb_helpers.read_builds(builds_path) == builds
             seen.append(last)
             (gates / f"go_{epoch}").touch()
         assert fit.wait(timeout=LIVE_TIMEOUT_S) == 0, fit_log.read_text(errors="replace")
