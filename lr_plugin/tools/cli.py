@@ -178,10 +178,8 @@ def write_csv(timelines, output):
         for optimizer in data.series["learning_rate"]:
             prefix = io.StringIO()
             csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
-            row = prefix.getvalue().replace("{", "{{").replace("}", "}}") + "{},{}\n"
             for steps, rates in _slices(data.blocks("learning_rate", optimizer)):
-                texts = timeline.rate_texts(rates, quote=False)
-                output.write("".join(map(row.format, steps.tolist(), texts)))
+                output.write(timeline.csv_text(prefix.getvalue(), steps, rates))
 
 
 def _slices(blocks, size=65536):

@@ -1,0 +1,205 @@
+"""Shortest float32 texts for millions of rates at once, as numpy writes them.
+
+``np.float32(x).astype(str)`` writes the shortest decimal that reads back as
+the same float32 (the closest one when several are as short), but at about a
+microsecond a value, which is most of an export's time. ``rate_matrix`` writes
+the same texts with whole-array numpy operations:
+
+1. For each value, the interval of decimals that read back as it (half-way to
+   its float32 neighbours, the ends included when its significand is even, as
+   round-half-even parsing decides) is scaled by 10**-k for k from coarse to
+   fine; the first k at which the interval holds a whole number gives the
+   fewest digits, and the whole number closest to the value is the digits.
+2. The scaling is float64 arithmetic, exact to a few parts in 1e16: a value
+   whose interval end or half-way point comes that close to a whole number
+   (an exact tie, such as 16777217) is left to numpy's own formatter, so
+   every text is the one numpy writes.
+3. Texts follow numpy's float32 layout: positional for 1e-4 <= |x| < 1e7
+   (``0.01``, ``100.0``), otherwise scientific (``1e-05``, ``1.5e+20``).
+
+Texts are laid out as columns of a ``uint8`` array, with zero bytes that
+``join_columns`` drops, so the export writes a block of points as one string.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+
+_MAX_DIGITS = 9  # any float32 reads back from 9 significant digits
+_POWERS = np.array([10**i for i in range(19)], dtype=np.int64)
+_SCALE_OFFSET = 60
+# 10**j as the float64 nearest to it (int / int is correctly rounded), j in [-60, 60).
+_SCALES = np.array([float(Fraction(10) ** j) for j in range(-_SCALE_OFFSET, _SCALE_OFFSET)])
+_TOLERANCE = 1e-14  # relative; float64 scaling errs by under 5e-16
+_DIGIT, _DOT, _MINUS, _PLUS, _E = (ord(c) for c in "0.-+e")
+
+
+def rate_columns(values):
+    """The shortest float32 text of each value, one per column of a ``uint8`` array.
+
+    Args:
+        values: a 1-D float32 array of finite values.
+
+    Returns:
+        A ``(width, n)`` ``uint8`` array: column i holds the ASCII text of
+        ``values[i]``, exactly ``values.astype(str)[i]``, with zero bytes between
+        and after its characters.
+    """
+    values = np.asarray(values, dtype=np.float32).ravel()
+    digits, exponents, unsure = _shortest_digits(values)
+    columns, odd = _layout(values, digits, exponents)
+    unsure |= odd
+    if unsure.any():
+        columns = put_texts(columns, np.flatnonzero(unsure), values[unsure].astype(str).tolist())
+    return columns
+
+
+def put_texts(columns, where, texts):
+    """``columns`` (as rate_columns returns) with the columns ``where`` holding
+    ``texts`` instead (the array grows when one is longer)."""
+    encoded = [text.encode("utf-8") for text in texts]
+    width = max([columns.shape[0]] + [len(b) for b in encoded])
+    if width > columns.shape[0]:
+        columns = np.pad(columns, ((0, width - columns.shape[0]), (0, 0)))
+    for column, text in zip(where.tolist(), encoded):
+        columns[:, column] = 0
+        columns[:len(text), column] = np.frombuffer(text, dtype=np.uint8)
+    return columns
+
+
+def step_columns(steps):
+    """Each whole number >= 0 of ``steps`` in decimal digits, one per column."""
+    steps = np.asarray(steps, dtype=np.int64).ravel()
+    width = len(str(int(steps.max()))) if steps.size else 1
+    columns = np.empty((width, steps.size), dtype=np.uint8)
+    for row in range(width):
+        power = 10 ** (width - 1 - row)
+        digit = steps // power % 10 + _DIGIT
+        columns[row] = digit if power == 1 else np.where(steps >= power, digit, 0)
+    return columns
+
+
+def join_columns(*pieces):
+    """The texts of the pieces side by side, one point after the other, as one string.
+
+    Each piece is a ``uint8`` array with one column per point (zero bytes are
+    dropped), or ``bytes`` written for every point.
+    """
+    points = next(p.shape[1] for p in pieces if isinstance(p, np.ndarray))
+    stacked = np.concatenate(
+        [np.broadcast_to(np.frombuffer(p, dtype=np.uint8)[:, None], (len(p), points))
+         if isinstance(p, bytes) else p for p in pieces])
+    text = np.ascontiguousarray(stacked.T).ravel()
+    return text[text != 0].tobytes().decode("utf-8")
+
+
+def _shortest_digits(values):
+    """``(digits, exponent, unsure)``: each value is ``digits * 10**exponent``
+    with the fewest digits, unless ``unsure`` (left to numpy's formatter)."""
+    magnitude = np.abs(values)
+    exact = magnitude.astype(np.float64)
+    bits = magnitude.view(np.uint32)
+    even = (bits & 1) == 0
+    # Half-way to each neighbour: exact in float64, as both are float32 values.
+    above = (bits + 1).view(np.float32).astype(np.float64)
+    above[bits == 0x7F7FFFFF] = 2.0**128  # the largest float32 rounds up to infinity
+    below = (bits - 1).view(np.float32).astype(np.float64)
+    below[bits == 0] = 0.0
+    high, low = (exact + above) / 2, (exact + below) / 2
+
+    digits = np.zeros(values.size, dtype=np.int64)
+    exponents = np.zeros(values.size, dtype=np.int64)
+    unsure = np.zeros(values.size, dtype=bool)
+    todo = np.flatnonzero(bits != 0)
+    # Steps of 10**k wider than the interval fit at most one whole number in
+    # it: start there, the first k that may hold one; the next k always does.
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log10(high[todo] - low[todo])).astype(np.int64) + 1
+    for _ in range(4):
+        if not todo.size:
+            break
+        scale = _SCALES[_SCALE_OFFSET - exponent]
+        lo, hi, value = low[todo] * scale, high[todo] * scale, exact[todo] * scale
+        first, last = np.ceil(lo), np.floor(hi)
+        open_ends = ~even[todo]
+        first[(first == lo) & open_ends] += 1
+        last[(last == hi) & open_ends] -= 1
+        nearest, floor = np.rint(value), np.floor(value)
+        # Unsure: an end of the interval, or a tie between two whole numbers in it.
+        close = ((np.abs(lo - np.rint(lo)) <= _TOLERANCE * lo)
+                 | (np.abs(hi - np.rint(hi)) <= _TOLERANCE * hi)
+                 | ((np.abs(value - floor - 0.5) <= _TOLERANCE * value)
+                    & (floor >= first) & (floor < last)))
+        unsure[todo[close]] = True
+        found = (first <= last) | close
+        digits[todo[found]] = np.clip(nearest, first, last)[found].astype(np.int64)
+        exponents[todo[found]] = exponent[found]
+        todo, exponent = todo[~found], exponent[~found] - 1
+    unsure[todo] = True  # not reached for a float32; numpy's text if it were
+    # Fewest digits: 120 at 10**-5 is 12 at 10**-4.
+    strip = np.flatnonzero((digits % 10 == 0) & (digits != 0))
+    while strip.size:
+        digits[strip] //= 10
+        exponents[strip] += 1
+        strip = strip[(digits[strip] % 10 == 0) & (digits[strip] != 0)]
+    return digits, exponents, unsure
+
+
+# Columns of the source matrix each text is picked from (see _layout).
+_SIGN, _FRACTION_ZERO, _SCIENTIFIC_DOT, _POWER_SIGN, _POWER_TENS, _POWER_UNITS = range(9, 15)
+_ZERO, _POINT, _EXPONENT, _NOTHING = range(15, 19)
+_FIRST_POSITIONAL, _LAST_POSITIONAL = -4, 5  # numpy: positional for 1e-4 <= |x| < 1e6
+
+
+def _templates():
+    """For each layout, the source columns of its text, left to right."""
+    layouts = []
+    for leading in range(_FIRST_POSITIONAL, _LAST_POSITIONAL + 1):
+        if leading < 0:  # 0.00123
+            layouts.append([_SIGN, _ZERO, _POINT] + [_ZERO] * (-leading - 1) + list(range(9)))
+        else:  # 12.3, 100.0
+            layouts.append([_SIGN] + list(range(leading + 1)) + [_POINT]
+                           + list(range(leading + 1, 9)) + [_FRACTION_ZERO])
+    layouts.append([_SIGN, 0, _SCIENTIFIC_DOT] + list(range(1, 9))
+                   + [_EXPONENT, _POWER_SIGN, _POWER_TENS, _POWER_UNITS])
+    width = max(map(len, layouts))
+    return np.array([t + [_NOTHING] * (width - len(t)) for t in layouts], dtype=np.intp)
+
+
+_TEMPLATES = _templates()
+
+
+def _layout(values, digits, exponents):
+    """numpy's float32 text of ``digits * 10**exponents`` with the sign of
+    ``values`` as ``(columns, rows)``, and which rows it could not lay out."""
+    count = np.searchsorted(_POWERS, digits, side="right").clip(1)  # digits of `digits`
+    leading = exponents + count - 1  # the power of ten of the first digit
+    magnitude = np.abs(values).astype(np.float64)
+    scientific = (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e6))
+    # One row per source column (see _TEMPLATES), one column per value.
+    source = np.empty((_NOTHING + 1, values.size), dtype=np.uint8)
+    padded = (digits * _POWERS[9 - count]).astype(np.uint32)  # nine digits, first one first
+    # Positional texts show zeros up to the units (100.0); none after the last digit.
+    shown = np.where(scientific, count, np.maximum(count, leading + 1))
+    for column in range(9):
+        digit = padded // np.uint32(10 ** (8 - column)) % np.uint32(10) + np.uint32(_DIGIT)
+        source[column] = np.where(column < shown, digit, 0)
+    source[_SIGN] = np.where(np.signbit(values), _MINUS, 0)
+    source[_FRACTION_ZERO] = np.where(count <= leading + 1, _DIGIT, 0)
+    source[_SCIENTIFIC_DOT] = np.where(count > 1, _DOT, 0)
+    power = np.abs(leading)
+    source[_POWER_SIGN] = np.where(leading < 0, _MINUS, _PLUS)
+    source[_POWER_TENS] = power // 10 % 10 + _DIGIT
+    source[_POWER_UNITS] = power % 10 + _DIGIT
+    source[_ZERO], source[_POINT], source[_EXPONENT], source[_NOTHING] = _DIGIT, _DOT, _E, 0
+    layout = np.where(scientific, len(_TEMPLATES) - 1, leading - _FIRST_POSITIONAL)
+    odd = ~scientific & ((leading < _FIRST_POSITIONAL) | (leading > _LAST_POSITIONAL))
+    layout[odd] = 0
+    used = np.flatnonzero(np.bincount(layout, minlength=len(_TEMPLATES)))
+    if used.size == 1:  # a block of rates of one magnitude: whole rows at once
+        return source[_TEMPLATES[used[0]]], odd
+    text = np.empty((_TEMPLATES.shape[1], values.size), dtype=np.uint8)
+    for kind in used.tolist():
+        where = np.flatnonzero(layout == kind)
+        text[:, where] = source[np.ix_(_TEMPLATES[kind], where)]
+    return text, odd
