@@ -71,6 +71,8 @@ def step_columns(steps):
     """Each whole number >= 0 of ``steps`` in decimal digits, one per column."""
     steps = np.asarray(steps, dtype=np.int64).ravel()
     width = len(str(int(steps.max()))) if steps.size else 1
+    if width < 10:
+        steps = steps.astype(np.uint32)  # divides faster
     columns = np.empty((width, steps.size), dtype=np.uint8)
     for row in range(width):
         power = 10 ** (width - 1 - row)
@@ -111,28 +113,34 @@ def _shortest_digits(values):
     exponents = np.zeros(values.size, dtype=np.int64)
     unsure = np.zeros(values.size, dtype=bool)
     todo = np.flatnonzero(bits != 0)
-    # Steps of 10**k wider than the interval fit at most one whole number in
-    # it: start there, the first k that may hold one; the next k always does.
+    # In steps of 10**k no wider than the interval, it holds 1 to 10 whole
+    # numbers; one of them is a multiple of 10 when the interval holds a
+    # shorter decimal (at most one: it is narrower than 10 such steps).
     with np.errstate(divide="ignore"):
-        exponent = np.floor(np.log10(high[todo] - low[todo])).astype(np.int64) + 1
-    for _ in range(4):
+        exponent = np.floor(np.log10(high[todo] - low[todo])).astype(np.int64)
+    for _ in range(3):  # a second round only where log10 rounded up
         if not todo.size:
             break
         scale = _SCALES[_SCALE_OFFSET - exponent]
         lo, hi, value = low[todo] * scale, high[todo] * scale, exact[todo] * scale
         first, last = np.ceil(lo), np.floor(hi)
         open_ends = ~even[todo]
-        first[(first == lo) & open_ends] += 1
-        last[(last == hi) & open_ends] -= 1
+        first += (first == lo) & open_ends
+        last -= (last == hi) & open_ends
+        tens = np.floor(last / 10) * 10
         nearest, floor = np.rint(value), np.floor(value)
-        # Unsure: an end of the interval, or a tie between two whole numbers in it.
-        close = ((np.abs(lo - np.rint(lo)) <= _TOLERANCE * lo)
-                 | (np.abs(hi - np.rint(hi)) <= _TOLERANCE * hi)
+        # Unsure: an end of the interval near a whole number (unless the
+        # scaling was exact: 10**j, j <= 11, times 26 bits fits in 53), or a
+        # tie between the two whole numbers closest to the value.
+        inexact = (exponent > 0) | (exponent < -11)
+        close = ((inexact & ((np.minimum(first - lo, lo - first + 1) <= _TOLERANCE * lo)
+                             | (np.minimum(hi - last, last + 1 - hi) <= _TOLERANCE * hi)))
                  | ((np.abs(value - floor - 0.5) <= _TOLERANCE * value)
-                    & (floor >= first) & (floor < last)))
+                    & (floor >= first) & (floor < last) & (tens < first)))
         unsure[todo[close]] = True
         found = (first <= last) | close
-        digits[todo[found]] = np.clip(nearest, first, last)[found].astype(np.int64)
+        chosen = np.where(tens >= first, tens, np.clip(nearest, first, last))
+        digits[todo[found]] = chosen[found].astype(np.int64)
         exponents[todo[found]] = exponent[found]
         todo, exponent = todo[~found], exponent[~found] - 1
     unsure[todo] = True  # not reached for a float32; numpy's text if it were
