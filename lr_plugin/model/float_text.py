@@ -109,41 +109,24 @@ def _shortest_digits(values):
     below[bits == 0] = 0.0
     high, low = (exact + above) / 2, (exact + below) / 2
 
-    digits = np.zeros(values.size, dtype=np.int64)
-    exponents = np.zeros(values.size, dtype=np.int64)
-    unsure = np.zeros(values.size, dtype=bool)
-    todo = np.flatnonzero(bits != 0)
     # In steps of 10**k no wider than the interval, it holds 1 to 10 whole
     # numbers; one of them is a multiple of 10 when the interval holds a
     # shorter decimal (at most one: it is narrower than 10 such steps).
     with np.errstate(divide="ignore"):
-        exponent = np.floor(np.log10(high[todo] - low[todo])).astype(np.int64)
-    for _ in range(3):  # a second round only where log10 rounded up
-        if not todo.size:
+        exponents = np.floor(np.log10(high - low)).astype(np.int64)
+    digits, found, unsure = _digits_at(exponents, low, high, exact, even)
+    unsure &= bits != 0  # 0 is 0 * 10**k, sure
+    rest = np.flatnonzero(~found)
+    for _ in range(2):  # where log10 rounded up: one step finer
+        if not rest.size:
             break
-        scale = _SCALES[_SCALE_OFFSET - exponent]
-        lo, hi, value = low[todo] * scale, high[todo] * scale, exact[todo] * scale
-        first, last = np.ceil(lo), np.floor(hi)
-        open_ends = ~even[todo]
-        first += (first == lo) & open_ends
-        last -= (last == hi) & open_ends
-        tens = np.floor(last / 10) * 10
-        nearest, floor = np.rint(value), np.floor(value)
-        # Unsure: an end of the interval near a whole number (unless the
-        # scaling was exact: 10**j, j <= 11, times 26 bits fits in 53), or a
-        # tie between the two whole numbers closest to the value.
-        inexact = (exponent > 0) | (exponent < -11)
-        close = ((inexact & ((np.minimum(first - lo, lo - first + 1) <= _TOLERANCE * lo)
-                             | (np.minimum(hi - last, last + 1 - hi) <= _TOLERANCE * hi)))
-                 | ((np.abs(value - floor - 0.5) <= _TOLERANCE * value)
-                    & (floor >= first) & (floor < last) & (tens < first)))
-        unsure[todo[close]] = True
-        found = (first <= last) | close
-        chosen = np.where(tens >= first, tens, np.clip(nearest, first, last))
-        digits[todo[found]] = chosen[found].astype(np.int64)
-        exponents[todo[found]] = exponent[found]
-        todo, exponent = todo[~found], exponent[~found] - 1
-    unsure[todo] = True  # not reached for a float32; numpy's text if it were
+        exponents[rest] -= 1
+        more, found, close = _digits_at(exponents[rest], low[rest], high[rest], exact[rest],
+                                        even[rest])
+        digits[rest], unsure[rest] = more, close
+        rest = rest[~found]
+    unsure[rest] = True  # not reached for a float32; numpy's text if it were
+    digits = digits.astype(np.int64)
     # Fewest digits: 120 at 10**-5 is 12 at 10**-4.
     strip = np.flatnonzero((digits % 10 == 0) & (digits != 0))
     while strip.size:
@@ -151,6 +134,31 @@ def _shortest_digits(values):
         exponents[strip] += 1
         strip = strip[(digits[strip] % 10 == 0) & (digits[strip] != 0)]
     return digits, exponents, unsure
+
+
+def _digits_at(exponent, low, high, exact, even):
+    """``(digits, found, unsure)``: the whole number of the interval
+    ``[low, high]`` scaled by ``10**-exponent`` that is a multiple of 10 or
+    else the closest to ``exact``, whether there is one, and whether float64
+    may have decided wrongly."""
+    scale = _SCALES[_SCALE_OFFSET - exponent]
+    lo, hi, value = low * scale, high * scale, exact * scale
+    first, last = np.ceil(lo), np.floor(hi)
+    open_ends = ~even
+    first += (first == lo) & open_ends
+    last -= (last == hi) & open_ends
+    tens = np.floor(last / 10) * 10
+    floor = np.floor(value)
+    # Unsure: an end of the interval near a whole number (unless the scaling
+    # was exact: 10**j, j <= 11, times 26 bits fits in 53), or a tie between
+    # the two whole numbers closest to the value.
+    inexact = (exponent > 0) | (exponent < -11)
+    unsure = ((inexact & ((np.minimum(first - lo, lo - first + 1) <= _TOLERANCE * lo)
+                          | (np.minimum(hi - last, last + 1 - hi) <= _TOLERANCE * hi)))
+              | ((np.abs(value - floor - 0.5) <= _TOLERANCE * value)
+                 & (floor >= first) & (floor < last) & (tens < first)))
+    digits = np.where(tens >= first, tens, np.clip(np.rint(value), first, last))
+    return digits, (first <= last) | unsure, unsure
 
 
 # Columns of the source matrix each text is picked from (see _layout).
@@ -175,6 +183,8 @@ def _templates():
 
 
 _TEMPLATES = _templates()
+# The characters of 000 to 999, one column each.
+_THREE_DIGITS = np.array([list(f"{i:03d}".encode()) for i in range(1000)], dtype=np.uint8).T.copy()
 
 
 def _layout(values, digits, exponents):
@@ -189,9 +199,11 @@ def _layout(values, digits, exponents):
     padded = (digits * _POWERS[9 - count]).astype(np.uint32)  # nine digits, first one first
     # Positional texts show zeros up to the units (100.0); none after the last digit.
     shown = np.where(scientific, count, np.maximum(count, leading + 1))
-    for column in range(9):
-        digit = padded // np.uint32(10 ** (8 - column)) % np.uint32(10) + np.uint32(_DIGIT)
-        source[column] = np.where(column < shown, digit, 0)
+    for group, part in enumerate((padded // np.uint32(1000000),
+                                  padded // np.uint32(1000) % np.uint32(1000),
+                                  padded % np.uint32(1000))):
+        np.take(_THREE_DIGITS, part, axis=1, out=source[3 * group:3 * group + 3])
+    source[:9] *= np.arange(9)[:, None] < shown
     source[_SIGN] = np.where(np.signbit(values), _MINUS, 0)
     source[_FRACTION_ZERO] = np.where(count <= leading + 1, _DIGIT, 0)
     source[_SCIENTIFIC_DOT] = np.where(count > 1, _DOT, 0)
