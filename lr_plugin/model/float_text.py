@@ -88,10 +88,14 @@ def join_columns(*pieces):
     dropped), or ``bytes`` written for every point.
     """
     points = next(p.shape[1] for p in pieces if isinstance(p, np.ndarray))
-    stacked = np.concatenate(
-        [np.broadcast_to(np.frombuffer(p, dtype=np.uint8)[:, None], (len(p), points))
-         if isinstance(p, bytes) else p for p in pieces])
-    text = np.ascontiguousarray(stacked.T).ravel()
+    widths = [len(p) if isinstance(p, bytes) else p.shape[0] for p in pieces]
+    rows = np.empty((points, sum(widths)), dtype=np.uint8)
+    start = 0
+    for piece, width in zip(pieces, widths):
+        rows[:, start:start + width] = (np.frombuffer(piece, dtype=np.uint8)
+                                        if isinstance(piece, bytes) else piece.T)
+        start += width
+    text = rows.ravel()
     return text[text != 0].tobytes().decode("utf-8")
 
 
