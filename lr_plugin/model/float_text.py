@@ -56,14 +56,13 @@ def rate_columns(values):
 
 def put_texts(columns, where, texts):
     """``columns`` (as rate_columns returns) with the columns ``where`` holding
-    ``texts`` instead (the array grows when one is longer)."""
-    encoded = [text.encode("utf-8") for text in texts]
-    width = max([columns.shape[0]] + [len(b) for b in encoded])
+    the ASCII ``texts`` instead (the array grows when one is longer)."""
+    encoded = np.array(texts, dtype=bytes)  # zero-padded to the longest
+    width = encoded.dtype.itemsize
     if width > columns.shape[0]:
         columns = np.pad(columns, ((0, width - columns.shape[0]), (0, 0)))
-    for column, text in zip(where.tolist(), encoded):
-        columns[:, column] = 0
-        columns[:len(text), column] = np.frombuffer(text, dtype=np.uint8)
+    columns[:, where] = 0
+    columns[:width, where] = encoded.view(np.uint8).reshape(len(texts), width).T
     return columns
 
 

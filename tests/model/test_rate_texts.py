@@ -84,6 +84,8 @@ def test_values_that_are_not_float32_keep_their_float64_text_and_specials_are_wo
         "0.1", '"NaN"', '"Infinity"', '"-Infinity"', "1e+300", "0.25"]
     assert timeline.rate_texts(rates, quote=False) == [
         "0.1", "NaN", "Infinity", "-Infinity", "1e+300", "0.25"]
+    doubles = np.random.default_rng(4).lognormal(-5, 3, 5000)
+    assert timeline.rate_texts(doubles, quote=False) == [repr(r) for r in doubles.tolist()]
 
 
 def test_constant_stretches_are_written_as_every_value_alone():
