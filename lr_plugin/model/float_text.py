@@ -1,31 +1,31 @@
 """Shortest float32 texts for millions of rates at once, as numpy writes them.
 
-``np.float32(x).astype(str)`` writes the shortest decimal that reads back as
-the same float32 (the closest one when several are as short), but at about a
-microsecond a value, which is most of an export's time. ``rate_matrix`` writes
-the same texts with whole-array numpy operations:
+``values.astype(str)`` on a float32 array writes each value as the shortest
+decimal that reads back as the same float32 (the closest one when several are
+as short), at about a microsecond a value: most of an export's time.
+``rate_columns`` writes the same texts with whole-array numpy operations:
 
-1. For each value, the interval of decimals that read back as it (half-way to
-   its float32 neighbours, the ends included when its significand is even, as
-   round-half-even parsing decides) is scaled by 10**-k for k from coarse to
-   fine; the first k at which the interval holds a whole number gives the
-   fewest digits, and the whole number closest to the value is the digits.
-2. The scaling is float64 arithmetic, exact to a few parts in 1e16: a value
-   whose interval end or half-way point comes that close to a whole number
-   (an exact tie, such as 16777217) is left to numpy's own formatter, so
-   every text is the one numpy writes.
-3. Texts follow numpy's float32 layout: positional for 1e-4 <= |x| < 1e7
+1. The decimals that read back as a value form an interval: half-way to its
+   float32 neighbours, the ends included when its significand is even (as
+   round-half-even parsing decides). Scaled by 10**-k, for the k whose steps
+   are just no wider than the interval, it holds 1 to 10 whole numbers; a
+   multiple of 10 among them is the shorter decimal, else the one closest to
+   the value is the answer. Trailing zeros are then dropped.
+2. The scaling is float64 arithmetic: exact for 10**j, 0 <= j <= 11, else
+   right to a few parts in 1e16. A value whose interval end comes that close
+   to a whole number, or that ties between two, is left to numpy's own
+   formatter, so every text is the one numpy writes (tests compare them).
+3. Texts follow numpy's float32 layout: positional for 1e-4 <= |x| < 1e6
    (``0.01``, ``100.0``), otherwise scientific (``1e-05``, ``1.5e+20``).
 
-Texts are laid out as columns of a ``uint8`` array, with zero bytes that
-``join_columns`` drops, so the export writes a block of points as one string.
+Texts are columns of a ``uint8`` array, with zero bytes that ``join_columns``
+drops, so the export turns a block of points into one string at once.
 """
 
 from fractions import Fraction
 
 import numpy as np
 
-_MAX_DIGITS = 9  # any float32 reads back from 9 significant digits
 _POWERS = np.array([10**i for i in range(19)], dtype=np.int64)
 _SCALE_OFFSET = 60
 # 10**j as the float64 nearest to it (int / int is correctly rounded), j in [-60, 60).
@@ -199,7 +199,8 @@ def _layout(values, digits, exponents):
     scientific = (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e6))
     # One row per source column (see _TEMPLATES), one column per value.
     source = np.empty((_NOTHING + 1, values.size), dtype=np.uint8)
-    padded = (digits * _POWERS[9 - count]).astype(np.uint32)  # nine digits, first one first
+    odd = count > 9  # not reached: nine digits are enough for any float32
+    padded = (digits * _POWERS[9 - np.minimum(count, 9)]).astype(np.uint32)  # first digit first
     # Positional texts show zeros up to the units (100.0); none after the last digit.
     shown = np.where(scientific, count, np.maximum(count, leading + 1))
     for group, part in enumerate((padded // np.uint32(1000000),
@@ -216,7 +217,7 @@ def _layout(values, digits, exponents):
     source[_POWER_UNITS] = power % 10 + _DIGIT
     source[_ZERO], source[_POINT], source[_EXPONENT], source[_NOTHING] = _DIGIT, _DOT, _E, 0
     layout = np.where(scientific, len(_TEMPLATES) - 1, leading - _FIRST_POSITIONAL)
-    odd = ~scientific & ((leading < _FIRST_POSITIONAL) | (leading > _LAST_POSITIONAL))
+    odd |= ~scientific & ((leading < _FIRST_POSITIONAL) | (leading > _LAST_POSITIONAL))
     layout[odd] = 0
     used = np.flatnonzero(np.bincount(layout, minlength=len(_TEMPLATES)))
     if used.size == 1:  # a block of rates of one magnitude: whole rows at once

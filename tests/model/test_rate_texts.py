@@ -102,4 +102,6 @@ def test_csv_rows_quote_nothing_themselves_and_end_each_point_with_a_newline():
     rates = np.array([0.1, np.inf, 2e-5, 0.5], dtype=np.float32).astype(np.float64)
     assert timeline.csv_text('"a,b",SGD,', steps, rates) == (
         '"a,b",SGD,0,0.1\n"a,b",SGD,9,Infinity\n"a,b",SGD,10,2e-05\n"a,b",SGD,123456789012,0.5\n')
+    assert timeline.csv_text("läuft/lr_timeline,Adam,", steps[:1], rates[:1]) == \
+        "läuft/lr_timeline,Adam,0,0.1\n"
     assert timeline.series_text(steps[:0], rates[:0]) == ""
