@@ -2,14 +2,17 @@
 
 Run as a script (not a test)::
 
-    PYTHONPATH=. python benchmarks/export_bench.py [--steps 5000000] [--dir DIR]
+    PYTHONPATH=. python benchmarks/export_bench.py [--steps 5000000] [--dir DIR] [--repeat 3]
 
 Writes a run of ``--steps`` steps with the writer API (one rate chunk and one
-epoch record per 10,000 steps, as the callbacks flush at epoch end), then runs
-the command in a subprocess per case and reports wall time, steps per second
-the child's CPU seconds (user + system: on a shared machine they vary less
-than wall time) and its peak resident memory (``resource.getrusage(RUSAGE_CHILDREN)``,
-one fresh process per case so the peak is that case's).
+epoch record per 10,000 steps, as the callbacks flush at epoch end; rates
+rounded to float32, as the optimizer applies and the callbacks record them),
+then runs the command in a subprocess per case, ``--repeat`` times, and
+reports the medians (min–max) of wall time, of steps per second of the
+child's CPU seconds (user + system: on a shared machine they vary less than
+wall time) and of its peak resident memory
+(``resource.getrusage(RUSAGE_CHILDREN)``, one fresh process per run so the
+peak is that run's).
 """
 
 import argparse
@@ -28,13 +31,13 @@ STEPS_PER_CHUNK = 10_000
 
 
 def cosine(chunk, steps):
-    """A different rate at every step, as under a cosine schedule."""
-    return 0.01 * (0.5 + 0.5 * np.cos(np.pi * chunk / steps))
+    """A different rate at every step, as under a cosine schedule (float32, as applied)."""
+    return (0.01 * (0.5 + 0.5 * np.cos(np.pi * chunk / steps))).astype(np.float32)
 
 
 def step_decay(chunk, steps):
     """A rate halved every 10% of the run, as under a step decay or ReduceLROnPlateau."""
-    return 0.01 * 0.5 ** (chunk * 10 // steps)
+    return (0.01 * 0.5 ** (chunk * 10 // steps)).astype(np.float32)
 
 
 def write_run(run_dir, steps, rates_of=cosine):
@@ -79,10 +82,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5_000_000)
     parser.add_argument("--dir", help="where to write (and reuse) the run; default: a temp dir")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each case (default: 3)")
     args = parser.parse_args(argv)
     base = args.dir or tempfile.mkdtemp(prefix="lr_export_bench_")
-    big = os.path.join(base, f"big{args.steps}")
-    decay = os.path.join(base, f"decay{args.steps}")
+    big = os.path.join(base, f"cosine32_{args.steps}")
+    decay = os.path.join(base, f"decay32_{args.steps}")
     small = os.path.join(base, "small")
     if not os.path.isdir(big):
         write_run(os.path.join(big, "exp", "lr_timeline"), args.steps)
@@ -100,13 +104,23 @@ def main(argv=None):
         (f"csv, {args.steps} steps, step decay", cli + ["export", decay, "--format", "csv"],
          args.steps),
     ]
-    print(f"{'case':<36} {'wall s':>7} {'CPU s':>7} {'steps/CPU s':>12} {'peak MB':>8} {'rc':>3}")
+    print(f"{'case':<36} {'wall s':>17} {'CPU s':>17} {'steps/CPU s':>25} "
+          f"{'peak MB':>13} {'rc':>3}")
     for name, command, steps in cases:
-        seconds, cpu, peak, code = measure(command)
-        rate = f"{steps / cpu:,.0f}" if steps else "-"
-        print(f"{name:<36} {seconds:>7.2f} {cpu:>7.2f} {rate:>12} {peak:>8.0f} {code:>3}",
-              flush=True)
+        runs = [measure(command) for _ in range(args.repeat)]
+        wall, cpu, peak, codes = zip(*runs)
+        rates = [steps / c for c in cpu] if steps else None
+        print(f"{name:<36} {_spread(wall, '.2f'):>17} {_spread(cpu, '.2f'):>17} "
+              f"{_spread(rates, ',.0f') if rates else '-':>25} {_spread(peak, '.0f'):>13} "
+              f"{max(codes):>3}", flush=True)
 
+
+def _spread(values, spec):
+    """``median (min–max)`` of values."""
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2] if len(ordered) % 2 else (
+        (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2)
+    return f"{middle:{spec}} ({ordered[0]:{spec}}–{ordered[-1]:{spec}})"
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,7 @@ import numpy as np
 
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
+from lr_plugin.model import float_text
 from lr_plugin.model import sessions as sessions_lib
 
 TIMELINE_VERSION = 1
@@ -296,11 +297,29 @@ def series_to_json(steps, rates):
 
 
 def series_text(steps, rates):
-    """The JSON text of ``series_to_json(steps, rates)`` without its outer brackets, fast."""
+    """The JSON text of ``series_to_json(steps, rates)`` without its outer
+    brackets, rates as rate_texts writes them."""
     if not steps.size:
         return ""
-    pairs = zip(map(str, steps.tolist()), rate_texts(rates, quote=True))
-    return "[" + "],[".join(map(",".join, pairs)) + "]"
+    return _points_text(b"[", steps, rates, b"],", quote=True)[:-1]
+
+
+def csv_text(prefix, steps, rates):
+    """CSV rows ``{prefix}{step},{rate}``, one per point, rates as rate_texts writes them.
+
+    Args:
+        prefix: the text before the step (the run and optimizer, CSV-quoted, and a comma).
+    """
+    encoded = prefix.encode("utf-8")
+    if b"\0" in encoded:  # zero bytes are what the fast layout drops
+        return "".join(f"{prefix}{step},{rate}\n" for step, rate in
+                       zip(steps.tolist(), rate_texts(rates, quote=False)))
+    return _points_text(encoded, steps, rates, b"\n", quote=False)
+
+
+def _points_text(before, steps, rates, after, quote):
+    return float_text.join_columns(before, float_text.step_columns(steps), b",",
+                                   _rate_columns(rates, quote), after)
 
 
 def rate_texts(rates, quote):
@@ -308,34 +327,41 @@ def rate_texts(rates, quote):
 
     Rates are float32 (what the optimizer holds): ``0.01``, not the float64
     ``0.009999999776482582`` of the same float32; parse it as float32 to get the
-    exact value. A value that is not a float32 is written with float64's
-    shortest round-trip text (``repr``, as ``json`` writes it). NaN and
-    infinities as json_number's strings, in double quotes when ``quote``.
+    exact value. The text is numpy's for the float32 (``0.01``, ``1e-05``). A
+    value that is not a float32 is written with float64's shortest round-trip
+    text (``repr``, as ``json`` writes it). NaN and infinities as json_number's
+    strings, in double quotes when ``quote``.
     """
-    # Formatting dominates an export's time: format each constant stretch once
-    # when the rate changes at fewer than half the steps (step decays).
+    if not rates.size:
+        return []
+    return float_text.join_columns(_rate_columns(rates, quote), b"\n").split("\n")[:-1]
+
+
+def _rate_columns(rates, quote):
+    """rate_texts as ``float_text`` columns."""
+    rates = np.asarray(rates, dtype=np.float64)
+    # Format each constant stretch once when the rate changes at fewer than
+    # half the steps (step decays).
     starts = np.flatnonzero(np.concatenate([[True], rates[1:] != rates[:-1]]))
     values = rates[starts] if starts.size * 2 <= rates.size else rates
-    single = values.astype(np.float32)
-    texts = single.astype(str).tolist()  # numpy writes float32's shortest text
-    for index in np.flatnonzero(single.astype(np.float64) != values).tolist():
-        texts[index] = repr(float(values[index]))  # not a float32 (NaN is, and stays)
-    if not np.isfinite(values).all():
-        texts = [_special_text(text, quote) for text in texts]
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range is not a float32
+        single = values.astype(np.float32)
+    is_single = np.isfinite(single) & (single.astype(np.float64) == values)
+    columns = float_text.rate_columns(np.where(is_single, single, np.float32(0)))
+    others = np.flatnonzero(~is_single)
+    if others.size:  # NaN, infinities and values that are not float32
+        columns = float_text.put_texts(
+            columns, others, [_other_text(value, quote) for value in values[others].tolist()])
     if values is rates:
-        return texts
-    lengths = np.diff(np.append(starts, rates.size))
-    return list(map(texts.__getitem__, np.repeat(np.arange(starts.size), lengths).tolist()))
+        return columns
+    return np.repeat(columns, np.diff(np.append(starts, rates.size)), axis=1)
 
 
-_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def _special_text(text, quote):
-    special = _SPECIAL.get(text)
-    if special is None:
-        return text
-    return f'"{special}"' if quote else special
+def _other_text(value, quote):
+    special = json_number(value)
+    if isinstance(special, str):
+        return f'"{special}"' if quote else special
+    return repr(value)
 
 
 def to_json_run(run):

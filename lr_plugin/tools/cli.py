@@ -42,9 +42,7 @@ def _parser():
             "README) or CSV (one row per run, optimizer and step)."
         ),
     )
-    export.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
-    export.add_argument("--run", help="only this run, named as the LR Timeline tab shows it "
-                        "(the callbacks' log_dir, e.g. exp1) or as TensorBoard does (exp1/lr_timeline)")
+    _add_logdir_and_run(export, "only this run")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", "-o", help="write to this file instead of standard output")
     export.set_defaults(handler=_export)
@@ -60,9 +58,7 @@ def _parser():
             "would have gone differently."
         ),
     )
-    replay.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
-    replay.add_argument("--run", help="the run (needed when several have plateau records), "
-                        "named as the tab shows it (exp1) or as TensorBoard does (exp1/lr_timeline)")
+    _add_logdir_and_run(replay, "the run (needed when several have plateau records)")
     replay.add_argument("--factor", type=float)
     replay.add_argument("--patience", type=int)
     replay.add_argument("--cooldown", type=int)
@@ -86,8 +82,7 @@ def _parser():
             "an error."
         ),
     )
-    lint.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard --logdir")
-    lint.add_argument("--run", help="only this run, named as TensorBoard shows it")
+    _add_logdir_and_run(lint, "only this run")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(handler=_lint)
 
@@ -108,6 +103,15 @@ def _parser():
     demo.add_argument("--epochs", type=int, default=None, help="epochs per run (default: each run's own)")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_logdir_and_run(command, run_help):
+    """The ``LOGDIR`` argument and the ``--run`` option that picks one run in it."""
+    command.add_argument("logdir", metavar="LOGDIR",
+                         help="the directory given to tensorboard --logdir")
+    command.add_argument("--run", help=f"{run_help}, named as the LR Timeline tab shows it "
+                         "(the callbacks' log_dir, e.g. exp1) or as TensorBoard does "
+                         "(exp1/lr_timeline)")
 
 
 def _fail(command, message):
@@ -178,10 +182,8 @@ def write_csv(timelines, output):
         for optimizer in data.series["learning_rate"]:
             prefix = io.StringIO()
             csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
-            row = prefix.getvalue().replace("{", "{{").replace("}", "}}") + "{},{}\n"
             for steps, rates in _slices(data.blocks("learning_rate", optimizer)):
-                texts = timeline.rate_texts(rates, quote=False)
-                output.write("".join(map(row.format, steps.tolist(), texts)))
+                output.write(timeline.csv_text(prefix.getvalue(), steps, rates))
 
 
 def _slices(blocks, size=65536):
