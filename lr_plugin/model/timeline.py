@@ -242,13 +242,18 @@ def build_run(payloads_by_tag, run=None):
         ``(steps int64, rates float64)`` under ``"learning_rate"`` and ``"planned"``;
         ``to_json_run`` turns it into lists.
     """
+    return run_dict(resolve_run(payloads_by_tag, run))
+
+
+def resolve_run(payloads_by_tag, run=None):
+    """The resolved ``Timeline`` of payloads held in memory (see build_run)."""
     data = RunData(run)
     for tag, payloads in payloads_by_tag.items():
         if metadata.kind_of_tag(tag) is None:
             continue
         for payload in payloads:
             data.add_payload(tag, payload)
-    return run_dict(data.resolve())
+    return data.resolve()
 
 
 def run_dict(resolved):

@@ -22,6 +22,7 @@ from werkzeug import wrappers
 
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
+from lr_plugin.model import export
 from lr_plugin.model import plateau_view
 from lr_plugin.model import summary
 from lr_plugin.model import timeline
@@ -86,6 +87,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/runs": self._serve_runs,
             "/timeline": self._serve_timeline,
             "/replay": self._serve_replay,
+            "/export": self._serve_export,
             "/scalar_tags": self._serve_scalar_tags,
             "/scalar": self._serve_scalar,
             "/finder": finder_route.finder_app(self._data_provider),  # LR range tests
@@ -288,6 +290,34 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             [epoch, value] for epoch, _, value in body["metrics"].pop("learning_rate", [])]
         body["findings"] = []
         return http_util.Respond(request, body, _JSON)
+
+    @wrappers.Request.application
+    def _serve_export(self, request):
+        """Every point of the runs named by ``?run=`` (repeatable), as ``lr-plugin
+        export`` writes them (``format=json``, the default, or ``csv``), streamed."""
+        ctx = plugin_util.context(request.environ)
+        experiment = plugin_util.experiment_id(request.environ)
+        runs = request.args.getlist("run")
+        export_format = request.args.get("format", "json")
+        if export_format not in export.FORMATS:
+            return _error(request, 400, f"Query parameter 'format' must be one of "
+                                        f"{', '.join(export.FORMATS)}. Received: {export_format[:40]!r}.")
+        tags_by_run = self._lr_timeline_tags(ctx, experiment)
+        missing = [run for run in runs if run not in tags_by_run]
+        if not runs or missing:
+            return _error(request, 404 if missing else 400,
+                          f"Pass ?run= (repeatable) with runs /runs lists. Received: {runs!r}; "
+                          f"runs with learning-rate data: {_some(sorted(tags_by_run))}.")
+        timelines = {run: timeline.resolve_run(self._read_payloads(ctx, experiment, run, tags_by_run[run]), run=run)
+                     for run in runs}
+        name = runs[0].replace("/" + metadata.RUN_SUBDIR, "") if len(runs) == 1 else "runs"
+        file_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) + "." + export_format
+        content_type = "text/csv; charset=utf-8" if export_format == "csv" else _JSON
+        return wrappers.Response(
+            (piece.encode("utf-8") for piece in export.pieces(timelines, export_format)),
+            content_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{file_name}"',
+                     "X-Content-Type-Options": "nosniff"})
 
     def _run_or_error(self, request, ctx, experiment):
         """``(run, its lr_timeline tags, None)`` or ``(None, None, error response)``."""

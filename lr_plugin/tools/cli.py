@@ -5,7 +5,6 @@
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -140,58 +139,17 @@ def _export(args):
 
 
 def write_json(timelines, output):
-    """The export document, written run by run and block by block of rates.
+    """Writes the JSON export of ``{run name: Timeline}`` to ``output``."""
+    from lr_plugin.model import export
 
-    Compact: a long run has millions of points (pipe through
-    ``python -m json.tool`` to read it).
-    """
-    from lr_plugin.format import metadata
-    from lr_plugin.model import timeline
-
-    def dump(value):
-        return json.dumps(timeline.clean(value), separators=(",", ":"), allow_nan=False)
-
-    output.write('{"version":%d,"runs":{' % timeline.TIMELINE_VERSION)
-    for run_index, (name, run) in enumerate(timelines.items()):
-        output.write(("," if run_index else "") + dump(name) + ":{")
-        for key_index, key in enumerate(timeline.RATE_KEYS):
-            output.write(("," if key_index else "") + dump(key) + ":{")
-            for index, optimizer in enumerate(run.series[key]):
-                output.write(("," if index else "") + dump(optimizer) + ":[")
-                first = True
-                for steps, rates in _slices(run.blocks(key, optimizer)):
-                    output.write(("" if first else ",") + timeline.series_text(steps, rates))
-                    first = False
-                output.write("]")
-            output.write("}")
-        for tag in metadata.RECORD_TAGS:
-            output.write("," + dump(tag) + ":" + dump(run.records(tag)))
-        output.write("}")
-    output.write("}}\n")
+    output.writelines(export.json_pieces(timelines))
 
 
 def write_csv(timelines, output):
-    """One row per (run, optimizer, step): ``run,optimizer,step,learning_rate``."""
-    import io
+    """Writes the CSV export (``run,optimizer,step,learning_rate``) to ``output``."""
+    from lr_plugin.model import export
 
-    from lr_plugin.model import timeline
-
-    writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(["run", "optimizer", "step", "learning_rate"])
-    for run, data in timelines.items():
-        for optimizer in data.series["learning_rate"]:
-            prefix = io.StringIO()
-            csv.writer(prefix, lineterminator="").writerow([run, optimizer, ""])
-            for steps, rates in _slices(data.blocks("learning_rate", optimizer)):
-                output.write(timeline.csv_text(prefix.getvalue(), steps, rates))
-
-
-def _slices(blocks, size=65536):
-    """The non-empty (steps, rates) blocks cut to at most ``size`` points: the
-    text of one slice is what the export holds at a time."""
-    for steps, rates in blocks:
-        for start in range(0, steps.size, size):
-            yield steps[start:start + size], rates[start:start + size]
+    output.writelines(export.csv_pieces(timelines))
 
 
 @contextlib.contextmanager
