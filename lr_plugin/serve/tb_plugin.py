@@ -310,8 +310,10 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                           f"runs with learning-rate data: {_some(sorted(tags_by_run))}.")
         timelines = {run: timeline.resolve_run(self._read_payloads(ctx, experiment, run, tags_by_run[run]), run=run)
                      for run in runs}
-        name = runs[0].replace("/" + metadata.RUN_SUBDIR, "") if len(runs) == 1 else "runs"
-        file_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) + "." + export_format
+        # Named as the tab names the run (its /runs "name"), made safe for a file system.
+        name = paired_runs(runs[0], self._scalar_tags(ctx, experiment))[0] if len(runs) == 1 else "runs"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "run"
+        file_name = f"{safe}.lr_timeline.{export_format}"
         content_type = "text/csv; charset=utf-8" if export_format == "csv" else _JSON
         return wrappers.Response(
             (piece.encode("utf-8") for piece in export.pieces(timelines, export_format)),

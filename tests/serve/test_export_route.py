@@ -39,7 +39,7 @@ def test_one_run_is_the_cli_export_to_the_byte(logdir, tmp_path, export_format):
     assert response.status_code == 200
     assert response.get_data() == cli_export(logdir, tmp_path, "--run", "first run/lr_timeline",
                                              "--format", export_format)
-    assert f'filename="first_run.{export_format}"' in response.headers["Content-Disposition"]
+    assert f'filename="first_run.lr_timeline.{export_format}"' in response.headers["Content-Disposition"]
 
 
 def test_several_runs_in_one_document_in_the_order_asked(logdir):
@@ -54,7 +54,7 @@ def test_several_runs_in_one_document_in_the_order_asked(logdir):
     assert followed, "the fixture's run should reduce before its last update"
     for record in followed:  # the next update runs at the reduced rate
         assert rates[record["step"] + 1] == pytest.approx(record["lr_after"], rel=1e-6)
-    assert response.headers["Content-Disposition"].endswith('filename="runs.json"')
+    assert response.headers["Content-Disposition"].endswith('filename="runs.lr_timeline.json"')
 
 
 @pytest.mark.parametrize("query, status, words", [
