@@ -18,6 +18,7 @@ import pytest
 
 import browser_helpers as helpers
 from browser_helpers import browser  # noqa: F401 (a fixture)
+from lr_plugin.tools import cli
 
 pytestmark = helpers.browser_test_marks()
 
@@ -332,14 +333,15 @@ def test_run_named_like_html_is_shown_as_text(tab):
     assert page.errors == []
 
 
-def test_downloads_hold_the_timeline_and_the_rates(tab, demo):
+def test_downloads_are_what_lr_plugin_export_writes(tab, demo, tmp_path):
     page = tab()
     p = page.page
     with p.expect_download() as download_info:
         p.locator('[data-testid="download-csv"]').click()
     download = download_info.value
     assert download.suggested_filename == "plateau.lr_timeline.csv"
-    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    text = open(download.path(), encoding="utf-8").read()
+    rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["run", "optimizer", "step", "learning_rate"]
     assert len(rows) == 1 + 40 * helpers.STEPS_PER_EPOCH
     rates = demo["plateau"]["rates"]
@@ -348,12 +350,17 @@ def test_downloads_hold_the_timeline_and_the_rates(tab, demo):
     assert [np.float32(row[3]) for row in rows[1:]] == [
         np.float32(rate) for rate in rates for _ in range(helpers.STEPS_PER_EPOCH)
     ]
+    out = tmp_path / "export.csv"
+    assert cli.main(["export", str(demo["logdir"]), "--run", PLATEAU_RUN, "--format", "csv",
+                     "--output", str(out)]) == 0
+    assert text == out.read_text(encoding="utf-8")
     with p.expect_download() as download_info:
         p.locator('[data-testid="download-json"]').click()
-    timeline = json.loads(open(download_info.value.path(), encoding="utf-8").read())
-    assert timeline["run"] == PLATEAU_RUN
-    assert len(timeline["plateau"]) == 40
-    assert len(timeline["learning_rate"]["Adam"]) == 40 * helpers.STEPS_PER_EPOCH
+    document = json.loads(open(download_info.value.path(), encoding="utf-8").read())
+    assert list(document["runs"]) == [PLATEAU_RUN]
+    run = document["runs"][PLATEAU_RUN]
+    assert len(run["plateau"]) == 40
+    assert len(run["learning_rate"]["Adam"]) == 40 * helpers.STEPS_PER_EPOCH
     assert page.errors == []
 
 

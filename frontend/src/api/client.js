@@ -5,7 +5,6 @@
 import { COLUMNAR_CONTENT_TYPE, decodeColumnar } from "./columnar.js";
 
 export const DOWNSAMPLE = 50000; // points per rate series the tab asks for
-export const MAX_DOWNSAMPLE = 1000000; // the backend's limit
 
 /** The body of a GET, as text (the tab compares texts to skip unchanged data). */
 export async function fetchText(url) {
@@ -47,6 +46,12 @@ export function sameBytes(a, b) {
   if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Every point and record of the runs, as `lr-plugin export` writes them (format: "json" or "csv"). */
+export function exportUrl(runs, format) {
+  const query = runs.map((run) => `run=${encodeURIComponent(run)}`);
+  return `./export?${query.join("&")}&format=${encodeURIComponent(format)}`;
 }
 
 export function replayUrl(run, params = {}) {
@@ -94,8 +99,3 @@ export function parseRuns(text) {
   return runs.filter((run) => run && typeof run.run === "string");
 }
 
-/** How many points to ask for so that no series of a timeline is downsampled. */
-export function fullDownsample(timeline) {
-  const totals = Object.values((timeline && timeline.points) || {}).filter((n) => typeof n === "number");
-  return Math.min(MAX_DOWNSAMPLE, Math.max(DOWNSAMPLE, ...totals));
-}

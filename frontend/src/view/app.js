@@ -17,10 +17,9 @@ import {
   scalarTagsUrl,
   scalarUrl,
   parseRuns,
-  fullDownsample,
+  exportUrl,
 } from "../api/client.js";
 import { isTailOf, mergeTail } from "../api/merge.js";
-import { ratesCsv } from "../model/csv.js";
 import { runColor } from "../model/colors.js";
 import { formatCount } from "./format.js";
 import { isDark, themeFor, watchTheme } from "./theme.js";
@@ -49,20 +48,6 @@ function saveSettings(settings) {
   } catch (error) {
     // Storage can be off (private mode, sandbox); settings then last for the page.
   }
-}
-
-function fileName(name, extension) {
-  const safe = String(name).replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "run";
-  return `${safe}.lr_timeline.${extension}`;
-}
-
-function download(text, name, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = h("a", { href: url, download: name, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30000);
 }
 
 function scalarKey(run, scalarRun, tag) {
@@ -142,25 +127,25 @@ export class App {
     this.focusSelect = h("select", {
       class: "lrt-select",
       testid: "focus-run",
-      "aria-label": "Run downloaded as JSON",
+      "aria-label": "Run the what-if panel and the LR range test show",
       onchange: () => this.setFocus(this.focusSelect.value),
     });
-    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "JSON of" }), this.focusSelect);
+    this.focusField = h("label", { class: "lrt-field", hidden: true }, h("span", { text: "Focus" }), this.focusSelect);
     this.jsonButton = h("button", {
       type: "button",
       class: "lrt-button",
       testid: "download-json",
-      title: "Download the run chosen in \"JSON of\" (the first selected) as JSON (the timeline object)",
+      title: "Download every point and record of the selected runs as JSON (what lr-plugin export writes)",
       text: "JSON",
-      onclick: () => this.downloadJson(),
+      onclick: () => this.downloadExport("json"),
     });
     this.csvButton = h("button", {
       type: "button",
       class: "lrt-button",
       testid: "download-csv",
-      title: "Download the learning rates of the selected runs as CSV (run,optimizer,step,learning_rate)",
+      title: "Download the learning rates of the selected runs as CSV (run,optimizer,step,learning_rate), as lr-plugin export writes it",
       text: "CSV",
-      onclick: () => this.downloadCsv(),
+      onclick: () => this.downloadExport("csv"),
     });
     this.scalarSelect = h("select", {
       class: "lrt-select",
@@ -653,36 +638,12 @@ export class App {
     this.errorEl.textContent = "";
   }
 
-  /** Every point of a run, as the JSON answer (what the downloads hold). */
-  async fullTimeline(run) {
-    const loaded = this.loaded.get(run);
-    return fetchJson(timelineUrl(run, fullDownsample(loaded && loaded.timeline)));
-  }
-
-  async downloadJson() {
-    const run = this.focusRun || this.selected[0];
-    if (!run) return;
-    try {
-      const raw = await this.fullTimeline(run);
-      download(JSON.stringify(raw, null, 1), fileName(this.runInfo(run).name || run, "json"), "application/json");
-    } catch (error) {
-      this.showError(error);
-    }
-  }
-
-  async downloadCsv() {
+  /** The selected runs as `lr-plugin export` writes them, from the server's /export. */
+  downloadExport(format) {
     if (!this.selected.length) return;
-    try {
-      const timelines = [];
-      for (const run of this.selected) {
-        const timeline = normalizeTimeline(await this.fullTimeline(run));
-        timeline.run = run;
-        timelines.push(timeline);
-      }
-      const name = this.selected.length === 1 ? this.runInfo(this.selected[0]).name || this.selected[0] : "runs";
-      download(ratesCsv(timelines), fileName(name, "csv"), "text/csv");
-    } catch (error) {
-      this.showError(error);
-    }
+    const link = h("a", { href: exportUrl(this.selected, format), download: "", hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
   }
 }
