@@ -127,7 +127,7 @@ def test_plugin_identity():
     assert plugin.is_active() is False
     assert plugin.frontend_metadata().es_module_path == "/index.js"
     assert set(plugin.get_plugin_apps()) == {"/index.js", "/static/*", "/runs", "/timeline",
-                                             "/replay", "/scalar_tags", "/scalar", "/finder"}
+                                             "/replay", "/export", "/scalar_tags", "/scalar", "/finder"}
 
 
 def test_runs_lists_every_readable_run_with_its_keras_companions(client):
