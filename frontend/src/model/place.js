@@ -1,7 +1,6 @@
 // A series' points placed on an axis, into typed arrays: the kernels the first
 // paint of 100k-point series waits for.
 
-import { toNumber, finiteInt } from "./numbers.js";
 import { sameValues } from "./align.js";
 
 // The 100k-point loops below are written for V8's first run of them, which is what
@@ -163,30 +162,29 @@ function withNulls(values, n = values.length) {
   return out;
 }
 
-function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
-  const n = triples.length;
-  let m = 0;
-  let previousX = -Infinity;
+// The x of a metric point whose step is not on the step axis as it is (see placeMetric).
+function metricX(axis, epoch, step) {
+  const known = step - step === 0 ? step : null;
+  return epoch - epoch === 0 ? axis.epochEnd(epoch, known) : axis.point(known);
+}
+
+function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xs, xi, ys, bmin, bmax, st, flagged) {
+  let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    const triple = triples[i];
-    if (!Array.isArray(triple)) continue;
-    const first = triple[0];
-    const epoch = first === null ? null : finiteInt(first);
-    const second = triple[1];
-    const step = typeof second === "number" && second - second === 0 ? second : finiteInt(second);
-    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
+  for (let i = from; i < to; i++) {
+    const step = steps[i];
+    // On the step axis a point with a step sits at it, epoch or not (axis.epochEnd).
+    const x = onSteps && step - step === 0 ? step : metricX(axis, epochs[i], step);
     if (x === null || x - x !== 0) continue;
-    const third = triple[2];
-    const value = typeof third === "number" ? third : toNumber(third);
+    const value = values[i];
     let y = value;
-    if (value === null || value - value !== 0) {
-      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
+    if (value - value !== 0) {
+      const epoch = epochs[i];
+      flagged.push({ x, value, epoch: epoch - epoch === 0 ? epoch : null, step: step - step === 0 ? step : null });
       y = NaN;
       st.gaps++;
     }
-    if (sorted && x <= previousX) sorted = st.same = false;
+    if (x <= previousX) st.same = false;
     previousX = x;
     if (!ints) xs[m] = x;
     else if ((x | 0) === x) xi[m] = x;
@@ -203,18 +201,20 @@ function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
     if (opens || y > bmax[block]) bmax[block] = y;
     m++;
   }
+  st.previousX = previousX;
   return m;
 }
 
 /**
- * A metric's [[epoch, step, value], ...] triples placed on an axis: epoch metrics at
- * the end of their epoch, batch metrics (epoch null) at their step.
+ * A metric's columns ({epochs, steps, values}: typed arrays, see metricColumns) placed
+ * on an axis: epoch metrics at the end of their epoch, batch metrics (epoch NaN) at
+ * their step.
  *
  * Like placeRates: typed arrays and blocks, ys with null instead where a value is not
  * finite; extent is [min, max] of the finite values.
  */
-export function placeMetric(triples, axis) {
-  const n = triples.length;
+export function placeMetric(metric, axis) {
+  const n = metric.steps.length;
   const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n);
@@ -222,7 +222,12 @@ export function placeMetric(triples, axis) {
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
   const st = newScanState(xi !== null); // st.same: sorted by x
-  const m = scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged);
+  const onSteps = axis.name === "step";
+  let m = 0;
+  for (let from = 0; from < n; from += CHUNK) {
+    const to = Math.min(n, from + CHUNK);
+    m = scanMetric(metric.epochs, metric.steps, metric.values, from, to, m, onSteps, axis, xs, xi, ys, bmin, bmax, st, flagged);
+  }
   if (st.same) {
     return {
       xs: head(st.ints ? xi : xs, m),
