@@ -75,7 +75,7 @@ test("alignSeries lines series up on the union of their xs", () => {
   const [xs, ya, yb] = alignSeries([a, b]);
   assert.deepEqual(Array.from(xs), [0, 1, 2, 3]);
   assert.equal(ya, a.ys);
-  assert.deepEqual(yb, [undefined, 10, undefined, 30]);
+  assert.deepEqual(Array.from(yb), [undefined, 10, undefined, 30]); // holes: uPlot reads undefined
   assert.deepEqual(Array.from(unionOfSorted([[0, 2], [1, 2, 5]])), [0, 1, 2, 5]);
 });
 
@@ -100,4 +100,13 @@ test("placeRates reads long series in chunks as one: a flat stretch across chunk
   assert.equal(placed.ys[4000], 0.5);
   assert.equal(placed.ys[4001], 0.5);
   assert.deepEqual(placed.extent, [Math.fround(1 / (n + 1)), 0.5]);
+});
+
+test("steps beyond Int32 switch the xs to a Float64Array midway, keeping the xs before", () => {
+  const big = 2 ** 31;
+  const placed = placeRates(columns([[1, 0.1], [2, 0.2], [big + 5, 0.3]]), steps, false);
+  assert.ok(placed.xs instanceof Float64Array);
+  assert.deepEqual(Array.from(placed.xs), [1, 2, big + 5]);
+  const metric = placeMetric(metricColumns([[null, 1, 0.5], [null, big, 0.25]]), steps);
+  assert.deepEqual(Array.from(metric.xs), [1, big]);
 });

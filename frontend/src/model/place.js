@@ -19,8 +19,18 @@ import { sameValues } from "./align.js";
 
 export const BLOCK_SHIFT = 4;
 
-function newScanState(ints) {
-  return { gaps: 0, hidden: 0, same: true, ints, previousX: -Infinity };
+// xs: the Float64Array of xs, allocated only once an x is not a whole number (or, off
+// the step axis, from the start): the step axis then allocates no Float64Array of xs.
+function newScanState(n, ints) {
+  return { gaps: 0, hidden: 0, same: true, ints, previousX: -Infinity, xs: ints ? null : new Float64Array(n) };
+}
+
+/** xs as Float64Array, the first k from xi: once an x is not a whole number. */
+function widen(st, xi, k) {
+  st.ints = false;
+  st.xs = new Float64Array(xi.length);
+  copyInto(st.xs, xi, k);
+  return st.xs;
 }
 
 // scanColumns reads a chunk of this many points a call: V8 optimizes a function
@@ -29,10 +39,11 @@ function newScanState(ints) {
 // chunks of a 100k-point series run optimized.
 const CHUNK = 4096;
 
-function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
+function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys, bmin, bmax, st, flagged) {
   const n = to;
   let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
+  let xs = st.xs;
   // (The last values are read back from ys, the block's extent from bmin and bmax.)
   for (let i = from; i < n; i++) {
     const step = steps[i];
@@ -58,8 +69,8 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xs, xi,
     if (!ints) xs[k] = x;
     else if ((x | 0) === x) xi[k] = x;
     else {
-      ints = st.ints = false;
-      copyInto(xs, xi, k);
+      ints = false;
+      xs = widen(st, xi, k);
       xs[k] = x;
     }
     ys[k] = y;
@@ -100,20 +111,19 @@ function head(values, n) {
  */
 export function placeRates(series, axis, logScale, like = null) {
   const n = series.steps.length;
-  const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n); // NaN marks a gap until the end
   const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
-  const st = newScanState(xi !== null);
+  const st = newScanState(n, xi !== null);
   const onSteps = axis.name === "step";
   let k = 0;
   for (let from = 0; from < n; from += CHUNK) {
     const to = Math.min(n, from + CHUNK);
-    k = scanColumns(series.steps, series.rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+    k = scanColumns(series.steps, series.rates, from, to, k, onSteps, axis, logScale, xi, ys, bmin, bmax, st, flagged);
   }
-  const placedXs = head(st.ints ? xi : xs, k);
+  const placedXs = head(st.ints ? xi : st.xs, k);
   return {
     xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
     ys: st.gaps ? withNulls(ys, k) : head(ys, k),
@@ -168,9 +178,10 @@ function metricX(axis, epoch, step) {
   return epoch - epoch === 0 ? axis.epochEnd(epoch, known) : axis.point(known);
 }
 
-function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xs, xi, ys, bmin, bmax, st, flagged) {
+function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xi, ys, bmin, bmax, st, flagged) {
   let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
+  let xs = st.xs;
   for (let i = from; i < to; i++) {
     const step = steps[i];
     // On the step axis a point with a step sits at it, epoch or not (axis.epochEnd).
@@ -189,8 +200,8 @@ function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xs, xi, y
     if (!ints) xs[m] = x;
     else if ((x | 0) === x) xi[m] = x;
     else {
-      ints = st.ints = false;
-      copyInto(xs, xi, m);
+      ints = false;
+      xs = widen(st, xi, m);
       xs[m] = x;
     }
     ys[m] = y;
@@ -215,22 +226,21 @@ function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xs, xi, y
  */
 export function placeMetric(metric, axis) {
   const n = metric.steps.length;
-  const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n);
   const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
-  const st = newScanState(xi !== null); // st.same: sorted by x
+  const st = newScanState(n, xi !== null); // st.same: sorted by x
   const onSteps = axis.name === "step";
   let m = 0;
   for (let from = 0; from < n; from += CHUNK) {
     const to = Math.min(n, from + CHUNK);
-    m = scanMetric(metric.epochs, metric.steps, metric.values, from, to, m, onSteps, axis, xs, xi, ys, bmin, bmax, st, flagged);
+    m = scanMetric(metric.epochs, metric.steps, metric.values, from, to, m, onSteps, axis, xi, ys, bmin, bmax, st, flagged);
   }
   if (st.same) {
     return {
-      xs: head(st.ints ? xi : xs, m),
+      xs: head(st.ints ? xi : st.xs, m),
       ys: st.gaps ? withNulls(ys, m) : head(ys, m),
       blocks: st.gaps ? null : { min: bmin, max: bmax },
       flagged,
@@ -238,7 +248,7 @@ export function placeMetric(metric, axis) {
     };
   }
   // Sort by x; of repeated points the later record wins.
-  const placedXs = st.ints ? xi : xs;
+  const placedXs = st.ints ? xi : st.xs;
   const order = Array.from({ length: m }, (_, index) => index).sort(
     (a, b) => placedXs[a] - placedXs[b] || a - b,
   );
