@@ -129,6 +129,13 @@ def test_metric_values_are_exact_whatever_their_width():
     assert [v for _, _, v in header["metrics"]["m"]] == values
 
 
+def test_a_metric_field_that_is_not_a_number_travels_as_nan():
+    view = metric_view({"m": [[None, 1, 0.5], [None, 2, 0.25]]})
+    view.metrics["m"].append('[true,3,"high"]')
+    header, _ = decode(columnar.columnar_body({"run": "r"}, view))
+    assert header["metrics"]["m"] == [[None, 1, 0.5], [None, 2, 0.25], [None, 3, "NaN"]]
+
+
 def test_json_answer_keeps_metrics_as_points():
     body = json.loads(columnar.json_body({"run": "r"}, metric_view({"loss": [[0, 9, float("nan")]]})))
     assert body["metrics"] == {"loss": [[0, 9, "NaN"]]}
