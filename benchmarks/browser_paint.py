@@ -5,7 +5,8 @@ that imports its ``renderTimeline(container, timeline)`` and a timeline JSON
 in the ``/timeline`` schema with 4 series of 100,000 points (two optimizers'
 rates and a planned rate on the rate track, ``batch_loss`` on the loss track;
 every point differs from its neighbours, so none is merged away), plus 100
-epochs of loss, plateau records and reductions.
+epochs of loss, plateau records and reductions. Rates and losses are float32
+values, as Keras applies and logs them.
 
 The same timeline is also served as the tab fetches it, columnar binary
 (``application/x-lr-timeline-columnar``, encoded by ``lr_plugin.serve.columnar``
@@ -139,27 +140,41 @@ def bundle_sizes():
 
 
 def make_timeline(points=POINTS):
-    """A /timeline response with SERIES series of ``points`` points, every point distinct."""
+    """A /timeline response with SERIES series of ``points`` points, every point distinct.
+
+    As the plugin would answer for a Keras run: rates are float32 values (what the
+    optimizer applies; the JSON holds each as its float64), ``batch_loss`` points are
+    ``[null, step, value]`` with float32 values (what Keras' TensorBoard callback logs),
+    epoch metrics ``[epoch, last step, value]``.
+    """
     epochs = math.ceil(points / STEPS_PER_EPOCH)
-    adam, sgd, planned, batch_loss = [], [], [], []
-    for step in range(points):
-        progress = step / points
-        wobble = 1 + 0.02 * math.sin(step * 0.37)
-        cosine = 0.01 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
-        adam.append([step, cosine * wobble])
-        sgd.append([step, 0.1 * 0.5 ** (step // 20_000) * wobble])
-        planned.append([step, cosine])
-        loss = 0.3 + 0.7 / (1 + step / 5000) + 0.05 * math.sin(step * 0.11)
-        batch_loss.append([None, step, loss])
+    step = np.arange(points)
+    progress = step / points
+    wobble = 1 + 0.02 * np.sin(step * 0.37)
+    cosine = 0.01 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress)))
+
+    def as_float32(values):  # the float64 of each float32, as JSON and numpy read it back
+        return np.asarray(values, np.float32).astype(np.float64)
+
+    def pairs(values):
+        return np.stack([step, as_float32(values)], axis=1).tolist()
+
+    steps = step.tolist()
+    adam, sgd, planned = pairs(cosine * wobble), pairs(0.1 * 0.5 ** (step // 20_000) * wobble), pairs(cosine)
+    for pair in adam + sgd + planned:
+        pair[0] = int(pair[0])
+    losses = as_float32(0.3 + 0.7 / (1 + step / 5000) + 0.05 * np.sin(step * 0.11)).tolist()
+    batch_loss = [[None, s, v] for s, v in zip(steps, losses)]
     epoch_records, plateau, events = [], [], []
     loss, val_loss = [], []
     for epoch in range(epochs):
         first, last = epoch * STEPS_PER_EPOCH, min(points, (epoch + 1) * STEPS_PER_EPOCH) - 1
-        value = 0.3 + 0.7 / (1 + 0.2 * epoch)
+        value = float(np.float32(0.3 + 0.7 / (1 + 0.2 * epoch)))
+        train = float(np.float32(value - 0.05))
         epoch_records.append({"epoch": epoch, "first_step": first, "last_step": last,
                               "learning_rate": adam[last][1],
-                              "metrics": {"loss": value - 0.05, "val_loss": value}})
-        loss.append([epoch, last, value - 0.05])
+                              "metrics": {"loss": train, "val_loss": value}})
+        loss.append([epoch, last, train])
         val_loss.append([epoch, last, value])
         reduce = epoch % 20 == 19
         plateau.append({"epoch": epoch, "step": last, "monitor": "val_loss", "mode": "min",
@@ -185,25 +200,33 @@ def make_timeline(points=POINTS):
     }
 
 
-def columnar_body(timeline):
-    """``timeline`` as /timeline answers it in columnar form, by the plugin's own encoder."""
+def columnar_body(timeline, encoder=None):
+    """``timeline`` as /timeline answers it in columnar form, by the plugin's own encoder.
+
+    Rate series go in as the plugin holds them (``RateSummary``: float32 when every
+    rate is a float32 value), metric points and records as their JSON texts.
+    ``encoder``: a module with ``columnar_body(head, view)``, by default
+    ``lr_plugin.serve.columnar`` (another version's, to compare with).
+    """
     from lr_plugin.model import summary
     from lr_plugin.serve import columnar
 
+    encoder = encoder or columnar
     series_keys = ("learning_rate", "planned")
     view = summary.TimelineView(last_step=timeline["learning_rate"]["Adam"][-1][0])
     for key in series_keys:
         view.series[key] = {}
         for name, pairs in timeline[key].items():
             steps, rates = np.array(pairs, dtype=np.float64).reshape(-1, 2).T
-            view.series[key][name] = (steps, rates, np.float64)
+            stored = summary.RateSummary(steps, rates).rate_dtype
+            view.series[key][name] = (steps, rates, stored)
     view.records = {tag: [json.dumps(r, separators=(",", ":")) for r in timeline[tag]]
                     for tag in ("epochs", "plateau", "events")}
     view.metrics = {name: [json.dumps(p, separators=(",", ":")) for p in points]
                     for name, points in timeline["metrics"].items()}
     head = {key: value for key, value in timeline.items()
             if key not in series_keys + ("epochs", "plateau", "events", "metrics")}
-    return columnar.columnar_body(head, view)
+    return encoder.columnar_body(head, view)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -11,6 +11,9 @@ own ``paintMs``).
                                                       # to lr_plugin/static)
     python frontend/bench/paint.py --bundle old.js --build   # both, taking turns
     python frontend/bench/paint.py --build --profile  # + CPU profile of one first draw
+    python frontend/bench/paint.py --columnar --before 79750e3 --build
+                                                      # REV's bundle with REV's encoder's body,
+                                                      # and a fresh build with today's, taking turns
     python frontend/bench/paint.py --screenshot a.png # + screenshot of one first draw
 
 Needs /usr/bin/chromium and the playwright Python package (never `playwright install`).
@@ -47,6 +50,24 @@ def build(outfile, debug=False):
         env["LRT_DEBUG"] = "1"
     subprocess.run(["node", "build.mjs"], cwd=FRONTEND, env=env, check=True,
                    stdout=subprocess.DEVNULL)
+
+
+def git_show(rev, path):
+    return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=FRONTEND, check=True,
+                          capture_output=True).stdout
+
+
+def encoder_at(rev, scratch):
+    """REV's lr_plugin/serve/columnar.py as a module (its other imports are today's)."""
+    import importlib.util
+
+    path = os.path.join(scratch, "columnar_before.py")
+    with open(path, "wb") as handle:
+        handle.write(git_show(rev, "lr_plugin/serve/columnar.py"))
+    spec = importlib.util.spec_from_file_location("columnar_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def top_functions(profile, limit=25):
@@ -89,6 +110,9 @@ def main():
     parser.add_argument("--bundle", action="append", default=[],
                         help="a bundle to serve (repeatable: the bundles take turns)")
     parser.add_argument("--build", action="store_true", help="also serve a fresh build of src/")
+    parser.add_argument("--before", metavar="REV", default=None,
+                        help="also serve (first) the bundle committed at REV, with a columnar body "
+                             "encoded by REV's lr_plugin/serve/columnar.py")
     parser.add_argument("--debug", action="store_true", help="with --build: unminified")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--points", type=int, default=POINTS)
@@ -102,24 +126,37 @@ def main():
     from playwright.sync_api import sync_playwright
 
     bundles = list(args.bundle)
+    encoders = [None] * len(bundles)
+    if args.before:
+        scratch = tempfile.mkdtemp(prefix="lrt-before-")
+        bundles.insert(0, os.path.join(scratch, "index.js"))
+        encoders.insert(0, encoder_at(args.before, scratch))
+        with open(bundles[0], "wb") as handle:
+            handle.write(git_show(args.before, "lr_plugin/static/index.js"))
     if args.build:
         fresh = os.path.join(tempfile.mkdtemp(prefix="lrt-bench-"), "index.js")
         build(fresh, debug=args.debug)
         bundles.append(fresh)
+        encoders.append(None)
     if not bundles:
-        bundles = [COMMITTED]
+        bundles, encoders = [COMMITTED], [None]
     files = {}
+    timeline = make_timeline(args.points)
+    json_body = None if args.columnar else json.dumps(timeline, separators=(",", ":")).encode()
+    # Each bundle's page fetches its own body (a relative url): an older bundle reads
+    # only its own version of the columnar layout.
+    url = "timeline.bin" if args.columnar else "timeline.json"
+    paint = "window.__paintColumnar" if args.columnar else "window.__paintOnce"
     for index, bundle in enumerate(bundles):
         with open(bundle, "rb") as handle:
             files[f"/b{index}/index.js"] = (handle.read(), "text/javascript")
         files[f"/b{index}/bench.html"] = (PAGE.encode(), "text/html; charset=utf-8")
-    timeline = make_timeline(args.points)
-    if args.columnar:
-        url, paint = "/timeline.bin", "window.__paintColumnar"
-        files[url] = (columnar_body(timeline), "application/x-lr-timeline-columnar")
-    else:
-        url, paint = "/timeline.json", "window.__paintOnce"
-        files[url] = (json.dumps(timeline, separators=(",", ":")).encode(), "application/json")
+        if args.columnar:
+            body = columnar_body(timeline, encoders[index])
+            files[f"/b{index}/{url}"] = (body, "application/x-lr-timeline-columnar")
+            print(f"[{index}] columnar body {len(body) / 1e6:.2f} MB", file=sys.stderr)
+        else:
+            files[f"/b{index}/{url}"] = (json_body, "application/json")
     server = serve(files)
     base = f"http://127.0.0.1:{server.server_address[1]}"
 

@@ -52,7 +52,7 @@ const { default: uPlot } = await import(resolve(here, "../node_modules/uplot/dis
 const { denseLinear } = await import(resolve(here, "../src/view/paths.js"));
 const { placeRates, placeMetric } = await import(resolve(here, "../src/model/place.js"));
 const { makeAxis, EpochMap } = await import(resolve(here, "../src/model/axis.js"));
-const { seriesColumns } = await import(resolve(here, "../src/api/timeline.js"));
+const { seriesColumns, metricColumns } = await import(resolve(here, "../src/api/timeline.js"));
 
 /** The parts of a uPlot instance its path builders read. */
 function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left) {
@@ -173,7 +173,7 @@ export function checkPaths() {
     }
   }
 
-  const unsorted = placeMetric([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5], [null, 9, "NaN"], [null, 1, 0.5], [null, 7, 4]], stepAxis);
+  const unsorted = placeMetric(metricColumns([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5], [null, 9, "NaN"], [null, 1, 0.5], [null, 7, 4]]), stepAxis);
   if (JSON.stringify([Array.from(unsorted.xs), Array.from(unsorted.ys), unsorted.extent]) !== JSON.stringify([[1, 2, 5, 7, 9], [0.5, 2.5, 3.5, 4, null], [0.5, 4]])) {
     fail("placeMetric: unsorted triples are not sorted with the later repeat winning");
   }

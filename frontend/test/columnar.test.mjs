@@ -41,6 +41,9 @@ function timelineBody() {
     new Float32Array([0.1, 0.05, NaN, Infinity]),
     new Float64Array([0, 9]),
     new Float64Array([0.1, 1e-300]),
+    new Float64Array([NaN, NaN, 0]), // batch_loss: no epoch, a point without a step
+    new Float64Array([3, NaN, 7]),
+    new Float32Array([0.5, -Infinity, NaN]),
   ];
   return body((offsets) => ({
     version: 1, run: "exp/lr_timeline", points: { SGD: 4 }, epochs: [{ epoch: 0, loss: "NaN" }],
@@ -50,7 +53,13 @@ function timelineBody() {
       { series: "planned", optimizer: "SGD", length: 2,
         steps: { type: "float64", offset: offsets[2] }, rates: { type: "float64", offset: offsets[3] } },
     ],
-  }), arrays);
+    metric_columns: [
+      { metric: "batch_loss", length: 3, epochs: { type: "float64", offset: offsets[4] },
+        steps: { type: "float64", offset: offsets[5] }, values: { type: "float32", offset: offsets[6] } },
+      { metric: "val_loss", length: 0, epochs: { type: "float64", offset: offsets[4] },
+        steps: { type: "float64", offset: offsets[4] }, values: { type: "float64", offset: offsets[4] } },
+    ],
+  }), arrays, { area: 1000 });
 }
 
 test("decodes series into typed arrays and keeps the header's fields", () => {
@@ -67,6 +76,18 @@ test("decodes series into typed arrays and keeps the header's fields", () => {
   assert.deepEqual(Array.from(timeline.planned.SGD.rates), [0.1, 1e-300]);
 });
 
+test("decodes metrics into epoch, step and value columns, NaN where JSON has null", () => {
+  const { metrics, metric_columns: columns } = decodeColumnar(timelineBody());
+  assert.equal(columns, undefined);
+  const { epochs, steps, values } = metrics.batch_loss;
+  assert.ok(epochs instanceof Float64Array && steps instanceof Float64Array && values instanceof Float32Array);
+  assert.deepEqual(Array.from(epochs), [NaN, NaN, 0]);
+  assert.deepEqual(Array.from(steps), [3, NaN, 7]);
+  assert.deepEqual(Array.from(values), [0.5, -Infinity, NaN]);
+  assert.deepEqual(Object.keys(metrics), ["batch_loss", "val_loss"]);
+  assert.equal(metrics.val_loss.steps.length, 0);
+});
+
 test("a JSON body is refused with a hint about the content type", () => {
   const json = new TextEncoder().encode('{"version": 1, "run": "x"}').buffer;
   assert.throws(() => decodeColumnar(json), /starts with "\{\\"ve", not "LRTC"\. Was it JSON\?/);
@@ -75,10 +96,13 @@ test("a JSON body is refused with a hint about the content type", () => {
 test("short, newer and truncated bodies are refused with what was found", () => {
   assert.throws(() => decodeColumnar(new ArrayBuffer(3)), /3 bytes, fewer than the 16-byte preamble/);
   const newer = body(() => ({ columns: [] }), [], { version: COLUMNAR_VERSION + 1 });
-  assert.throws(() => decodeColumnar(newer), /version 2 is not supported/);
+  assert.throws(() => decodeColumnar(newer), new RegExp(`version ${COLUMNAR_VERSION + 1} is not supported \\(this frontend reads ${COLUMNAR_VERSION}\\)`));
+  // Version 1 carried metrics as JSON in the header: its body is refused, not misread.
+  const older = body(() => ({ columns: [], metrics: { loss: [[0, 1, 0.5]] } }), [], { version: 1 });
+  assert.throws(() => decodeColumnar(older), /version 1 is not supported \(this frontend reads 2\)\. Reload the page/);
   const whole = timelineBody();
-  assert.throws(() => decodeColumnar(whole.slice(0, 40)), /truncated: its header needs 504 bytes, 24 remain/);
-  assert.throws(() => decodeColumnar(whole.slice(0, whole.byteLength - 8)), /rates at byte \d+ \(2 values\) lie outside/);
+  assert.throws(() => decodeColumnar(whole.slice(0, 40)), /truncated: its header needs 1000 bytes, 24 remain/);
+  assert.throws(() => decodeColumnar(whole.slice(0, whole.byteLength - 8)), /values at byte \d+ \(3 values\) lie outside/);
 });
 
 test("a column of an unknown type or series is refused", () => {
@@ -88,5 +112,9 @@ test("a column of an unknown type or series is refused", () => {
       ...column }] }), [new Float64Array(1)]);
   assert.throws(() => decodeColumnar(bad({ rates: { type: "int8", offset: 520 } })), /rates have type "int8"/);
   assert.throws(() => decodeColumnar(bad({ series: "epochs" })), /unknown series "epochs"/);
+  const badMetric = body((offsets) => ({ metric_columns: [{ metric: "loss", length: 2,
+    epochs: { type: "float64", offset: offsets[0] }, steps: { type: "float64", offset: offsets[0] },
+    values: { type: "float64", offset: offsets[0] + 8 } }] }), [new Float64Array(2)]);
+  assert.throws(() => decodeColumnar(badMetric), /values at byte 528 \(2 values\) lie outside the 536-byte body/);
   assert.throws(() => decodeColumnar("LRTC"), /needs an ArrayBuffer. Received: string/);
 });

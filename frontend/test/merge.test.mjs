@@ -59,7 +59,9 @@ test("a tail of new steps is appended to the held series and records", () => {
   assert.deepEqual(timeline.epochs.map((epoch) => epoch.epoch), [0, 1, 2]);
   assert.deepEqual(timeline.plateau.map((record) => record.action), ["reduce", "wait", "reduce"]);
   assert.deepEqual(timeline.events.map((event) => event.step), [2, 8]);
-  assert.deepEqual(timeline.metrics.loss, [[0, 2, 0.9], [1, 5, 0.8], [2, 8, 0.7]]);
+  assert.deepEqual(Array.from(timeline.metrics.loss.epochs), [0, 1, 2]);
+  assert.deepEqual(Array.from(timeline.metrics.loss.steps), [2, 5, 8]);
+  assert.deepEqual(Array.from(timeline.metrics.loss.values), [0.9, 0.8, 0.7]);
   assert.equal(timeline.last_step, 8);
   assert.deepEqual(timeline.window, { start: null, end: null, since: null });
   assert.deepEqual(timeline.record_counts.epochs, counts(3));
@@ -85,6 +87,20 @@ test("float32 rates stay float32 only when both parts are", () => {
   tail.learning_rate.SGD.rates = Float32Array.from(tail.learning_rate.SGD.rates);
   assert.ok(mergeTail(held, tail).timeline.learning_rate.SGD.rates instanceof Float32Array);
   assert.ok(mergeTail(held, tailAnswer()).timeline.learning_rate.SGD.rates instanceof Float64Array);
+});
+
+test("metric columns keep held points without a step and float32 values only when both parts are", () => {
+  const held = fullAnswer();
+  held.metrics.batch_loss = { epochs: new Float64Array([NaN, NaN]), steps: new Float64Array([NaN, 4]), values: new Float32Array([0.5, 0.25]) };
+  held.record_counts.metrics.batch_loss = counts(2);
+  const tail = tailAnswer();
+  tail.metrics.batch_loss = { epochs: new Float64Array([NaN]), steps: new Float64Array([7]), values: new Float32Array([0.125]) };
+  tail.record_counts.metrics.batch_loss = counts(3, 1);
+  const merged = mergeTail(held, tail).timeline.metrics.batch_loss;
+  assert.deepEqual(Array.from(merged.steps), [NaN, 4, 7]);
+  assert.deepEqual(Array.from(merged.values), [0.5, 0.25, 0.125]);
+  assert.ok(merged.values instanceof Float32Array);
+  assert.ok(mergeTail(fullAnswer(), tailAnswer()).timeline.metrics.loss.values instanceof Float64Array);
 });
 
 test("a new session that starts at or before the last step held asks for a full reload", () => {

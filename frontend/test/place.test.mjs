@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { EpochMap, makeAxis } from "../src/model/axis.js";
 import { placeRates, placeMetric } from "../src/model/place.js";
 import { alignSeries, unionOfSorted, valueAt, lowerBound } from "../src/model/align.js";
-import { seriesColumns } from "../src/api/timeline.js";
+import { seriesColumns, metricColumns } from "../src/api/timeline.js";
 
 const steps = makeAxis("step", new EpochMap([]));
 // Rate series as the app holds them: columns, here from the JSON answer's pairs.
@@ -41,11 +41,32 @@ test("placeMetric puts epoch metrics at the end of their epoch and sorts batch m
     { epoch: 0, first_step: 0, last_step: 3 },
     { epoch: 1, first_step: 4, last_step: 7 },
   ]));
-  const placed = placeMetric([[0, 3, 0.9], [1, 7, 0.7]], epochs);
+  const placed = placeMetric(metricColumns([[0, 3, 0.9], [1, 7, 0.7]]), epochs);
   assert.deepEqual(Array.from(placed.xs), [1, 2]);
-  const unsorted = placeMetric([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5]], steps);
+  const unsorted = placeMetric(metricColumns([[null, 5, 1.5], [null, 2, 2.5], [null, 5, 3.5]]), steps);
   assert.deepEqual(Array.from(unsorted.xs), [2, 5]);
   assert.deepEqual(Array.from(unsorted.ys), [2.5, 3.5]); // the later repeat wins
+});
+
+test("placeMetric reads JSON points and columnar columns alike: NaN, infinities, no step, no epoch", () => {
+  const axis = makeAxis("step", new EpochMap([{ epoch: 0, first_step: 0, last_step: 3 }]));
+  const points = [[null, 1, 0.5], [null, 2, "NaN"], [0, null, 0.25], [null, null, 9], [null, 4, "-Infinity"], [null, 5, 0.125]];
+  const columns = {
+    epochs: new Float64Array([NaN, NaN, 0, NaN, NaN, NaN]),
+    steps: new Float64Array([1, 2, NaN, NaN, 4, 5]),
+    values: new Float32Array([0.5, NaN, 0.25, 9, -Infinity, 0.125]),
+  };
+  for (const metric of [metricColumns(points), columns]) {
+    const placed = placeMetric(metric, axis);
+    // The epoch-0 point without a step sits at its epoch's last step; the point with neither is left out.
+    assert.deepEqual(Array.from(placed.xs), [1, 2, 3, 4, 5]);
+    assert.deepEqual(placed.ys, [0.5, null, 0.25, null, 0.125]);
+    assert.deepEqual(placed.flagged.map(({ x, value, epoch, step }) => [x, value, epoch, step]),
+      [[2, NaN, null, 2], [4, -Infinity, null, 4]]);
+    assert.deepEqual(placed.extent, [0.125, 0.5]);
+  }
+  const empty = placeMetric(metricColumns([]), axis);
+  assert.deepEqual([empty.xs.length, empty.extent], [0, null]);
 });
 
 test("alignSeries lines series up on the union of their xs", () => {
@@ -54,7 +75,7 @@ test("alignSeries lines series up on the union of their xs", () => {
   const [xs, ya, yb] = alignSeries([a, b]);
   assert.deepEqual(Array.from(xs), [0, 1, 2, 3]);
   assert.equal(ya, a.ys);
-  assert.deepEqual(yb, [undefined, 10, undefined, 30]);
+  assert.deepEqual(Array.from(yb), [undefined, 10, undefined, 30]); // holes: uPlot reads undefined
   assert.deepEqual(Array.from(unionOfSorted([[0, 2], [1, 2, 5]])), [0, 1, 2, 5]);
 });
 
@@ -79,4 +100,13 @@ test("placeRates reads long series in chunks as one: a flat stretch across chunk
   assert.equal(placed.ys[4000], 0.5);
   assert.equal(placed.ys[4001], 0.5);
   assert.deepEqual(placed.extent, [Math.fround(1 / (n + 1)), 0.5]);
+});
+
+test("steps beyond Int32 switch the xs to a Float64Array midway, keeping the xs before", () => {
+  const big = 2 ** 31;
+  const placed = placeRates(columns([[1, 0.1], [2, 0.2], [big + 5, 0.3]]), steps, false);
+  assert.ok(placed.xs instanceof Float64Array);
+  assert.deepEqual(Array.from(placed.xs), [1, 2, big + 5]);
+  const metric = placeMetric(metricColumns([[null, 1, 0.5], [null, big, 0.25]]), steps);
+  assert.deepEqual(Array.from(metric.xs), [1, big]);
 });

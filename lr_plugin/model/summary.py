@@ -478,6 +478,7 @@ class RunSummary:
             picked, in_window = points.select(start, end, since, limit)
             view.metrics[name] = [points.encoded[i] for i in picked]
             view.metric_counts[name] = _counts(len(points), in_window, len(picked))
+            view.metric_series[name] = (points, picked)
         return view
 
 
@@ -489,6 +490,7 @@ class TimelineView:
         self.series = {}  # key -> optimizer -> (steps int64, rates float64, stored dtype)
         self.totals = {"learning_rate": {}, "planned": {}}
         self.in_window = {}
+        self.metric_series = {}  # metric -> (RecordSeries, indices of the points sent)
         self.records = {}  # tag -> [JSON text of each record]
         self.record_counts = {}
         self.metrics = {}  # metric -> [JSON text of each [epoch, step, value]]

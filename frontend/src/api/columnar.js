@@ -2,10 +2,11 @@
 // application/x-lr-timeline-columnar), the layout that
 // lr_plugin/serve/columnar.py writes and docs/HTTP_API.md describes:
 // a 16-byte preamble ("LRTC", version, header length, 0), a JSON header,
-// then little-endian Float64/Float32 columns at 8-aligned offsets.
+// then little-endian Float64/Float32 columns at 8-aligned offsets: rate series
+// (`columns`) and, since version 2, metrics (`metric_columns`).
 
 export const COLUMNAR_CONTENT_TYPE = "application/x-lr-timeline-columnar";
-export const COLUMNAR_VERSION = 1;
+export const COLUMNAR_VERSION = 2;
 
 const MAGIC = "LRTC";
 const PREAMBLE_BYTES = 16;
@@ -22,7 +23,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * @param {ArrayBuffer} buffer the response body (`await response.arrayBuffer()`).
  * @returns {object} the header's fields (`points`, `epochs`, `record_counts`, ...)
  *   plus `learning_rate` and `planned`: `{optimizer: {steps: Float64Array,
- *   rates: Float32Array | Float64Array}}`. The arrays view `buffer` without copying.
+ *   rates: Float32Array | Float64Array}}`, and `metrics`: `{metric: {epochs:
+ *   Float64Array, steps: Float64Array, values: Float32Array | Float64Array}}` (NaN
+ *   where the JSON answer has null). The arrays view `buffer` without copying.
  * @throws {Error} saying what is wrong when the bytes are not such an answer.
  */
 export function decodeColumnar(buffer) {
@@ -46,8 +49,8 @@ export function decodeColumnar(buffer) {
     throw new Error(`Columnar timeline truncated: its header needs ${headerBytes} bytes, ${buffer.byteLength - PREAMBLE_BYTES} remain.`);
   }
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, PREAMBLE_BYTES, headerBytes)));
-  const { columns = [], ...fields } = header;
-  const result = { ...fields, learning_rate: {}, planned: {} };
+  const { columns = [], metric_columns: metricColumns = [], ...fields } = header;
+  const result = { ...fields, learning_rate: {}, planned: {}, metrics: {} };
   for (const column of columns) {
     if (!(column.series in result) || typeof result[column.series] !== "object") {
       throw new Error(`Columnar timeline: unknown series ${JSON.stringify(column.series)} (expected "learning_rate" or "planned").`);
@@ -55,6 +58,13 @@ export function decodeColumnar(buffer) {
     result[column.series][column.optimizer] = {
       steps: readArray(buffer, view, column.steps, column.length, "steps"),
       rates: readArray(buffer, view, column.rates, column.length, "rates"),
+    };
+  }
+  for (const column of metricColumns) {
+    result.metrics[column.metric] = {
+      epochs: readArray(buffer, view, column.epochs, column.length, "epochs"),
+      steps: readArray(buffer, view, column.steps, column.length, "steps"),
+      values: readArray(buffer, view, column.values, column.length, "values"),
     };
   }
   return result;

@@ -19,11 +19,11 @@ import {
   SESSION_START_STEP,
   SESSION_SUPERSEDED_FROM,
 } from "./contract.js";
+import { emptyMetric } from "./timeline.js";
 
 // The step after which a record is "newer than since", as the server decides it
 // (lr_plugin/model/summary.py RecordSeries.select): an epoch by its last step.
 const RECORD_STEP_FIELD = { [EPOCHS_TAG]: RECORD_LAST_STEP, [PLATEAU_TAG]: RECORD_STEP, [EVENTS_TAG]: RECORD_STEP };
-const METRIC_STEP_INDEX = 1; // metrics are [epoch, step, value]
 
 /** True when `since` of the request is what the answer says it answered (an older server ignores it). */
 export function isTailOf(answer, since) {
@@ -77,11 +77,11 @@ export function mergeTail(held, tail, maxPoints = Infinity) {
   const tailMetricCounts = tail.record_counts.metrics || {};
   merged.record_counts.metrics = {};
   for (const name of new Set([...Object.keys(held.metrics), ...Object.keys(tail.metrics)])) {
-    const points = mergeRecords(held.metrics[name] || [], tail.metrics[name] || [],
-      (point) => point[METRIC_STEP_INDEX], since, heldMetricCounts[name], tailMetricCounts[name]);
-    if (typeof points === "string") return { reload: `metric ${name}: ${points}` };
-    merged.metrics[name] = points;
-    merged.record_counts.metrics[name] = completeCounts(tailMetricCounts[name], points.length);
+    const metric = mergeMetric(held.metrics[name] || emptyMetric(), tail.metrics[name] || emptyMetric(),
+      since, heldMetricCounts[name], tailMetricCounts[name]);
+    if (typeof metric === "string") return { reload: `metric ${name}: ${metric}` };
+    merged.metrics[name] = metric;
+    merged.record_counts.metrics[name] = completeCounts(tailMetricCounts[name], metric.steps.length);
   }
   return { timeline: merged };
 }
@@ -138,9 +138,7 @@ function mergeSeries(held, tail, since, heldTotal, tailTotal, tailInWindow) {
   const steps = new Float64Array(n);
   steps.set(held.steps.subarray(0, keep));
   steps.set(tail.steps, keep);
-  // Float32 only when both are: a float64 rate must not lose digits.
-  const Rates = held.rates instanceof Float32Array && tail.rates instanceof Float32Array ? Float32Array : Float64Array;
-  const rates = new Rates(n);
+  const rates = new (valuesType(held.rates, tail.rates))(n);
   rates.set(held.rates.subarray(0, keep));
   rates.set(tail.rates, keep);
   return { steps, rates };
@@ -154,18 +152,46 @@ function mergeSeries(held, tail, since, heldTotal, tailTotal, tailInWindow) {
  * changed where the page cannot see (a superseded stretch, a point without a step).
  */
 function mergeRecords(held, tail, stepOf, since, heldCounts, tailCounts) {
-  if (!tailCounts || !heldCounts) return "the answer has no record counts";
-  if (tailCounts.sent !== tailCounts.in_window) return "the tail was thinned";
   const isAfter = (record) => {
     const step = stepOf(record);
     return typeof step === "number" && step > since;
   };
   const kept = held.filter((record) => !isAfter(record));
-  const heldBefore = heldCounts.total - (held.length - kept.length);
+  const disagree = countsDisagree(held.length, kept.length, since, heldCounts, tailCounts);
+  if (disagree) return disagree;
+  return tail.length ? kept.concat(tail) : kept;
+}
+
+/** mergeRecords for a metric's columns (see timeline.js metricColumns). */
+function mergeMetric(held, tail, since, heldCounts, tailCounts) {
+  const kept = [];
+  for (let i = 0; i < held.steps.length; i++) if (!(held.steps[i] > since)) kept.push(i);
+  const disagree = countsDisagree(held.steps.length, kept.length, since, heldCounts, tailCounts);
+  if (disagree) return disagree;
+  if (!tail.steps.length && kept.length === held.steps.length) return held;
+  const n = kept.length + tail.steps.length;
+  const merged = { epochs: new Float64Array(n), steps: new Float64Array(n), values: new (valuesType(held.values, tail.values))(n) };
+  for (const part of ["epochs", "steps", "values"]) {
+    kept.forEach((index, i) => { merged[part][i] = held[part][index]; });
+    merged[part].set(tail[part], kept.length);
+  }
+  return merged;
+}
+
+/** The typed array for held's values followed by tail's: Float32 only when both are (a float64 must not lose digits). */
+function valuesType(held, tail) {
+  return held instanceof Float32Array && tail instanceof Float32Array ? Float32Array : Float64Array;
+}
+
+/** Why a merge of records is refused (a message), or null. */
+function countsDisagree(heldLength, keptLength, since, heldCounts, tailCounts) {
+  if (!tailCounts || !heldCounts) return "the answer has no record counts";
+  if (tailCounts.sent !== tailCounts.in_window) return "the tail was thinned";
+  const heldBefore = heldCounts.total - (heldLength - keptLength);
   if (tailCounts.total - tailCounts.in_window !== heldBefore) {
     return `${tailCounts.total - tailCounts.in_window} at or before step ${since} now, ${heldBefore} held`;
   }
-  return tail.length ? kept.concat(tail) : kept;
+  return null;
 }
 
 /** The counts of a merged record list: the run's total, all of it in the (whole) window. */

@@ -1,5 +1,5 @@
 // The shape of a /timeline response: every field present and of the right type,
-// rate series as typed columns whichever encoding the server answered with.
+// rate series and metrics as typed columns whichever encoding the server answered with.
 
 import { toNumber } from "../model/numbers.js";
 
@@ -53,6 +53,44 @@ function numberOrNaN(value) {
   return number === null ? NaN : number;
 }
 
+/**
+ * A metric as columns: {epochs, steps: Float64Array, values: Float64Array | Float32Array},
+ * NaN where a point has no epoch (a batch metric), no step, or no number.
+ *
+ * Takes the columnar answer's columns as they are (no copy) or the JSON answer's
+ * [[epoch, step, value], ...] points. Null for anything else.
+ */
+export function metricColumns(value) {
+  if (isObject(value) && ArrayBuffer.isView(value.epochs) && ArrayBuffer.isView(value.steps)
+      && ArrayBuffer.isView(value.values) && value.steps.length === value.epochs.length
+      && value.steps.length === value.values.length) {
+    return { epochs: value.epochs, steps: value.steps, values: value.values };
+  }
+  if (!Array.isArray(value)) return null;
+  const columns = emptyMetric(value.length);
+  pointsToColumns(value, columns.epochs, columns.steps, columns.values);
+  return columns;
+}
+
+/** A metric of n points (NaN until written), as metricColumns returns it. */
+export function emptyMetric(n = 0) {
+  return { epochs: new Float64Array(n), steps: new Float64Array(n), values: new Float64Array(n) };
+}
+
+function pointsToColumns(points, epochs, steps, values) {
+  const n = points.length;
+  for (let i = 0; i < n; i++) {
+    const point = points[i];
+    if (!Array.isArray(point)) {
+      epochs[i] = steps[i] = values[i] = NaN;
+      continue;
+    }
+    epochs[i] = numberOrNaN(point[0]);
+    steps[i] = numberOrNaN(point[1]);
+    values[i] = numberOrNaN(point[2]);
+  }
+}
+
 function seriesMap(value) {
   const result = {};
   if (!isObject(value)) return result;
@@ -69,7 +107,8 @@ export function normalizeTimeline(raw) {
   const metrics = {};
   if (isObject(timeline.metrics)) {
     for (const [name, points] of Object.entries(timeline.metrics)) {
-      if (Array.isArray(points)) metrics[name] = points;
+      const columns = metricColumns(points);
+      if (columns) metrics[name] = columns;
     }
   }
   return {

@@ -1,7 +1,6 @@
 // A series' points placed on an axis, into typed arrays: the kernels the first
 // paint of 100k-point series waits for.
 
-import { toNumber, finiteInt } from "./numbers.js";
 import { sameValues } from "./align.js";
 
 // The 100k-point loops below are written for V8's first run of them, which is what
@@ -20,8 +19,18 @@ import { sameValues } from "./align.js";
 
 export const BLOCK_SHIFT = 4;
 
-function newScanState(ints) {
-  return { gaps: 0, hidden: 0, same: true, ints, previousX: -Infinity };
+// xs: the Float64Array of xs, allocated only once an x is not a whole number (or, off
+// the step axis, from the start): the step axis then allocates no Float64Array of xs.
+function newScanState(n, ints) {
+  return { gaps: 0, hidden: 0, same: true, ints, previousX: -Infinity, xs: ints ? null : new Float64Array(n) };
+}
+
+/** xs as Float64Array, the first k from xi: once an x is not a whole number. */
+function widen(st, xi, k) {
+  st.ints = false;
+  st.xs = new Float64Array(xi.length);
+  copyInto(st.xs, xi, k);
+  return st.xs;
 }
 
 // scanColumns reads a chunk of this many points a call: V8 optimizes a function
@@ -30,10 +39,11 @@ function newScanState(ints) {
 // chunks of a 100k-point series run optimized.
 const CHUNK = 4096;
 
-function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged) {
+function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys, bmin, bmax, st, flagged) {
   const n = to;
   let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
+  let xs = st.xs;
   // (The last values are read back from ys, the block's extent from bmin and bmax.)
   for (let i = from; i < n; i++) {
     const step = steps[i];
@@ -59,8 +69,8 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xs, xi,
     if (!ints) xs[k] = x;
     else if ((x | 0) === x) xi[k] = x;
     else {
-      ints = st.ints = false;
-      copyInto(xs, xi, k);
+      ints = false;
+      xs = widen(st, xi, k);
       xs[k] = x;
     }
     ys[k] = y;
@@ -101,20 +111,19 @@ function head(values, n) {
  */
 export function placeRates(series, axis, logScale, like = null) {
   const n = series.steps.length;
-  const xs = new Float64Array(n);
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n); // NaN marks a gap until the end
   const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
-  const st = newScanState(xi !== null);
+  const st = newScanState(n, xi !== null);
   const onSteps = axis.name === "step";
   let k = 0;
   for (let from = 0; from < n; from += CHUNK) {
     const to = Math.min(n, from + CHUNK);
-    k = scanColumns(series.steps, series.rates, from, to, k, onSteps, axis, logScale, xs, xi, ys, bmin, bmax, st, flagged);
+    k = scanColumns(series.steps, series.rates, from, to, k, onSteps, axis, logScale, xi, ys, bmin, bmax, st, flagged);
   }
-  const placedXs = head(st.ints ? xi : xs, k);
+  const placedXs = head(st.ints ? xi : st.xs, k);
   return {
     xs: like !== null && sameValues(like, placedXs) ? like : placedXs,
     ys: st.gaps ? withNulls(ys, k) : head(ys, k),
@@ -163,36 +172,36 @@ function withNulls(values, n = values.length) {
   return out;
 }
 
-function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
-  const n = triples.length;
-  let m = 0;
-  let previousX = -Infinity;
+// The x of a metric point whose step is not on the step axis as it is (see placeMetric).
+function metricX(axis, epoch, step) {
+  const known = step - step === 0 ? step : null;
+  return epoch - epoch === 0 ? axis.epochEnd(epoch, known) : axis.point(known);
+}
+
+function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xi, ys, bmin, bmax, st, flagged) {
+  let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    const triple = triples[i];
-    if (!Array.isArray(triple)) continue;
-    const first = triple[0];
-    const epoch = first === null ? null : finiteInt(first);
-    const second = triple[1];
-    const step = typeof second === "number" && second - second === 0 ? second : finiteInt(second);
-    const x = epoch === null ? axis.point(step) : axis.epochEnd(epoch, step);
+  let xs = st.xs;
+  for (let i = from; i < to; i++) {
+    const step = steps[i];
+    // On the step axis a point with a step sits at it, epoch or not (axis.epochEnd).
+    const x = onSteps && step - step === 0 ? step : metricX(axis, epochs[i], step);
     if (x === null || x - x !== 0) continue;
-    const third = triple[2];
-    const value = typeof third === "number" ? third : toNumber(third);
+    const value = values[i];
     let y = value;
-    if (value === null || value - value !== 0) {
-      flagged.push({ x, value: value === null ? NaN : value, epoch, step });
+    if (value - value !== 0) {
+      const epoch = epochs[i];
+      flagged.push({ x, value, epoch: epoch - epoch === 0 ? epoch : null, step: step - step === 0 ? step : null });
       y = NaN;
       st.gaps++;
     }
-    if (sorted && x <= previousX) sorted = st.same = false;
+    if (x <= previousX) st.same = false;
     previousX = x;
     if (!ints) xs[m] = x;
     else if ((x | 0) === x) xi[m] = x;
     else {
-      ints = st.ints = false;
-      copyInto(xs, xi, m);
+      ints = false;
+      xs = widen(st, xi, m);
       xs[m] = x;
     }
     ys[m] = y;
@@ -203,29 +212,35 @@ function scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged) {
     if (opens || y > bmax[block]) bmax[block] = y;
     m++;
   }
+  st.previousX = previousX;
   return m;
 }
 
 /**
- * A metric's [[epoch, step, value], ...] triples placed on an axis: epoch metrics at
- * the end of their epoch, batch metrics (epoch null) at their step.
+ * A metric's columns ({epochs, steps, values}: typed arrays, see metricColumns) placed
+ * on an axis: epoch metrics at the end of their epoch, batch metrics (epoch NaN) at
+ * their step.
  *
  * Like placeRates: typed arrays and blocks, ys with null instead where a value is not
  * finite; extent is [min, max] of the finite values.
  */
-export function placeMetric(triples, axis) {
-  const n = triples.length;
-  const xs = new Float64Array(n);
+export function placeMetric(metric, axis) {
+  const n = metric.steps.length;
   const xi = axis.name === "step" ? new Int32Array(n) : null;
   const ys = new Float64Array(n);
   const bmin = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const bmax = new Float64Array((n >> BLOCK_SHIFT) + 1);
   const flagged = [];
-  const st = newScanState(xi !== null); // st.same: sorted by x
-  const m = scanTriples(triples, axis, xs, xi, ys, bmin, bmax, st, flagged);
+  const st = newScanState(n, xi !== null); // st.same: sorted by x
+  const onSteps = axis.name === "step";
+  let m = 0;
+  for (let from = 0; from < n; from += CHUNK) {
+    const to = Math.min(n, from + CHUNK);
+    m = scanMetric(metric.epochs, metric.steps, metric.values, from, to, m, onSteps, axis, xi, ys, bmin, bmax, st, flagged);
+  }
   if (st.same) {
     return {
-      xs: head(st.ints ? xi : xs, m),
+      xs: head(st.ints ? xi : st.xs, m),
       ys: st.gaps ? withNulls(ys, m) : head(ys, m),
       blocks: st.gaps ? null : { min: bmin, max: bmax },
       flagged,
@@ -233,7 +248,7 @@ export function placeMetric(triples, axis) {
     };
   }
   // Sort by x; of repeated points the later record wins.
-  const placedXs = st.ints ? xi : xs;
+  const placedXs = st.ints ? xi : st.xs;
   const order = Array.from({ length: m }, (_, index) => index).sort(
     (a, b) => placedXs[a] - placedXs[b] || a - b,
   );

@@ -1,6 +1,7 @@
 // Track 1: the learning rate of each optimizer of a run, planned rates dashed.
 
 import { placeRates, placeMetric } from "./place.js";
+import { metricColumns } from "../api/timeline.js";
 import { withAlpha } from "./colors.js";
 import { label, named } from "./label.js";
 import { drawnSeries } from "./series.js";
@@ -73,7 +74,7 @@ export function addRunRates(track, run) {
  */
 function addKerasEpochRates(track, run) {
   const { entry, axis, several, color, prefix, theme } = run;
-  const placed = placeMetric(entry.timeline.epoch_learning_rate.map((p) => [p[0], null, p[1]]), axis);
+  const placed = placeMetric(metricColumns(entry.timeline.epoch_learning_rate.map((p) => [p[0], null, p[1]])), axis);
   if (!placed.xs.length) {
     if (entry.timeline.epoch_learning_rate.length) {
       track.notes.push(label(prefix, "Keras' epoch_learning_rate has no steps: shown on the epoch axis only"));

@@ -4,21 +4,24 @@
 
 import { toNumber, finiteInt } from "./numbers.js";
 import { EVENT_KINDS, PLATEAU_ACTIONS } from "../api/contract.js";
+import { metricColumns } from "../api/timeline.js";
 
 function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** The metrics of a run: the backend's `metrics`, else those inside the epoch records. */
+/** The metrics of a run as columns: the backend's `metrics`, else those inside the epoch records. */
 export function runMetrics(timeline) {
   if (Object.keys(timeline.metrics).length) return timeline.metrics;
-  const metrics = {};
+  const points = {};
   for (const record of timeline.epochs) {
     if (!isObject(record.metrics)) continue;
     for (const [name, value] of Object.entries(record.metrics)) {
-      (metrics[name] = metrics[name] || []).push([record.epoch, record.last_step ?? null, value]);
+      (points[name] = points[name] || []).push([record.epoch, record.last_step ?? null, value]);
     }
   }
+  const metrics = {};
+  for (const [name, list] of Object.entries(points)) metrics[name] = metricColumns(list);
   return metrics;
 }
 

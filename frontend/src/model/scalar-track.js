@@ -2,12 +2,14 @@
 // optimizer-step axis by its alignment), one track per picked series.
 
 import { placeMetric } from "./place.js";
+import { metricColumns } from "../api/timeline.js";
 import { drawnSeries } from "./series.js";
 import { named } from "./label.js";
 
 /**
- * The picked series' points as placeMetric reads them: epoch-aligned points sit at the
- * end of their epoch; every other point at its own step (its epoch only says where it is).
+ * The picked series' points as [epoch, step, value] triples (placed through metricColumns
+ * and placeMetric): epoch-aligned points sit at the end of their epoch; every other point
+ * at its own step (its epoch only says where it is).
  */
 export function scalarTriples(points, alignment) {
   const triples = [];
@@ -26,7 +28,7 @@ export function scalarTriples(points, alignment) {
  */
 export function scalarTrack(pick, axis, color) {
   const track = { id: pick.key, series: [], bands: [], flagged: [], notes: [], monitorScale: null, legendExtras: [] };
-  const placed = placeMetric(scalarTriples(pick.points, pick.alignment), axis);
+  const placed = placeMetric(metricColumns(scalarTriples(pick.points, pick.alignment)), axis);
   for (const point of placed.flagged) {
     track.flagged.push({ ...point, color, label: [named(pick.tag)] });
   }

@@ -13,7 +13,7 @@
 
 import uPlot from "uplot";
 import { BLOCK_SHIFT } from "../model/place.js";
-import { lowerBound } from "../model/align.js";
+import { firstAtOrAfter, lowerBound } from "../model/align.js";
 
 const linear = uPlot.paths.linear();
 const STEPPED = {
@@ -23,24 +23,6 @@ const STEPPED = {
 const BAND_CLIP_FILL = 1; // uPlot's flag for a series path (no band clipping)
 
 const BLOCK = 1 << BLOCK_SHIFT;
-
-/** The first index in [lo, hi) of sorted xs whose value is >= x (hi if none), galloping from lo. */
-function firstAtOrAfter(xs, x, lo, hi) {
-  let bound = lo;
-  let step = 1;
-  while (bound < hi && xs[bound] < x) {
-    lo = bound + 1;
-    bound += step;
-    step += step;
-  }
-  if (bound > hi) bound = hi;
-  while (lo < bound) {
-    const mid = (lo + bound) >>> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else bound = mid;
-  }
-  return lo;
-}
 
 let extentMax = -Infinity; // extentMin's second result
 
