@@ -8,7 +8,8 @@ import warnings
 from contextlib import redirect_stdout
 
 import keras
-from conftest import linear_probe, probe_data
+import numpy as np
+from conftest import linear_probe, probe_data, read_run
 
 
 def drive(callback, values, learning_rate=1.0):
@@ -53,3 +54,23 @@ def random_values(rng, epochs):
             level += rng.choice([-0.05, -1e-5, 0.0, 0.0, 0.01])
             values.append(float(level))
     return values
+
+
+def train_on_cosine(log_dir, epochs=8, steps=5, **settings):
+    """A real fit() on a CosineDecay schedule whose monitored loss never improves by
+    min_delta after the first epoch, so the decisions do not depend on the values and
+    a training with other settings is the ground truth of their replay."""
+    from lr_plugin.callbacks import ReduceLROnPlateau as Callback
+
+    model = linear_probe(keras.optimizers.schedules.CosineDecay(0.1, decay_steps=epochs * steps, alpha=0.05))
+    x, y = probe_data(steps)
+    settings = dict(dict(monitor="loss", min_delta=1e3, factor=0.5, patience=2, cooldown=0, min_lr=0.0), **settings)
+    model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, shuffle=False,
+              callbacks=[Callback(log_dir=log_dir, **settings)])
+    return read_run(log_dir)
+
+
+def columns(pairs):
+    """(steps, rates) arrays of an export series' [[step, rate], ...]."""
+    steps, rates = np.asarray(pairs, dtype=np.float64).T
+    return steps.astype(np.int64), rates

@@ -97,6 +97,16 @@ test("the ghost wait is the server's decision wait, drawn as the recording's sta
   assert.deepEqual(replayGhost({ ...REPLAY, plateau_view: undefined }, makeAxis("epoch", new EpochMap(EPOCHS))).wait, { xs: [], ys: [] });
 });
 
+test("on a schedule the ghost rates are the server's, one line per optimizer, at their steps", () => {
+  const rates = { SGD: [[0, 0.1], [4, 0.09], [8, "NaN"], ["junk", 1]], Adam: "junk" };
+  const ghost = replayGhost({ ...REPLAY, rates }, makeAxis("step", new EpochMap(EPOCHS)));
+  assert.equal(ghost.rates.length, 1);
+  assert.equal(ghost.rates[0].optimizer, "SGD");
+  assert.deepEqual(ghost.rates[0].xs, [0, 4, 8]);
+  assert.deepEqual(ghost.rates[0].ys, [0.1, 0.09, null]);
+  assert.deepEqual(replayGhost(REPLAY, makeAxis("step", new EpochMap(EPOCHS))).rates, []);
+});
+
 test("a replay that never parts from the recording has no divergence", () => {
   const ghost = replayGhost({ ...REPLAY, first_divergence: null }, makeAxis("step", new EpochMap(EPOCHS)));
   assert.equal(ghost.divergence, null);

@@ -268,7 +268,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                           f"Pass ?run= with a run that has plateau records. Received: {run!r}.")
         payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
         try:
-            body = whatif.replay_body(run, timeline.build_run(payloads)["plateau"], request.args)
+            built = timeline.build_run(payloads)
+            body = whatif.replay_body(run, built["plateau"], request.args, planned=built["planned"])
         except whatif.BadQuery as error:
             return _error(request, 400, str(error))
         return http_util.Respond(request, body, _JSON)

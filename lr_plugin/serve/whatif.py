@@ -3,11 +3,17 @@
 ``/replay?run=RUN&patience=5&...`` replays the recorded monitored values with
 the same code as ``lr-plugin replay`` (Keras' own ReduceLROnPlateau, or
 PyTorch's with ``semantics=pytorch``) and says where the replay parts from
-what happened.
+what happened. On a run trained on a schedule (it has a planned series), the
+Keras replay reduces that schedule as training does and sends the rate it
+would have applied at every planned step, downsampled as ``/timeline`` does.
 """
 
+from lr_plugin.model import downsample
 from lr_plugin.model import plateau_view
 from lr_plugin.model import timeline
+
+REPLAYED_POINTS = 5000
+"""Points per replayed rate series (the rule of ``/timeline``: every change kept when they fit)."""
 
 _NUMBERS = {"factor": float, "patience": int, "cooldown": int, "min_delta": float, "min_lr": float}
 
@@ -45,8 +51,13 @@ def parse_changes(args):
     return semantics, threshold_mode, changes
 
 
-def replay_body(run, plateau_records, args):
+def replay_body(run, plateau_records, args, planned=None):
     """The JSON body of ``/replay`` for one run's plateau records.
+
+    Args:
+        planned: the run's planned series ``{optimizer: (steps, rates)}``; when
+            there is one, a Keras replay follows the schedule (``rates`` in the
+            body, per optimizer).
 
     Raises:
         BadQuery: for a parameter that cannot be used, or settings the callback
@@ -58,9 +69,19 @@ def replay_body(run, plateau_records, args):
     if not plateau_records:
         raise BadQuery(f"Run {run!r} has no plateau records: it was not trained with "
                        "lr_plugin.callbacks.ReduceLROnPlateau(log_dir=...).")
+    planned = {name: series for name, series in (planned or {}).items() if len(series[0])}
+    rates, planned_until = None, None
     try:
         if semantics == "pytorch":
             replayed = replay.replay_pytorch(plateau_records, threshold_mode, **changes)
+        elif planned:
+            rates = {}
+            for name, series in sorted(planned.items()):
+                decisions, (steps, values) = replay.replayed_rates(plateau_records, series, **changes)
+                replayed = replayed if rates else decisions  # one decision list: the first optimizer's
+                rates[name] = timeline.series_to_json(
+                    *downsample.downsample_series(steps, values, REPLAYED_POINTS))
+                planned_until = int(steps[-1]) if planned_until is None else min(planned_until, int(steps[-1]))
         else:
             replayed = replay.replay(plateau_records, **changes)
     except (ValueError, ImportError) as error:
@@ -78,5 +99,7 @@ def replay_body(run, plateau_records, args):
         "plateau_view": timeline.clean(plateau_view.derive(replayed)),
         "reductions": {"recorded": replay.reductions(plateau_records),
                        "replayed": replay.reductions(replayed)},
-        "first_divergence": replay.first_divergence(plateau_records, replayed),
+        "first_divergence": replay.first_divergence(plateau_records, replayed, planned_until),
+        # On a schedule: the rate each optimizer would have applied, step by step.
+        "rates": rates,
     }

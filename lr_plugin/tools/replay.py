@@ -12,6 +12,8 @@ when the settings act, not the loss they would have reached.
 import types
 import warnings
 
+import numpy as np
+
 SETTINGS = ("factor", "patience", "cooldown", "min_delta", "min_lr", "mode")
 MODES = ("min", "max", "auto")
 
@@ -29,24 +31,47 @@ def recorded_settings(plateau_records):
     return settings
 
 
-def replay(plateau_records, **changes):
+def replay(plateau_records, planned=None, **changes):
     """Replays the plateau decisions of a run with some settings changed.
 
     Args:
         plateau_records: the run's ``"plateau"`` records (``lr-plugin export``
             or ``lr_plugin.format.reader.read_timelines``).
+        planned: for a run trained on a schedule, the optimizer's planned
+            series ``(steps, rates)`` (the run's ``"planned"``). The replay
+            then reduces that schedule as training does (a ``ScaledSchedule``,
+            ``min_lr`` bounding the reductions), so each decision's rates are
+            the schedule's; without it, the rate is constant between decisions
+            from the recorded initial rate.
         **changes: new values for any of ``factor``, ``patience``, ``cooldown``,
             ``min_delta``, ``min_lr``, ``mode``.
 
     Returns:
         One plateau record per recorded epoch, as the callback would have
-        written it with the changed settings, starting from the recorded
-        initial rate.
+        written it with the changed settings.
 
     Raises:
         ValueError: for an unknown setting, a run without plateau records, or a
             setting ReduceLROnPlateau rejects (its own message).
     """
+    return _drive(plateau_records, planned, changes)[0]
+
+
+def replayed_rates(plateau_records, planned, **changes):
+    """``(decisions, (steps, rates))``: the replay on a schedule and the rate it
+    would have applied at each planned step (the schedule reduced by the
+    replayed decisions, evaluated as the optimizer evaluates it)."""
+    from lr_plugin.schedules import schedule_values
+
+    decisions, optimizer = _drive(plateau_records, planned, changes)
+    steps = np.asarray(planned[0], dtype=np.int64)
+    # Reduced or not, optimizer's rate source is now what training would have used.
+    return decisions, (steps, schedule_values(optimizer._learning_rate, steps))
+
+
+def _drive(plateau_records, planned, changes):
+    """Drives lr_plugin's ReduceLROnPlateau (Keras' decision code) on the recorded
+    values; returns (decisions, the optimizer it reduced)."""
     unknown = sorted(set(changes) - set(SETTINGS))
     if unknown:
         raise ValueError(f"replay() cannot change {unknown}; it changes {list(SETTINGS)}.")
@@ -56,21 +81,60 @@ def replay(plateau_records, **changes):
 
     settings = recorded_settings(plateau_records)
     settings.update({k: v for k, v in changes.items() if v is not None})
-    initial_rate = float(plateau_records[0].get("lr_before") or 0.0)
+    if planned is None:
+        learning_rate = float(plateau_records[0].get("lr_before") or 0.0)
+    else:
+        learning_rate = _recorded_schedule(*planned)
+    optimizer = keras.optimizers.SGD(learning_rate)
     callback = ReduceLROnPlateau(**settings)
-    callback.set_model(types.SimpleNamespace(optimizer=keras.optimizers.SGD(initial_rate)))
+    # No training to retrace: a reduced schedule is read eagerly.
+    callback.set_model(types.SimpleNamespace(optimizer=optimizer,
+                                             make_train_function=lambda force=False: None))
     callback.on_train_begin()
     decisions = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the missing-metric warning, once per epoch
         for record in plateau_records:
+            if planned is not None and record.get("step") is not None:
+                # At an epoch's end the optimizer has made step + 1 updates: its
+                # schedule is read where the next update would read it.
+                optimizer.iterations.assign(int(record["step"]) + 1)
             value = record.get("value")
             # Exported JSON writes NaN and infinities as strings: float() reads both.
             logs = {} if value is None else {settings["monitor"]: float(value)}
             callback.on_epoch_end(record["epoch"], logs)
             decision = dict(callback.last_decision, step=record.get("step"))
             decisions.append(decision)
-    return decisions
+    return decisions, optimizer
+
+
+def _recorded_schedule(steps, rates):
+    """A recorded planned series as a Keras learning-rate schedule: the rate
+    at a step is the last recorded one at or before it (the first before it).
+    Evaluated eagerly (the replay calls it outside any compiled step)."""
+    import keras  # only here: the replay module is imported without Keras
+
+    class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self):
+            self.steps = np.asarray(steps, dtype=np.int64)
+            self.rates = np.asarray(rates, dtype=np.float64)
+            if not self.steps.size or self.steps.shape != self.rates.shape:
+                raise ValueError("A planned series needs steps and rates of one "
+                                 f"non-empty length. Received {self.steps.shape} "
+                                 f"and {self.rates.shape}.")
+
+        def _values(self, at):  # schedule_values' vectorized path
+            index = np.searchsorted(self.steps, np.asarray(at, dtype=np.int64), side="right") - 1
+            return self.rates[np.clip(index, 0, self.steps.size - 1)]
+
+        def __call__(self, step):
+            at = int(keras.ops.convert_to_numpy(step))
+            return keras.ops.convert_to_tensor(float(self._values(at)), dtype="float32")
+
+        def get_config(self):
+            return {"steps": self.steps.tolist(), "rates": self.rates.tolist()}
+
+    return RecordedSchedule()
 
 
 def reductions(decisions):
@@ -162,15 +226,21 @@ def replay_pytorch(plateau_records, threshold_mode="abs", **changes):
     return decisions
 
 
-def first_divergence(recorded, replayed):
+def first_divergence(recorded, replayed, planned_until=None):
     """The first epoch whose decision or rate differs, or None when none does.
 
     From that epoch on the replay is no longer what training would have seen:
     the rate, and so the monitored values, would have gone another way.
+
+    ``planned_until``: with a replay on a schedule, the last step of the
+    planned series; an epoch ending there has an ``lr_after`` for an update
+    the series does not reach (training ended), so only its decision counts.
     """
     for old, new in zip(recorded, replayed):
-        if old.get("action") != new.get("action") or not _same_rate(
-                old.get("lr_after"), new.get("lr_after")):
+        step = old.get("step")
+        rate_known = planned_until is None or step is None or step < planned_until
+        if old.get("action") != new.get("action") or (rate_known and not _same_rate(
+                old.get("lr_after"), new.get("lr_after"))):
             return old.get("epoch")
     return None
 

@@ -286,17 +286,32 @@ def test_a_log_dir_only_keras_wrote_shows_its_per_epoch_rate_for_what_it_is(page
     assert "No learning-rate data yet" not in body and "No learning-rate points" not in body
 
 
-def test_on_a_schedule_the_ghost_shows_the_replayed_decisions_and_no_replayed_rate(page, tensorboard):
+def test_on_a_schedule_the_ghost_rate_is_the_reduced_schedule(page, tensorboard):
     run = "scheduled/lr_timeline"
     select_only(page, run)
+    _, timeline = route(tensorboard, f"timeline?run={run}")
+    page.fill('[data-testid="whatif-patience"]', "3")
     page.click('[data-testid="whatif-replay"]')
-    page.wait_for_selector('[data-testid="whatif-panel"][data-state="scheduled"]')
-    status, body = route(tensorboard, f"replay?run={run}")
-    assert status == 200 and body["reductions"]["replayed"]
+    page.wait_for_function("() => { const p = document.querySelector('[data-testid=whatif-panel]');"
+                           " return p && !p.hasAttribute('aria-busy') && p.getAttribute('data-state') === 'parted'; }",
+                           timeout=60000)
+    status, body = route(tensorboard, f"replay?run={run}&patience=3")
+    assert status == 200 and body["reductions"]["replayed"] != body["reductions"]["recorded"]
     assert shown_epochs(page, "whatif-reduction") == body["reductions"]["replayed"]
-    assert page.locator('[data-testid="whatif-schedule-note"]').is_visible()
-    # The replay starts from the first epoch's rate: a rate it drew would not be the schedule's.
-    assert series(page, "lr", "ghost") == []
-    assert page.evaluate("window.__lrTimelineApp.view.ghostMarks.divergence") is None
-    marks = page.evaluate("window.__lrTimelineApp.view.ghostMarks.reductions")
-    assert [mark["epoch"] for mark in marks] == body["reductions"]["replayed"]
+    assert not page.locator('[data-testid="whatif-schedule-note"]').count()
+    [ghost] = series(page, "lr", "ghost")
+    [[optimizer, points]] = body["rates"].items()
+    assert ghost["xs"] == [step for step, _ in points]
+    assert ghost["ys"] == pytest.approx([rate for _, rate in points], rel=1e-6)
+    # Up to the first replayed decision that differs, the ghost is the recorded rate.
+    parted_step = next(d["step"] for d in body["replayed"] if d["epoch"] == body["first_divergence"])
+    recorded = dict(map(tuple, timeline["learning_rate"][optimizer]))
+    same = [(step, rate) for step, rate in points if step <= parted_step and step in recorded]
+    assert same and [rate for _, rate in same] == pytest.approx([recorded[step] for step, _ in same], rel=1e-6)
+    # PyTorch's rules replay a constant rate: decisions only, with a note saying so.
+    page.select_option('[data-testid="whatif-semantics"]', "pytorch")
+    status, _ = route(tensorboard, f"replay?run={run}&semantics=pytorch")
+    if status == 200:
+        page.wait_for_selector('[data-testid="whatif-panel"][data-state="scheduled"]', timeout=60000)
+        assert page.locator('[data-testid="whatif-schedule-note"]').is_visible()
+        assert series(page, "lr", "ghost") == []

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 from conftest import read_run
-from plateau_helpers import drive, random_values
+from plateau_helpers import columns, drive, random_values, train_on_cosine
 
 import tb_helpers
 from lr_plugin.callbacks import ReduceLROnPlateau
@@ -93,3 +93,17 @@ def test_mode_can_be_replayed_the_other_way(tmp_path):
     assert body["reductions"]["recorded"] != []
     status, body = get(tb_helpers.make_client(tmp_path), "run=exp/lr_timeline&mode=sideways")
     assert status == 400 and "mode must be one of ['min', 'max', 'auto']" in body["error"]
+
+
+def test_on_a_schedule_the_route_sends_the_rates_the_reduced_schedule_applies(tmp_path):
+    recorded = train_on_cosine(tmp_path / "exp")
+    client = tb_helpers.make_client(tmp_path)
+    status, same = get(client, "run=exp/lr_timeline")
+    assert status == 200 and same["first_divergence"] is None
+    # Unchanged settings: the replayed rate is the rate training applied.
+    assert columns(same["rates"]["SGD"])[1] == pytest.approx(columns(recorded["learning_rate"]["SGD"])[1], rel=1e-6)
+    truth = train_on_cosine(tmp_path / "truth_only" / "exp", patience=3)
+    status, body = get(client, "run=exp/lr_timeline&patience=3")
+    assert body["reductions"]["replayed"] == replay.reductions(truth["plateau"])
+    assert columns(body["rates"]["SGD"])[1] == pytest.approx(columns(truth["learning_rate"]["SGD"])[1], rel=1e-6)
+    assert body["first_divergence"] is not None

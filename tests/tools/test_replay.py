@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import read_run
-from plateau_helpers import drive, random_values
+from plateau_helpers import columns, drive, random_values, train_on_cosine
 
 from lr_plugin.tools import replay
 from lr_plugin.callbacks import ReduceLROnPlateau
@@ -101,3 +101,29 @@ def test_replay_reads_only_the_newest_training_of_a_rerun_log_dir(tmp_path):
     assert [(r["epoch"], r["session"]) for r in document["recorded"]] == [
         (e, "second") for e in range(4)]
     assert len(document["replayed"]) == 4
+
+
+def test_on_a_schedule_unchanged_settings_replay_the_applied_rates(tmp_path):
+    run = train_on_cosine(tmp_path)
+    decisions, (steps, rates) = replay.replayed_rates(run["plateau"], columns(run["planned"]["SGD"]))
+    assert [d["action"] for d in decisions] == [d["action"] for d in run["plateau"]]
+    assert "reduce" in [d["action"] for d in decisions]
+    # The last epoch's lr_after is the rate of an update after the planned series ends.
+    assert [d["lr_after"] for d in decisions[:-1]] == pytest.approx(
+        [d["lr_after"] for d in run["plateau"][:-1]], rel=1e-6)
+    applied_steps, applied = columns(run["learning_rate"]["SGD"])
+    np.testing.assert_array_equal(steps, applied_steps)
+    np.testing.assert_allclose(rates, applied, rtol=1e-6)
+    assert replay.first_divergence(run["plateau"], decisions, planned_until=int(steps[-1])) is None
+
+
+@pytest.mark.parametrize("changes", [dict(patience=3), dict(factor=0.2, min_lr=0.01)])
+def test_on_a_schedule_a_replay_applies_the_rates_training_with_those_settings_applied(tmp_path, changes):
+    recorded = train_on_cosine(tmp_path / "recorded")
+    truth = train_on_cosine(tmp_path / "truth", **changes)
+    decisions, (steps, rates) = replay.replayed_rates(recorded["plateau"], columns(recorded["planned"]["SGD"]), **changes)
+    assert [d["action"] for d in decisions] == [d["action"] for d in truth["plateau"]]
+    truth_steps, truth_rates = columns(truth["learning_rate"]["SGD"])
+    np.testing.assert_array_equal(steps, truth_steps)
+    np.testing.assert_allclose(rates, truth_rates, rtol=1e-6)
+    assert not np.allclose(rates, columns(recorded["learning_rate"]["SGD"])[1], rtol=1e-6)

@@ -47,8 +47,10 @@ export function replayParams(edited, recorded, semantics = "keras", thresholdMod
  * each decision's lr_after from the end of its epoch (where the recorded reductions
  * sit too). The wait is drawn as the recorded one is (the server's decision_wait of
  * each replayed decision, in the answer's plateau_view), so unchanged settings draw
- * the recording. Returns {rate: {xs, ys}, wait: {xs, ys}, reductions: [{epoch, x}],
- * divergence: {epoch, x} | null}.
+ * the recording. On a run trained on a schedule the server sends the rate the
+ * reduced schedule would have applied at each step (body.rates, per optimizer): those
+ * are drawn instead, one line per optimizer. Returns {rate: {xs, ys}, rates:
+ * [{optimizer, xs, ys}], wait: {xs, ys}, reductions: [{epoch, x}], divergence: {epoch, x} | null}.
  */
 export function replayGhost(body, axis) {
   const view = body && body.plateau_view && typeof body.plateau_view === "object" ? body.plateau_view : null;
@@ -76,8 +78,19 @@ export function replayGhost(body, axis) {
   }
   const parted = finiteInt(body && body.first_divergence);
   const partedX = parted === null ? null : axis.epochEnd(parted, stepOf.get(parted) ?? null);
+  const rates = [];
+  const sent = body && body.rates && typeof body.rates === "object" && !Array.isArray(body.rates) ? body.rates : {};
+  for (const [optimizer, points] of Object.entries(sent)) {
+    if (!Array.isArray(points)) continue;
+    const line = { optimizer, xs: [], ys: [] };
+    for (const point of points) {
+      if (Array.isArray(point)) push(line, axis.point(finiteInt(point[0])), toNumber(point[1]));
+    }
+    if (line.xs.length) rates.push(line);
+  }
   return {
     rate,
+    rates,
     wait,
     reductions,
     divergence: partedX !== null && Number.isFinite(partedX) ? { epoch: parted, x: partedX } : null,

@@ -244,21 +244,24 @@ export class TimelineView {
     const ghost = replayGhost(this.ghost.body, axis);
     const prefix = entries.length > 1 ? [named(entry.name), " \u00b7 "] : [];
     const what = this.ghost.body.semantics === "pytorch" ? "PyTorch replay" : "replay";
-    // The replay starts from the first epoch's rate and does not follow a schedule: on a
-    // scheduled run its rates (and where they part) are not what training would have done.
-    const scheduled = Object.keys(entry.timeline.planned).length > 0;
+    // On a scheduled run, a replay that did not follow the schedule (PyTorch's rules, an
+    // older server) has no rate to draw: its constant rate is not what training would do.
+    const followed = ghost.rates.length > 0;
+    const scheduled = Object.keys(entry.timeline.planned).length > 0 && !followed;
     if (scheduled) ghost.divergence = null;
-    if (ghost.rate.xs.length && !scheduled) {
+    const lines = followed ? ghost.rates : ghost.rate.xs.length && !scheduled ? [{ optimizer: null, ...ghost.rate }] : [];
+    for (const line of lines) {
+      const name = line.optimizer && lines.length > 1 ? `${line.optimizer} ` : "";
       model.tracks.lr.series.push({
-        key: `${entry.run}\u0000ghost\u0000lr`,
+        key: `${entry.run}\u0000ghost\u0000lr${line.optimizer ? `\u0000${line.optimizer}` : ""}`,
         run: entry.run,
-        label: label(prefix, `rate (what-if ${what})`),
+        label: label(prefix, `${name}rate (what-if ${what})`),
         color: theme.ghost,
         width: 2,
         dash: [7, 4],
         step: "after",
-        xs: ghost.rate.xs,
-        ys: ghost.rate.ys,
+        xs: line.xs,
+        ys: line.ys,
       });
     }
     if (ghost.wait.xs.length && model.tracks.plateau.series.length) {

@@ -190,7 +190,9 @@ export class WhatIfPanel {
     const recorded = (body.reductions && body.reductions.recorded) || [];
     // On a schedule the replay's rates are not the schedule's (it starts from the first
     // epoch's rate): only its decisions are shown.
-    const parted = this.scheduled ? null : body.first_divergence;
+    // A scheduled run's replay that did not follow the schedule draws no rate.
+    const noRate = this.scheduled && !(body.rates && typeof body.rates === "object");
+    const parted = noRate ? null : body.first_divergence;
     const list = (epochs, testid) =>
       epochs.length
         ? epochs.map((epoch, index) => [
@@ -198,16 +200,16 @@ export class WhatIfPanel {
             h("span", { testid, "data-epoch": epoch, text: `Epoch ${formatKerasEpoch(epoch)}` }),
           ])
         : "none";
-    const state = this.scheduled ? "scheduled" : parted === null || parted === undefined ? "same" : "parted";
+    const state = noRate ? "scheduled" : parted === null || parted === undefined ? "same" : "parted";
     this.el.setAttribute("data-state", state);
     this.el.setAttribute("data-semantics", body.semantics || "keras");
     replaceChildren(
       this.summaryEl,
       h("div", {}, "Reductions replayed: ", list(replayed, "whatif-reduction"), " \u00b7 recorded: ", list(recorded, "whatif-recorded")),
-      this.scheduled
+      noRate
         ? h("div", {
             testid: "whatif-schedule-note",
-            text: "The replay does not follow this run's schedule: its decisions are shown, not a replayed rate.",
+            text: "This replay does not follow the run's schedule (PyTorch's rules replay a constant rate): its decisions are shown, not a replayed rate.",
           })
         : parted === null || parted === undefined
         ? h("div", { testid: "whatif-divergence", "data-epoch": "", text: "The replay decides as the recording did." })
