@@ -5,6 +5,7 @@ when every rate is a float32 value, and explicit int64 steps only when they are
 not an arithmetic progression (layout in lr_plugin/format/metadata.py).
 """
 
+import json
 import math
 import os
 import re
@@ -262,3 +263,61 @@ def test_a_real_fit_writes_version_2_whose_rates_the_weights_confirm(tmp_path, w
     # (The weight is float32: each delta is the rate up to one rounding of the weight.)
     np.testing.assert_allclose(logged, weight_trace.applied_rates(), rtol=1e-6, atol=1e-7)
     assert len(set(logged.tolist())) == 12  # the schedule moved the rate at every step
+
+
+def fast_loader_available():
+    try:
+        from tensorboard.data import server_ingester
+
+        return server_ingester.get_server_binary() is not None
+    except Exception:
+        return False
+
+
+def fetch_json(port, path):
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+        return json.loads(response.read().decode())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("load_fast", ["false", "true"])
+def test_a_real_tensorboard_serves_a_mixed_tag_whole_on_both_loaders(tmp_path, load_fast):
+    """Both data providers hand the plugin each chunk's tensor unchanged: uint8
+    version 2 chunks after a float64 version 1 chunk whose metadata the tag keeps."""
+    import time
+    import urllib.error
+
+    import tb_helpers
+
+    if load_fast == "true" and not fast_loader_available():
+        pytest.skip("tensorboard_data_server has no binary here")
+    logdir = tmp_path / "logs"
+    write_mixed_run(logdir / "resumed" / "lr_timeline")
+    port = tb_helpers.free_port()
+    log_path = tmp_path / "tensorboard.log"
+    process = tb_helpers.start_tensorboard(
+        logdir, port, [f"--load_fast={load_fast}"],
+        tb_helpers.tensorboard_env(tmp_path / "site"), log_path)
+    try:
+        body = None
+        for _ in range(90):  # until the run is loaded whole, or the process dies
+            if process.poll() is not None:
+                pytest.fail("tensorboard exited:\n" + log_path.read_text(errors="replace"))
+            try:
+                body = fetch_json(port, "/data/plugin/lr_timeline/timeline?"
+                                  "run=resumed/lr_timeline&downsample=1000000")
+            except (urllib.error.URLError, OSError, ValueError):
+                body = None
+            if body is not None and body.get("points") == {"SGD": 200}:
+                break
+            time.sleep(2)
+        assert body is not None and body["points"] == {"SGD": 200}, body
+        steps, rates = served_rates(body)
+        assert steps == list(range(200))
+        np.testing.assert_array_equal(rates, MIXED_RATES)
+        log = log_path.read_text(errors="replace")
+        assert "Traceback" not in log and "skipped data" not in log, log[-4000:]
+    finally:
+        tb_helpers.stop_process(process)
