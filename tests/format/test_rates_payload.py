@@ -265,22 +265,6 @@ def test_a_real_fit_writes_version_2_whose_rates_the_weights_confirm(tmp_path, w
     assert len(set(logged.tolist())) == 12  # the schedule moved the rate at every step
 
 
-def fast_loader_available():
-    try:
-        from tensorboard.data import server_ingester
-
-        return server_ingester.get_server_binary() is not None
-    except Exception:
-        return False
-
-
-def fetch_json(port, path):
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
-        return json.loads(response.read().decode())
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("load_fast", ["false", "true"])
 def test_a_real_tensorboard_serves_a_mixed_tag_whole_on_both_loaders(tmp_path, load_fast):
@@ -291,23 +275,18 @@ def test_a_real_tensorboard_serves_a_mixed_tag_whole_on_both_loaders(tmp_path, l
 
     import tb_helpers
 
-    if load_fast == "true" and not fast_loader_available():
-        pytest.skip("tensorboard_data_server has no binary here")
     logdir = tmp_path / "logs"
     write_mixed_run(logdir / "resumed" / "lr_timeline")
-    port = tb_helpers.free_port()
-    log_path = tmp_path / "tensorboard.log"
-    process = tb_helpers.start_tensorboard(
-        logdir, port, [f"--load_fast={load_fast}"],
-        tb_helpers.tensorboard_env(tmp_path / "site"), log_path)
+    process, port, log_path = tb_helpers.start_tensorboard_with_loader(logdir, tmp_path, load_fast)
     try:
         body = None
         for _ in range(90):  # until the run is loaded whole, or the process dies
             if process.poll() is not None:
                 pytest.fail("tensorboard exited:\n" + log_path.read_text(errors="replace"))
             try:
-                body = fetch_json(port, "/data/plugin/lr_timeline/timeline?"
-                                  "run=resumed/lr_timeline&downsample=1000000")
+                status, _, text = tb_helpers.fetch(port, "/data/plugin/lr_timeline/timeline?"
+                                                   "run=resumed/lr_timeline&downsample=1000000")
+                body = json.loads(text) if status == 200 else None
             except (urllib.error.URLError, OSError, ValueError):
                 body = None
             if body is not None and body.get("points") == {"SGD": 200}:
