@@ -291,11 +291,11 @@ def _decode_rates_v2(array):
         raise ValueError(
             f"a version 2 rates payload must be a 1-D uint8 tensor; received shape "
             f"{list(array.shape)}")
-    data = array.tobytes()
-    if len(data) < RATES_HEADER_BYTES:
+    data = np.ascontiguousarray(array)  # read in place: no copy of the payload
+    if data.size < RATES_HEADER_BYTES:
         raise ValueError(
             f"a version 2 rates payload needs its {RATES_HEADER_BYTES}-byte header; "
-            f"received {len(data)} bytes")
+            f"received {data.size} bytes")
     magic, version, rate_bytes, layout, reserved, count, first, stride = (
         RATES_HEADER.unpack_from(data))
     if magic != RATES_MAGIC or version != RATES_LAYOUT_VERSION or reserved:
@@ -314,19 +314,23 @@ def _decode_rates_v2(array):
     step_bytes = _STEP_DTYPE.itemsize if layout == STEPS_EXPLICIT else 0
     # Python integers: a hostile count cannot overflow, and nothing is allocated yet.
     expected = RATES_HEADER_BYTES + count * (step_bytes + rate_bytes)
-    if len(data) != expected:
+    if data.size != expected:
         raise ValueError(
             f"the rates payload's header declares {count} steps, which take {expected} "
-            f"bytes; it holds {len(data)}")
+            f"bytes; it holds {data.size}")
     rates_at = RATES_HEADER_BYTES + count * step_bytes
     rates = np.frombuffer(data, _RATE_DTYPES[rate_bytes], count, rates_at).astype(np.float64)
     if layout == STEPS_EXPLICIT:
         return np.frombuffer(data, _STEP_DTYPE, count, RATES_HEADER_BYTES).astype(np.int64), rates
     last = first + stride * (count - 1) if count else first
-    if not (-2**63 <= min(first, last) and max(first, last) < 2**63):
+    # Every step and every partial product of the in-place computation below fits int64.
+    if not (-2**63 <= min(first, last) and max(first, last) < 2**63 and abs(last - first) < 2**63):
         raise ValueError(
             f"the rates payload's steps run from {first} to {last}, beyond int64")
-    return first + stride * np.arange(count, dtype=np.int64), rates
+    steps = np.arange(count, dtype=np.int64)  # then in place: one array, no temporaries
+    steps *= stride
+    steps += first
+    return steps, rates
 
 
 def encode_records(records):

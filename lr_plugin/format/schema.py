@@ -219,7 +219,7 @@ def check_rates(array):
         first = steps[np.argmax(bad)].item()
         raise PayloadError(
             f"rate steps must be whole numbers from 0 to 2**53; received {first!r}")
-    return steps.astype(np.int64), rates
+    return steps.astype(np.int64, copy=False), rates
 
 
 def load_records(array):

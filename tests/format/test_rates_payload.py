@@ -100,6 +100,7 @@ HOSTILE = {
     "two-byte rates": (forged(rate_bytes=2), "2 bytes each; expected 4 (float32) or 8"),
     "an unknown step layout": (forged(layout=7), "step layout is 7; expected 0"),
     "steps beyond int64": (forged(count=3, first=2**62, stride=2**62, body=12), "beyond int64"),
+    "a stride that wraps int64": (forged(first=2**62, stride=-(2**63)), "beyond int64"),
     "steps past 2**53": (forged(first=2**53 - 1), "from 0 to 2**53; received 9007199254740992"),
     "a negative first step": (forged(first=-1), "received -1"),
     "a negative explicit step": (forged(layout=1, count=1, first=0, stride=0,
