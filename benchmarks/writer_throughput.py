@@ -1,9 +1,15 @@
 """Section ``writer``: how fast ``RunWriter`` gets logged steps to disk, and their size.
 
 Each repetition opens a writer on a fresh directory, calls ``add_rate`` once per
-step with a Python float (as ``LearningRateMonitor`` does), ``flush`` every
-1000 steps (the callbacks flush at epoch end and every 2 seconds), and
-``close``: the time runs until the event file is closed on disk.
+step with a Python float that is a float32 value (as ``LearningRateMonitor``
+does: Keras applies float32 rates), ``flush`` every 1000 steps (the callbacks
+flush at epoch end and every 2 seconds), and ``close``: the time runs until the
+event file is closed on disk. ``layout_sizes`` writes once more with the other
+layouts of a rates payload: float64 rates (a schedule evaluated on the host),
+steps with gaps (explicit steps). ``version_ratio`` times the same writes with
+the version 1 payload (float64 [n, 2], what lr_plugin wrote before), the two
+alternated in one process: on a shared machine the ratio says more than two
+runs of this section.
 
 Records (one epoch and one plateau record per epoch) are checked against the
 schema before they are buffered; ``record_cost`` times ``add_record`` against
@@ -11,6 +17,7 @@ the writer's unchecked test seam in the same process, which is what adding a
 record cost before the check.
 """
 
+import contextlib
 import math
 import os
 import time
@@ -20,8 +27,11 @@ from benchmarks import common
 FLUSH_EVERY = 1000
 
 
-def cosine_rates(steps, peak=0.01, warmup=1000):
-    """A different rate at every step: linear warmup, then cosine decay."""
+def cosine_rates(steps, peak=0.01, warmup=1000, float32=True):
+    """A different rate at every step: linear warmup, then cosine decay; float32
+    values unless ``float32`` is False."""
+    import numpy as np
+
     rates = []
     for step in range(steps):
         if step < warmup:
@@ -29,23 +39,67 @@ def cosine_rates(steps, peak=0.01, warmup=1000):
         else:
             progress = (step - warmup) / max(1, steps - warmup)
             rates.append(peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))))
-    return rates
+    return np.float32(rates).tolist() if float32 else rates
 
 
-def write_once(run_dir, rates):
+def encode_rates_version_1(steps, rates):
+    """The rates payload lr_plugin wrote before version 2: float64 [n, 2] (step, rate)."""
+    import numpy as np
+
+    return np.stack([np.asarray(steps, np.float64), np.asarray(rates, np.float64)], axis=1)
+
+
+@contextlib.contextmanager
+def version_1_writer():
+    """The writer writes version 1 rates payloads inside this block."""
+    from lr_plugin.format import metadata
+
+    encode = metadata.encode_rates
+    metadata.encode_rates = encode_rates_version_1
+    try:
+        yield
+    finally:
+        metadata.encode_rates = encode
+
+
+def version_ratio(scratch, rates, rounds):
+    """Seconds of ``write_once``, ``(version 2 samples, version 1 samples)``, alternated."""
+    samples = {2: [], 1: []}
+    for index in range(rounds):
+        for version in common.rotated(list(samples), index):
+            with version_1_writer() if version == 1 else contextlib.nullcontext():
+                samples[version].append(write_once(
+                    os.path.join(scratch, f"v{version}_{index}"), rates)[0])
+    return samples[2], samples[1]
+
+
+def write_once(run_dir, rates, steps=None):
+    """``(seconds, bytes on disk per step)`` of writing ``rates`` at ``steps``
+    (default 0, 1, 2, ...)."""
     from lr_plugin.format import writer
 
-    steps = len(rates)
     start = time.perf_counter()
     run_writer = writer.open_run_writer(run_dir)
     add_rate = run_writer.add_rate
-    for step, rate in enumerate(rates):
+    for step, rate in zip(steps or range(len(rates)), rates):
         add_rate("SGD", step, rate)
         if (step + 1) % FLUSH_EVERY == 0:
             run_writer.flush(step=step)
     run_writer.close()
     elapsed = time.perf_counter() - start
-    return elapsed, common.directory_bytes(run_dir) / steps
+    return elapsed, common.directory_bytes(run_dir) / len(rates)
+
+
+def layout_sizes(scratch, steps):
+    """Bytes on disk per step of the other layouts: ``{name: bytes}``."""
+    float64 = cosine_rates(steps, float32=False)
+    gaps = [step + step // 7 for step in range(steps)]  # one step in eight not logged
+    return {
+        "float64 rates (a host-evaluated schedule)":
+            write_once(os.path.join(scratch, "float64"), float64)[1],
+        "float32 rates, steps with gaps (explicit steps)":
+            write_once(os.path.join(scratch, "gaps"), cosine_rates(steps), gaps)[1],
+    }
 
 
 PLATEAU_RECORD = {
@@ -100,18 +154,29 @@ def run(quick=False, scratch=None, steps=None, repeats=None):
     checked, unchecked = record_cost(os.path.join(scratch, "writer", "records"),
                                      rounds=3 if quick else 7)
     ratio = common.summarize([c / u for c, u in zip(checked, unchecked)])
+    layouts = layout_sizes(os.path.join(scratch, "writer", "layouts"), min(steps, 100_000))
+    version_2, version_1 = version_ratio(os.path.join(scratch, "writer", "versions"),
+                                         rates, 3 if quick else 7)
+    versions = common.summarize([v2 / v1 for v2, v1 in zip(version_2, version_1)])
     return {
         "config": {"steps": steps, "repeats": repeats, "flush_every": FLUSH_EVERY,
                    "calls": "add_rate per step, flush per 1000 steps, close"},
         "seconds": common.summarize(seconds),
         "steps_per_second": throughput,
         "bytes_per_step": size,
+        "bytes_per_step_of_layouts": layouts,
+        "seconds_version_2_over_version_1": versions,
         "record_us": {"checked": common.summarize(checked),
                       "unchecked": common.summarize(unchecked), "ratio": ratio},
         "rows": [
             common.row("writer", f"logged steps per second to disk ({steps:,} steps)", throughput,
                        "steps/s"),
-            common.row("writer", "bytes on disk per logged step", size, "B"),
+            common.row("writer", "bytes on disk per logged step (float32 rates, one per step)",
+                       size, "B"),
+            *(common.row("writer", f"bytes on disk per logged step, {name}", value=value,
+                         unit="B") for name, value in layouts.items()),
+            common.row("writer", "write time, version 2 payloads / version 1 (alternated, "
+                       "same process)", versions, "x"),
             common.row("writer", "add_record, schema-checked (epoch and plateau records)",
                        common.summarize(checked), "us"),
             common.row("writer", "add_record checked / unchecked (the cost before the check)",

@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 from tensorboard import summary as tb_summary
@@ -244,6 +246,38 @@ def start_tensorboard(logdir, port, extra_args, env, log_path, builds_path=None)
         )
     finally:
         log.close()  # the child holds its own descriptor
+
+
+def fast_loader_available():
+    try:
+        from tensorboard.data import server_ingester
+
+        return server_ingester.get_server_binary() is not None
+    except Exception:
+        return False
+
+
+def fetch(port, path):
+    """From a TensorBoard on 127.0.0.1:port: ``(status, content type, body text)``, for error statuses too."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode(errors="replace")
+
+
+def start_tensorboard_with_loader(logdir, scratch_dir, load_fast):
+    """``(process, port, log path)``: TensorBoard on logdir with ``--load_fast=load_fast``
+    (stop it with stop_process); skips the test for "true" where the data server has no binary."""
+    import pytest
+
+    if load_fast == "true" and not fast_loader_available():
+        pytest.skip("tensorboard_data_server has no binary here")
+    port = free_port()
+    log_path = pathlib.Path(scratch_dir) / "tensorboard.log"
+    process = start_tensorboard(logdir, port, [f"--load_fast={load_fast}"],
+                                tensorboard_env(pathlib.Path(scratch_dir) / "site"), log_path)
+    return process, port, log_path
 
 
 def stop_process(process):

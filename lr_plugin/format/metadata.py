@@ -6,8 +6,8 @@ and nothing else of each other. It needs neither TensorFlow nor Keras.
 Layout of a run (one directory, owned by one writer per process)::
 
     <log_dir>/lr_timeline/events.out.tfevents.*
-        learning_rate/<optimizer>   kind "rates":   float64 tensor [n, 2] of (step, rate)
-        planned/<optimizer>         kind "rates":   the schedule's planned rate, same shape
+        learning_rate/<optimizer>   kind "rates":   the rates applied, one chunk per flush
+        planned/<optimizer>         kind "rates":   the schedule's planned rate, same layout
         epochs                      kind "records": JSON list of epoch records
         plateau                     kind "records": JSON list of plateau decisions
         events                      kind "records": JSON list of events
@@ -42,6 +42,38 @@ follows starts there. A sweep is not a training session: its ``session`` is
 its own id and it supersedes nothing. ``losses[i]`` is the loss measured
 after the update at ``learning_rates[i]``.
 
+Rates payloads. A chunk of ``n`` (step, rate) pairs is one of two tensors; a
+reader tells them apart by the tensor's dtype, never by the summary metadata
+(TensorBoard keeps a tag's metadata from its first event only, and one tag may
+hold chunks of both layouts when a newer lr_plugin resumes an older run):
+
+- Version 1: a float64 tensor of shape [n, 2], rows (step, rate). 16 bytes a step.
+- Version 2 (written now): a 1-D uint8 tensor, a 32-byte little-endian header
+  then the arrays::
+
+      offset  size  field
+           0     4  magic b"LRTR"
+           4     1  layout version, 2
+           5     1  bytes of a rate: 4 (float32) or 8 (float64)
+           6     1  step layout: 0 = arithmetic, step[i] = first + i * stride;
+                    1 = explicit, the n steps follow the header as int64
+           7     1  reserved, 0
+           8     8  n, uint64
+          16     8  first, int64 (0 when explicit)
+          24     8  stride, int64 (0 when explicit)
+          32        steps (explicit layout only): n int64
+                    rates: n float32 or float64
+
+  Rates are float32 when every rate of the chunk is a float32 value (as Keras
+  applies them), else float64 (a schedule evaluated on the host may not be).
+  Steps are (first, stride) when they form an arithmetic progression (one per
+  optimizer update, or per ``update_freq`` updates), else explicit. The usual
+  chunk costs 4 bytes a step. The tensor holds exactly ``32 + n * (8 if
+  explicit) + n * rate bytes`` bytes; anything else is not a rates payload.
+
+In both layouts steps are whole numbers from 0 to 2**53 and rates may be NaN
+or infinite.
+
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
 ``plugin_data.content`` is a serialized ``LrTimelinePluginData`` message::
@@ -49,7 +81,8 @@ Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_
     syntax = "proto3";
     package lr_plugin;
     message LrTimelinePluginData {
-      int32 version = 1;  // payload version; readers skip versions newer than theirs
+      int32 version = 1;  // the oldest reader version that reads the payload;
+                          // readers skip versions newer than theirs
       string kind = 2;    // "rates" or "records"
     }
 
@@ -59,6 +92,7 @@ to import, and TensorFlow 2.16+ pins a wide range of protobuf versions.
 """
 
 import json
+import struct
 
 import numpy as np
 from google.protobuf import descriptor_pb2
@@ -74,11 +108,17 @@ RUN_SUBDIR = "lr_timeline"
 ``train`` and ``validation`` directories, so a run never shares a directory
 with another writer."""
 
-PAYLOAD_VERSION = 1
-"""Version of the payloads written now. Bump it when a payload changes shape."""
+PAYLOAD_VERSION = 2
+"""The newest payload version this lr_plugin reads. Bump it when a payload
+changes so that older readers would misread it."""
 
 KIND_RATES = "rates"
 KIND_RECORDS = "records"
+
+WRITTEN_VERSIONS = {KIND_RATES: 2, KIND_RECORDS: 1}
+"""The version each kind is written with: the oldest reader that reads it.
+Records did not change, so an older lr_plugin still reads them and skips only
+the rates, with its "newer lr_plugin" warning."""
 
 LEARNING_RATE_PREFIX = "learning_rate/"
 PLANNED_PREFIX = "planned/"
@@ -154,7 +194,7 @@ def kind_of_tag(tag):
 
 def create_summary_metadata(kind):
     """SummaryMetadata for a summary of the given payload kind."""
-    content = LrTimelinePluginData(version=PAYLOAD_VERSION, kind=kind)
+    content = LrTimelinePluginData(version=WRITTEN_VERSIONS[kind], kind=kind)
     return summary_pb2.SummaryMetadata(
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
             plugin_name=PLUGIN_NAME, content=content.SerializeToString()
@@ -188,21 +228,109 @@ def is_readable(content):
     return 0 < data.version <= PAYLOAD_VERSION
 
 
-def encode_rates(steps, rates):
-    """The ``rates`` payload: a float64 array of shape [n, 2], rows (step, rate).
+RATES_MAGIC = b"LRTR"
+RATES_LAYOUT_VERSION = 2
+STEPS_ARITHMETIC = 0
+STEPS_EXPLICIT = 1
+RATES_HEADER = struct.Struct("<4sBBBBQqq")
+"""The 32-byte header of a version 2 rates payload (see the module docstring)."""
+RATES_HEADER_BYTES = RATES_HEADER.size
+_RATE_DTYPES = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
+_STEP_DTYPE = np.dtype("<i8")
 
-    float64 holds every step below 2**53 exactly and every float32 rate exactly.
+
+def encode_rates(steps, rates):
+    """The ``rates`` payload of version 2 (see the module docstring): a 1-D uint8 array.
+
+    Args:
+        steps: the whole-number steps, from 0 to 2**53.
+        rates: the rates, one per step; float32 values are stored in 4 bytes.
     """
-    return np.stack(
-        [np.asarray(steps, dtype=np.float64), np.asarray(rates, dtype=np.float64)],
-        axis=1,
-    ).reshape(-1, 2)
+    steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+    if steps.size != rates.size:
+        raise ValueError(
+            f"A rates payload needs one rate per step. Received {steps.size} steps and "
+            f"{rates.size} rates.")
+    with np.errstate(over="ignore"):  # a rate beyond float32's range stays float64
+        narrow = rates.astype(np.float32)
+    if np.array_equal(narrow, rates, equal_nan=True):
+        rates = narrow
+    count = steps.size
+    first = int(steps[0]) if count else 0
+    stride = int(steps[1] - steps[0]) if count > 1 else 0
+    arithmetic = count < 2 or bool(np.all(np.diff(steps) == stride))
+    layout, first, stride = ((STEPS_ARITHMETIC, first, stride) if arithmetic
+                             else (STEPS_EXPLICIT, 0, 0))
+    header = RATES_HEADER.pack(RATES_MAGIC, RATES_LAYOUT_VERSION, rates.itemsize, layout, 0,
+                                count, first, stride)
+    parts = [header] + ([] if arithmetic else [steps.astype(_STEP_DTYPE).tobytes()])
+    parts.append(rates.astype(_RATE_DTYPES[rates.itemsize]).tobytes())
+    return np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
 def decode_rates(array):
-    """Inverse of encode_rates: (int64 steps, float64 rates)."""
-    array = np.asarray(array, dtype=np.float64).reshape(-1, 2)
+    """``(int64 steps, float64 rates)`` of a ``rates`` payload of either version.
+
+    Checks the layout, not the values: ``lr_plugin.format.schema.check_rates``
+    also checks that steps lie in [0, 2**53). Never allocates more than a small
+    multiple of the bytes the payload holds.
+
+    Raises:
+        ValueError: for an array that is neither layout, saying what was wrong.
+    """
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return _decode_rates_v2(array)
+    array = np.asarray(array, dtype=np.float64).reshape(-1, 2)  # version 1
     return array[:, 0].astype(np.int64), array[:, 1]
+
+
+def _decode_rates_v2(array):
+    if array.ndim != 1:
+        raise ValueError(
+            f"a version 2 rates payload must be a 1-D uint8 tensor; received shape "
+            f"{list(array.shape)}")
+    data = np.ascontiguousarray(array)  # read in place: no copy of the payload
+    if data.size < RATES_HEADER_BYTES:
+        raise ValueError(
+            f"a version 2 rates payload needs its {RATES_HEADER_BYTES}-byte header; "
+            f"received {data.size} bytes")
+    magic, version, rate_bytes, layout, reserved, count, first, stride = (
+        RATES_HEADER.unpack_from(data))
+    if magic != RATES_MAGIC or version != RATES_LAYOUT_VERSION or reserved:
+        raise ValueError(
+            f"the rates payload's header is not lr_timeline's (magic {magic!r}, layout "
+            f"version {version}, reserved byte {reserved}; expected {RATES_MAGIC!r}, "
+            f"{RATES_LAYOUT_VERSION}, 0)")
+    if rate_bytes not in _RATE_DTYPES:
+        raise ValueError(
+            f"the rates payload's rates are {rate_bytes} bytes each; expected 4 (float32) "
+            "or 8 (float64)")
+    if layout not in (STEPS_ARITHMETIC, STEPS_EXPLICIT):
+        raise ValueError(
+            f"the rates payload's step layout is {layout}; expected {STEPS_ARITHMETIC} "
+            f"(arithmetic) or {STEPS_EXPLICIT} (explicit)")
+    step_bytes = _STEP_DTYPE.itemsize if layout == STEPS_EXPLICIT else 0
+    # Python integers: a hostile count cannot overflow, and nothing is allocated yet.
+    expected = RATES_HEADER_BYTES + count * (step_bytes + rate_bytes)
+    if data.size != expected:
+        raise ValueError(
+            f"the rates payload's header declares {count} steps, which take {expected} "
+            f"bytes; it holds {data.size}")
+    rates_at = RATES_HEADER_BYTES + count * step_bytes
+    rates = np.frombuffer(data, _RATE_DTYPES[rate_bytes], count, rates_at).astype(np.float64)
+    if layout == STEPS_EXPLICIT:
+        return np.frombuffer(data, _STEP_DTYPE, count, RATES_HEADER_BYTES).astype(np.int64), rates
+    last = first + stride * (count - 1) if count else first
+    # Every step and every partial product of the in-place computation below fits int64.
+    if not (-2**63 <= min(first, last) and max(first, last) < 2**63 and abs(last - first) < 2**63):
+        raise ValueError(
+            f"the rates payload's steps run from {first} to {last}, beyond int64")
+    steps = np.arange(count, dtype=np.int64)  # then in place: one array, no temporaries
+    steps *= stride
+    steps += first
+    return steps, rates
 
 
 def encode_records(records):

@@ -26,7 +26,8 @@ MAX_EXTRA_DEPTH = 8
 """Deepest nesting of lists and dicts accepted in a record field."""
 
 MAX_STEP = 2**53
-"""Steps are stored as float64, which holds every whole number below this exactly."""
+"""Steps lie below this: version 1 payloads store them as float64, which holds
+every whole number below it exactly."""
 
 Payload = collections.namedtuple("Payload", "step wall_time numpy")
 """One summary of a tag: its event step, wall time and decoded tensor.
@@ -139,16 +140,17 @@ _COUNT_FIELDS = ("epoch",) + _STEP_FIELDS
 
 # Tensors.
 
-_DT_FLOAT, _DT_DOUBLE, _DT_STRING = 1, 2, 7
-_NUMERIC = {_DT_FLOAT: ("float_val", np.float32), _DT_DOUBLE: ("double_val", np.float64)}
+_DT_FLOAT, _DT_DOUBLE, _DT_UINT8, _DT_STRING = 1, 2, 4, 7
+_NUMERIC = {_DT_FLOAT: ("float_val", np.float32), _DT_DOUBLE: ("double_val", np.float64),
+            _DT_UINT8: ("int_val", np.uint8)}
 
 
 def decode_tensor(tensor):
     """A ``TensorProto`` as a numpy array, checked against the bytes it holds.
 
     Raises:
-        PayloadError: for a dtype other than float32, float64 or string, a
-            negative dimension, or content that does not fill the shape.
+        PayloadError: for a dtype other than float32, float64, uint8 or string,
+            a negative dimension, or content that does not fill the shape.
     """
     shape = [dim.size for dim in tensor.tensor_shape.dim]
     if any(size < 0 for size in shape):
@@ -165,7 +167,8 @@ def decode_tensor(tensor):
     if tensor.dtype not in _NUMERIC:
         raise PayloadError(
             f"the tensor's dtype is {tensor.dtype} (a TensorFlow DataType number); "
-            f"lr_timeline payloads are float64 ({_DT_DOUBLE}) or string ({_DT_STRING})")
+            f"lr_timeline payloads are float64 ({_DT_DOUBLE}), uint8 ({_DT_UINT8}) or "
+            f"string ({_DT_STRING})")
     field, dtype = _NUMERIC[tensor.dtype]
     itemsize = np.dtype(dtype).itemsize
     if tensor.tensor_content:
@@ -178,29 +181,45 @@ def decode_tensor(tensor):
     if len(values) != count:
         raise PayloadError(
             f"the tensor's shape {shape} needs {count} values; it holds {len(values)}")
+    if dtype == np.uint8 and any(not 0 <= v <= 255 for v in values):
+        raise PayloadError("the uint8 tensor holds values outside 0..255")
     return np.array(values, dtype=dtype).reshape(shape)
 
 
 def check_rates(array):
-    """``(steps int64, rates float64)`` of a ``rates`` payload array.
+    """``(steps int64, rates float64)`` of a ``rates`` payload array, either version.
+
+    Version 2 is a 1-D uint8 array (its layout is in ``metadata``), version 1 a
+    float array of shape [n, 2] (step, rate); the dtype tells them apart.
 
     Raises:
-        PayloadError: unless it is a float array of shape [n, 2] whose steps
-            are whole numbers from 0 to 2**53.
+        PayloadError: unless it is one of the two layouts and its steps are
+            whole numbers from 0 to 2**53.
     """
-    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
-        kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
-        raise PayloadError(f"a rates payload must be a float array; received {kind}")
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise PayloadError(
-            f"a rates payload must have shape [n, 2] (step, rate); received {list(array.shape)}")
-    steps = array[:, 0].astype(np.float64)
-    bad = ~((steps >= 0) & (steps < MAX_STEP) & (np.floor(steps) == steps))
+    if isinstance(array, np.ndarray) and array.dtype == np.uint8:
+        try:
+            steps, rates = metadata.decode_rates(array)
+        except ValueError as error:
+            raise PayloadError(str(error)) from None
+    else:
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+            raise PayloadError(
+                f"a rates payload must be a uint8 (version 2) or float (version 1) array; "
+                f"received {kind}")
+        if array.ndim != 2 or array.shape[1] != 2:
+            raise PayloadError(
+                "a version 1 rates payload must have shape [n, 2] (step, rate); received "
+                f"{list(array.shape)}")
+        steps, rates = array[:, 0].astype(np.float64), array[:, 1].astype(np.float64)
+    bad = ~((steps >= 0) & (steps < MAX_STEP))
+    if steps.dtype.kind == "f":
+        bad |= np.floor(steps) != steps
     if bad.any():
-        first = steps[np.argmax(bad)]
+        first = steps[np.argmax(bad)].item()
         raise PayloadError(
             f"rate steps must be whole numbers from 0 to 2**53; received {first!r}")
-    return steps.astype(np.int64), array[:, 1].astype(np.float64)
+    return steps.astype(np.int64, copy=False), rates
 
 
 def load_records(array):

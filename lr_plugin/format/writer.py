@@ -358,7 +358,8 @@ class RunWriter:
             if not count:
                 continue
             payload = metadata.encode_rates(steps[:count], rates[:count])
-            events.append(self._event(tag, metadata.KIND_RATES, int(max(steps[:count])), payload))
+            events.append(self._event(
+                tag, metadata.KIND_RATES, int(max(steps[:count])), payload, count))
             self._rates[tag] = (steps[count:], rates[count:])
         for tag, records in self._records.items():
             if records:

@@ -143,6 +143,18 @@ def _records_tensor(text):
     return _tensor(7, [], string_val=[data])
 
 
+def _v2_tensor(count=None, cut=0, layout=None, first=None):
+    """A version 2 rates tensor of two steps (float32 rates) with one header field forged."""
+    good = metadata.encode_rates([1_000_000, 1_000_001], [0.5, 0.25]).tobytes()
+    fields = list(metadata.RATES_HEADER.unpack_from(good))  # magic, version, rate bytes,
+    for index, value in ((3, layout), (5, count), (6, first)):  # layout, 0, count, first, stride
+        if value is not None:
+            fields[index] = value
+    data = metadata.RATES_HEADER.pack(*fields) + good[metadata.RATES_HEADER.size:]
+    data = data[:len(data) - cut]
+    return _tensor(4, [len(data)], data)
+
+
 def malformed_frames():
     """``[(name, frame)]``: valid frames around payloads that break the contract."""
     rates_tag, doubles = "learning_rate/SGD", np.array([[1e6, 0.5]]).tobytes()
@@ -156,6 +168,11 @@ def malformed_frames():
         ("rates_three_columns", rates_tag, _tensor(2, [1, 3], np.zeros(3).tobytes())),
         ("rates_nan_step", rates_tag, _tensor(2, [1, 2], np.array([np.nan, 0.1]).tobytes())),
         ("rates_string", rates_tag, _records_tensor("[]")),
+        # Version 2 (uint8) payloads whose header lies about the bytes that follow.
+        ("rates_v2_count_too_large", rates_tag, _v2_tensor(count=2**62)),
+        ("rates_v2_truncated", rates_tag, _v2_tensor(cut=3)),
+        ("rates_v2_unknown_step_layout", rates_tag, _v2_tensor(layout=7)),
+        ("rates_v2_steps_past_2_53", rates_tag, _v2_tensor(first=2**53 - 1)),
         ("planned_negative_step", "planned/SGD",
          _tensor(2, [1, 2], np.array([-5.0, 0.1]).tobytes())),
         ("records_not_json", "events", _records_tensor("{not json")),

@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -91,7 +90,7 @@ def test_export_reads_every_variant_and_keeps_what_came_before_the_damage(damage
                 "warning:" in err), run
         read += 1
     print(f"\nexport: {len(written)} variants tried, {read} read without error")
-    assert read == len(written) == 1 + 3 * PER_KIND + 24
+    assert read == len(written) == 1 + 3 * PER_KIND + 28
 
 
 def test_export_of_every_variant_at_once_in_a_subprocess_has_no_traceback(damaged):
@@ -105,24 +104,6 @@ def test_export_of_every_variant_at_once_in_a_subprocess_has_no_traceback(damage
                for line in result.stderr.splitlines()), result.stderr[-3000:]
 
 
-def fast_loader_available():
-    try:
-        from tensorboard.data import server_ingester
-
-        return server_ingester.get_server_binary() is not None
-    except Exception:
-        return False
-
-
-def fetch(port, path):
-    """``(status, content type, body text)``, for error statuses too."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
-            return response.status, response.headers["Content-Type"], response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers["Content-Type"], error.read().decode(errors="replace")
-
-
 def wait_until_loaded(port, process, log_path, expected_runs):
     """Waits until /runs lists the runs expected to have data, twice the same."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -131,7 +112,7 @@ def wait_until_loaded(port, process, log_path, expected_runs):
         if process.poll() is not None:
             pytest.fail("tensorboard exited:\n" + log_path.read_text(errors="replace")[-4000:])
         try:
-            status, _, text = fetch(port, "/data/plugin/lr_timeline/runs")
+            status, _, text = tb_helpers.fetch(port, "/data/plugin/lr_timeline/runs")
             runs = {r["run"] for r in json.loads(text)["runs"]} if status == 200 else None
         except (urllib.error.URLError, OSError, ValueError):
             runs = None
@@ -146,22 +127,17 @@ def wait_until_loaded(port, process, log_path, expected_runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("load_fast", ["false", "true"])
 def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp_path, load_fast):
-    if load_fast == "true" and not fast_loader_available():
-        pytest.skip("tensorboard_data_server has no binary here")
     logdir, written = served_logdir
     expected = {run for run, v in written.items() if epochs_before(v.data, v.intact_until)}
-    port = tb_helpers.free_port()
-    log_path = tmp_path / "tensorboard.log"
-    process = tb_helpers.start_tensorboard(
-        logdir, port, [f"--load_fast={load_fast}"],
-        tb_helpers.tensorboard_env(tmp_path / "site"), log_path)
+    process, port, log_path = tb_helpers.start_tensorboard_with_loader(logdir, tmp_path, load_fast)
     try:
         listed = wait_until_loaded(port, process, log_path,
                                    expected | {"rerun/lr_timeline", "resumed/lr_timeline"})
         served = 0
         for run, variant in sorted(written.items()):
             query = urllib.parse.urlencode({"run": run, "downsample": 1_000_000})
-            status, content_type, text = fetch(port, f"/data/plugin/lr_timeline/timeline?{query}")
+            status, content_type, text = tb_helpers.fetch(
+                port, f"/data/plugin/lr_timeline/timeline?{query}")
             assert status < 500 and content_type.startswith("application/json"), (run, text[:500])
             body = json.loads(text)
             kept = epochs_before(variant.data, variant.intact_until)
@@ -184,7 +160,7 @@ def test_tensorboard_serves_every_variant_as_json_without_5xx(served_logdir, tmp
               f"{served} served without error")
         for run in ("rerun/lr_timeline", "resumed/lr_timeline"):
             query = urllib.parse.urlencode({"run": run, "downsample": 1_000_000})
-            status, _, text = fetch(port, f"/data/plugin/lr_timeline/timeline?{query}")
+            status, _, text = tb_helpers.fetch(port, f"/data/plugin/lr_timeline/timeline?{query}")
             body, exported = json.loads(text), export_run(logdir, run)[1]["runs"][run]
             for key in ("learning_rate", "epochs", "plateau", "events"):
                 assert body[key] == exported[key], (run, key)

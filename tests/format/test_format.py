@@ -44,7 +44,7 @@ def test_summaries_follow_the_contract(tmp_path):
             assert meta.plugin_data.plugin_name == "lr_timeline"
             assert meta.data_class == metadata.summary_pb2.DATA_CLASS_TENSOR
             parsed = metadata.parse_plugin_metadata(meta.plugin_data.content)
-            assert parsed.version == metadata.PAYLOAD_VERSION
+            assert parsed.version == metadata.WRITTEN_VERSIONS[parsed.kind]
             assert parsed.kind == metadata.kind_of_tag(value.tag)
     assert set(seen) == {"learning_rate/SGD", "learning_rate/Adam_head", "planned/SGD",
                          "epochs", "plateau", "events"}
