@@ -153,7 +153,10 @@ class RateSummary:
             return np.arange(i0, i1, dtype=np.int64)
         ends = np.array([i0, i1 - 1], np.int64)
         lo, hi = np.searchsorted(self._changes, [i0, i1])
-        if hi - lo + 2 > max_points:
+        # The window's ends count once, whether they are change points or not.
+        ends_apart = int(lo == hi or self._changes[lo] != i0)
+        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
+        if hi - lo + ends_apart > max_points:
             # Rule 3: the envelope of every range, from the levels alone.
             lows, highs = self._range_extremes(*_ranges(i0, i1, (max_points - 2) // 2), every=True)
             return np.unique(np.concatenate([ends, lows, highs]))

@@ -76,6 +76,15 @@ def test_change_points_beyond_the_budget_give_each_range_its_extremes():
     np.testing.assert_array_equal(kept_rates, rates[kept_steps])
 
 
+@pytest.mark.parametrize("max_points", [80, 81])
+def test_change_points_that_fill_the_budget_exactly_are_all_kept(max_points):
+    # 80 change points, the first and last point among them.
+    rates = np.repeat(0.1 * 0.9 ** np.arange(40), 3)
+    kept_steps, kept_rates = downsample.downsample_series(np.arange(120), rates, max_points)
+    assert kept_steps.size == 80
+    np.testing.assert_array_equal(step_line(kept_steps, kept_rates, np.arange(120)), rates)
+
+
 def test_slow_float32_cosine_stays_within_the_budget():
     # Rounded to float32, as Keras applies it, a slow cosine repeats each rate
     # for a few steps: 12,018 change points in 1M steps, for a budget of 2000.
