@@ -95,7 +95,7 @@ class RateSummary:
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
         self._levels = _build_levels(self._rates, smooth_indices, self._index_type)
-        del smooth_indices
+        del smooth_indices  # before the next build: the peak is what RSS keeps
         self._change_levels = _build_levels(self._rates, self._changes, self._index_type)
 
     @property
