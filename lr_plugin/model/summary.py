@@ -152,7 +152,7 @@ class RateSummary:
         if count <= max_points:
             return np.arange(i0, i1, dtype=np.int64)
         ends = np.array([i0, i1 - 1], np.int64)
-        lo, hi = np.searchsorted(self._changes, [i0, i1])
+        lo, hi = self._change_positions(np.array([i0, i1]))
         # The window's ends count once, whether they are change points or not.
         ends_apart = int(lo == hi or self._changes[lo] != i0)
         ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
@@ -188,7 +188,7 @@ class RateSummary:
         if not every:
             return lows, highs
         # A range's change points are a slice of the change point list.
-        first, last = np.searchsorted(self._changes, starts), np.searchsorted(self._changes, ends)
+        first, last = self._change_positions(starts), self._change_positions(ends)
         change_lows, change_highs = _level_extremes(
             self._rates, self._change_levels, first, last, self._change_at
         )
@@ -197,6 +197,11 @@ class RateSummary:
             columns = np.stack(list(candidates) + [np.where(ends > starts, starts, -1)], axis=1)
             found.append(_pick_extreme(self._rates, columns, which))
         return found
+
+    def _change_positions(self, indices):
+        """Where ``indices`` fall in the change point list (``searchsorted``, left)."""
+        # Keys of another dtype would make numpy cast the whole list: O(#changes).
+        return np.searchsorted(self._changes, indices.astype(self._changes.dtype))
 
     def _smooth_at(self, items, valid):
         """Level 0 of the smooth levels: the point itself if it is smooth, else -1."""
