@@ -442,6 +442,9 @@ def run(quick=False, scratch=None, sizes=None, rounds=None, loaders=None):
 
     scalar_sizes, scalar_note = [], None
     rate_per_s = None
+    # Imports and TensorBoard's writer warm up on a throwaway run, not in the
+    # write rate the larger sizes are judged by (a cold start took 14 s for 10k).
+    write_scalars_run(os.path.join(scratch, "plugin", "warmup", "scalars"), [0.1, 0.1])
     for steps in sorted(sizes):
         if rate_per_s is not None and steps / rate_per_s > MAX_SCALAR_WRITE_S:
             scalar_note = (f"scalars comparison left out at {steps:,} steps: writing them "
