@@ -11,18 +11,23 @@ The rule, for a series of ``n`` points and a budget of ``max_points``:
 2. A *plateau* is two or more consecutive points with the same rate (NaN equals
    NaN). Where the rate moves into or out of a plateau, both sides of the move
    are *change points*: the last point before it and the first point after it.
-   The first and the last point of the series are always kept too. A step line
-   (and a straight line) drawn through the kept points then shows every plateau
-   and every jump exactly.
-3. If the change points alone exceed ``max_points``, they are all returned
-   anyway: a correct step function beats the budget.
-4. Otherwise the remaining budget goes to the points that are neither change
+   If the change points, with the first and the last point of the series, fit
+   in ``max_points``, they are all kept: a step line (and a straight line)
+   drawn through the kept points then shows every plateau and every jump
+   exactly. The remaining budget goes to the points that are neither change
    points nor inside a plateau (the smooth parts): the series is cut into
    ``budget // 2`` equal ranges of points, and each range keeps its smallest
    and its largest smooth rate, so peaks and troughs of cyclic or warmup
-   schedules survive.
+   schedules survive. This is the usual case (step decay, plateau reductions).
+3. If the change points do not fit (a slow decay in float32, as Keras applies
+   it, has runs of equal rates every few steps: 1.29M change points in a 10M
+   step cosine), the series is cut into ``(max_points - 2) // 2`` equal ranges
+   of points, and each range keeps its smallest and its largest rate over all
+   its points, change points included, plus the first and the last point: the
+   envelope of what happened is drawn exactly, and every kept point is a real
+   point of the series.
 
-The result never exceeds ``max_points`` except in case 3. The rule is
+The result never has more than ``max_points`` points. The rule is
 implemented once, in ``lr_plugin.model.summary.RateSummary``, which also
 answers it for a window of steps without rereading the series; this module is
 the one-shot form for a whole series.
@@ -54,8 +59,8 @@ def downsample_series(steps, rates, max_points):
     Args:
         steps: 1-D array of steps, increasing.
         rates: 1-D array of rates, same length.
-        max_points: the budget, an int >= 2. It is exceeded only when the
-            change points alone need more (see the module docstring).
+        max_points: the budget, an int >= 2: at most this many points are
+            returned (see the module docstring).
 
     Returns:
         ``(steps, rates)`` arrays of the kept points, in step order.

@@ -8,19 +8,29 @@ points of steps ``start..end``" in O(N * BRANCHING * log n), whatever the
 length of the run, with the rule of ``lr_plugin.model.downsample``:
 
 1. A window with at most N points is sent whole: full detail.
-2. Every *change point* inside the window is kept (both sides of a move into
-   or out of a plateau, computed once over the whole series), and so are the
-   window's first and last point. If they alone exceed N, they are all sent.
-3. The rest of the budget goes to the smooth parts: the window is cut into
-   ``(N - kept) // 2`` equal ranges of points, and each range keeps its
-   smallest and its largest *smooth* rate (a point neither a change point nor
-   inside a plateau), so peaks and troughs survive.
+2. If the window's *change points* (both sides of a move into or out of a
+   plateau, computed once over the whole series) and its first and last point
+   fit in N, they are all kept, and the rest of the budget goes to the smooth
+   parts: the window is cut into ``(N - kept) // 2`` equal ranges of points,
+   and each range keeps its smallest and its largest *smooth* rate (a point
+   neither a change point nor inside a plateau), so peaks and troughs survive.
+3. Otherwise (a slow float32 decay: runs of equal rates every few steps) the
+   window is cut into ``(N - 2) // 2`` equal ranges, and each keeps its
+   smallest and largest rate over *all* its points, plus the window's first
+   and last point: the envelope of what happened, exactly, in at most N points.
+
+The answer never has more than N points.
 
 How it stays cheap: level ``k`` stores, for every aligned bucket of
 ``BRANCHING**k`` points, the index of its smallest and of its largest smooth
 rate (the first and last point of a bucket are its bounds, so they need no
 storage). A range is covered by at most ``2 * BRANCHING`` buckets per level
 (fewer, coarser buckets in its middle), so its extremes cost a few gathers.
+The change points have the same levels over their own list, so rule 3 never
+gathers a window's change points: a range's extremes over all its points are
+those of its smooth points, of its change points and of its first point (a
+plateau point has the rate of its plateau's ends, which are change points, or
+the range lies inside the plateau and its first point has that rate).
 
 Storage is lossless and compact: steps that are contiguous (the usual case)
 are kept as their first step only, and rates that are all float32 values (what
@@ -81,7 +91,12 @@ class RateSummary:
         changes, smooth = _change_points_and_smooth(self._rates)
         self._changes = changes.astype(self._index_type)
         self._smooth_bits = np.packbits(smooth)
-        self._levels = _build_levels(self._rates, smooth, self._index_type)
+        smooth_indices = np.where(
+            smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
+        )
+        self._levels = _build_levels(self._rates, smooth_indices, self._index_type)
+        del smooth_indices  # before the next build: the peak is what RSS keeps
+        self._change_levels = _build_levels(self._rates, self._changes, self._index_type)
 
     @property
     def rate_dtype(self):
@@ -97,7 +112,8 @@ class RateSummary:
     def nbytes(self):
         """Bytes held by the arrays of this summary."""
         arrays = [self._rates, self._changes, self._smooth_bits]
-        arrays += [a for level in self._levels for a in level]
+        arrays += [a for levels in (self._levels, self._change_levels)
+                   for level in levels for a in level]
         if self._steps is not None:
             arrays.append(self._steps)
         return sum(a.nbytes for a in arrays)
@@ -127,87 +143,74 @@ class RateSummary:
         return low, max(low, high)
 
     def select(self, i0, i1, max_points):
-        """Sorted indices of the points of ``i0 .. i1 - 1`` to send (see the module rule)."""
+        """Sorted indices of the points of ``i0 .. i1 - 1`` to send (see the module rule).
+
+        At most ``max_points`` of them.
+        """
         _check_budget(max_points)
         count = i1 - i0
         if count <= max_points:
             return np.arange(i0, i1, dtype=np.int64)
-        lo, hi = np.searchsorted(self._changes, [i0, i1])
-        required = np.concatenate(
-            [self._changes[lo:hi].astype(np.int64), np.array([i0, i1 - 1], np.int64)]
-        )
-        required = np.unique(required)
+        ends = np.array([i0, i1 - 1], np.int64)
+        lo, hi = self._change_positions(np.array([i0, i1]))
+        # The window's ends count once, whether they are change points or not.
+        ends_apart = int(lo == hi or self._changes[lo] != i0)
+        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
+        if hi - lo + ends_apart > max_points:
+            # Rule 3: the envelope of every range, from the levels alone.
+            lows, highs = self._range_extremes(*_ranges(i0, i1, (max_points - 2) // 2), every=True)
+            return np.unique(np.concatenate([ends, lows, highs]))
+        required = np.unique(np.concatenate([self._changes[lo:hi].astype(np.int64), ends]))
         budget = max_points - required.size
         if budget < 2:
             return required
-        groups = budget // 2
-        size = -(-count // groups)  # ceil: at most `groups` ranges
-        starts = np.arange(i0, i1, size, dtype=np.int64)
-        ends = np.minimum(starts + size, i1)
-        lows, highs = self._range_extremes(starts, ends)
+        lows, highs = self._range_extremes(*_ranges(i0, i1, budget // 2))
         picks = np.concatenate([lows, highs])
         return np.unique(np.concatenate([required, picks[picks >= 0]]))
 
     def points(self, max_points, start=None, end=None):
         """``(steps, rates)`` of at most ``max_points`` points with ``start <= step <= end``.
 
-        The budget is exceeded only when the window's change points alone need
-        more. Returns int64 steps and float64 rates in step order.
+        Returns int64 steps and float64 rates in step order.
         """
         keep = self.select(*self.index_range(start, end), max_points)
         return self.steps_at(keep), self.rates_at(keep)
 
-    def _range_extremes(self, starts, ends):
+    def _range_extremes(self, starts, ends, every=False):
         """Indices of the smallest and largest smooth rate of each range ``[start, end)``.
 
-        -1 where a range has no smooth point. Each range is split, level by
-        level, into its unaligned edges (fewer than BRANCHING buckets each) and
-        an aligned middle handed to the next, coarser level.
+        -1 where a range has no smooth point. With ``every``, the extremes over
+        all the points of each range instead (never -1 for a non-empty range).
         """
-        count = starts.size
-        best = [np.full(count, -1, np.int64), np.full(count, -1, np.int64)]
-        low, high = starts.copy(), ends.copy()
-        active = np.flatnonzero(high > low)
-        offsets = np.arange(BRANCHING, dtype=np.int64)
-        for level in range(len(self._levels) + 1):
-            if active.size == 0:
-                break
-            a, z = low[active], high[active]
-            aligned_a = -(-a // BRANCHING) * BRANCHING
-            aligned_z = z // BRANCHING * BRANCHING
-            whole = aligned_a >= aligned_z  # no aligned middle: take every bucket
-            aligned_a = np.where(whole, z, aligned_a)
-            aligned_z = np.where(whole, z, aligned_z)
-            left = a[:, None] + offsets
-            left_valid = left < aligned_a[:, None]
-            # A range without a middle has fewer than 2 * BRANCHING buckets.
-            right_from = np.where(whole, a + BRANCHING, aligned_z)
-            right = right_from[:, None] + offsets
-            right_valid = right < z[:, None]
-            items = np.concatenate([left, right], axis=1)
-            valid = np.concatenate([left_valid, right_valid], axis=1)
-            items = np.where(valid, items, 0)
-            for which in (0, 1):
-                candidates = self._level_candidates(level, items, valid, which)
-                candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
-                best[which][active] = self._extreme(candidates, which)
-            more = ~whole
-            low[active] = aligned_a // BRANCHING
-            high[active] = aligned_z // BRANCHING
-            active = active[more]
-        return best
+        lows, highs = _level_extremes(
+            self._rates, self._levels, starts, ends, self._smooth_at
+        )
+        if not every:
+            return lows, highs
+        # A range's change points are a slice of the change point list.
+        first, last = self._change_positions(starts), self._change_positions(ends)
+        change_lows, change_highs = _level_extremes(
+            self._rates, self._change_levels, first, last, self._change_at
+        )
+        found = []
+        for which, candidates in enumerate([(lows, change_lows), (highs, change_highs)]):
+            columns = np.stack(list(candidates) + [np.where(ends > starts, starts, -1)], axis=1)
+            found.append(_pick_extreme(self._rates, columns, which))
+        return found
 
-    def _level_candidates(self, level, items, valid, which):
-        """Global indices of smooth extremes of the level's buckets ``items`` (-1: none)."""
-        if level == 0:
-            bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
-            return np.where(valid & (bits == 1), items, -1)
-        array = self._levels[level - 1][which]
-        safe = np.minimum(items, array.size - 1)
-        return np.where(valid & (items < array.size), array[safe].astype(np.int64), -1)
+    def _change_positions(self, indices):
+        """Where ``indices`` fall in the change point list (``searchsorted``, left)."""
+        # Keys of another dtype would make numpy cast the whole list: O(#changes).
+        return np.searchsorted(self._changes, indices.astype(self._changes.dtype))
 
-    def _extreme(self, candidates, which):
-        return _pick_extreme(self._rates, candidates, which)
+    def _smooth_at(self, items, valid):
+        """Level 0 of the smooth levels: the point itself if it is smooth, else -1."""
+        bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
+        return np.where(valid & (bits == 1), items, -1)
+
+    def _change_at(self, items, valid):
+        """Level 0 of the change point levels: the change point's index."""
+        return np.where(valid, self._changes[items].astype(np.int64), -1)
 
 
 def series_arrays(steps, rates):
@@ -220,6 +223,62 @@ def series_arrays(steps, rates):
             f"{steps.size} steps and {rates.size} rates"
         )
     return steps, rates
+
+
+def _ranges(i0, i1, groups):
+    """``(starts, ends)`` of at most ``groups`` equal ranges of points cutting ``i0 .. i1 - 1``."""
+    size = -(-(i1 - i0) // max(groups, 1))  # ceil
+    starts = np.arange(i0, i1, size, dtype=np.int64) if groups > 0 else np.zeros(0, np.int64)
+    return starts, np.minimum(starts + size, i1)
+
+
+def _level_extremes(rates, levels, starts, ends, level0):
+    """Per range ``[start, end)`` of a level-0 list, the indices of its smallest and largest rate.
+
+    ``level0(items, valid)`` gives the point index of list items (-1: none);
+    ``levels`` are ``_build_levels`` of that list. -1 where a range has none.
+    Each range is split, level by level, into its unaligned edges (fewer than
+    BRANCHING buckets each) and an aligned middle handed to the next, coarser level.
+    """
+    count = starts.size
+    best = [np.full(count, -1, np.int64), np.full(count, -1, np.int64)]
+    low, high = starts.astype(np.int64), ends.astype(np.int64)
+    active = np.flatnonzero(high > low)
+    offsets = np.arange(BRANCHING, dtype=np.int64)
+    for level in range(len(levels) + 1):
+        if active.size == 0:
+            break
+        a, z = low[active], high[active]
+        aligned_a = -(-a // BRANCHING) * BRANCHING
+        aligned_z = z // BRANCHING * BRANCHING
+        whole = aligned_a >= aligned_z  # no aligned middle: take every bucket
+        aligned_a = np.where(whole, z, aligned_a)
+        aligned_z = np.where(whole, z, aligned_z)
+        left = a[:, None] + offsets
+        left_valid = left < aligned_a[:, None]
+        # A range without a middle has fewer than 2 * BRANCHING buckets.
+        right_from = np.where(whole, a + BRANCHING, aligned_z)
+        right = right_from[:, None] + offsets
+        right_valid = right < z[:, None]
+        items = np.concatenate([left, right], axis=1)
+        valid = np.concatenate([left_valid, right_valid], axis=1)
+        items = np.where(valid, items, 0)
+        for which in (0, 1):
+            if level == 0:
+                candidates = level0(items, valid)
+            else:
+                array = levels[level - 1][which]
+                safe = np.minimum(items, array.size - 1)
+                candidates = np.where(
+                    valid & (items < array.size), array[safe].astype(np.int64), -1
+                )
+            candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
+            best[which][active] = _pick_extreme(rates, candidates, which)
+        more = ~whole
+        low[active] = aligned_a // BRANCHING
+        high[active] = aligned_z // BRANCHING
+        active = active[more]
+    return best
 
 
 def _pick_extreme(rates, candidates, which):
@@ -257,10 +316,9 @@ def _change_points_and_smooth(rates):
     return np.flatnonzero(required), ~required & ~in_plateau
 
 
-def _build_levels(rates, smooth, index_type):
-    """``[(lows, highs), ...]``: per level, each bucket's smooth extremes (-1: none)."""
+def _build_levels(rates, indices, index_type):
+    """``[(lows, highs), ...]``: per level, each bucket's extremes among ``indices`` (-1: none)."""
     levels = []
-    indices = np.where(smooth, np.arange(rates.size, dtype=index_type), index_type(-1))
     lows = highs = indices
     while lows.size > 1:
         pad = -lows.size % BRANCHING

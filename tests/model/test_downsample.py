@@ -67,12 +67,38 @@ def test_one_step_spike_between_plateaus_is_kept():
     assert kept_rates.tolist() == [0.1, 0.1, 1.0, 0.1, 0.1]
 
 
-def test_change_points_beyond_the_budget_are_all_kept():
+def test_change_points_beyond_the_budget_give_each_range_its_extremes():
     # 40 plateaus of 3 steps: 80 change points, more than the budget of 10.
+    # 4 ranges of 30 steps each keep their largest (first) and smallest rate.
     rates = np.repeat(0.1 * 0.9 ** np.arange(40), 3)
     kept_steps, kept_rates = downsample.downsample_series(np.arange(120), rates, 10)
+    assert kept_steps.tolist() == [0, 27, 30, 57, 60, 87, 90, 117, 119]
+    np.testing.assert_array_equal(kept_rates, rates[kept_steps])
+
+
+@pytest.mark.parametrize("max_points", [80, 81])
+def test_change_points_that_fill_the_budget_exactly_are_all_kept(max_points):
+    # 80 change points, the first and last point among them.
+    rates = np.repeat(0.1 * 0.9 ** np.arange(40), 3)
+    kept_steps, kept_rates = downsample.downsample_series(np.arange(120), rates, max_points)
     assert kept_steps.size == 80
     np.testing.assert_array_equal(step_line(kept_steps, kept_rates, np.arange(120)), rates)
+
+
+def test_slow_float32_cosine_stays_within_the_budget():
+    # Rounded to float32, as Keras applies it, a slow cosine repeats each rate
+    # for a few steps: 12,018 change points in 1M steps, for a budget of 2000.
+    n = 1_000_000
+    rates = (0.01 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * np.arange(n) / n)))).astype(np.float32)
+    kept_steps, kept_rates = downsample.downsample_series(np.arange(n), rates, 2000)
+    assert kept_steps.size <= 2000
+    assert kept_steps[0] == 0 and kept_steps[-1] == n - 1
+    assert kept_rates.max() == rates.max() and kept_rates.min() == rates.min()
+    np.testing.assert_array_equal(kept_rates, rates[kept_steps])
+    # Each of the 999 ranges of 1002 steps keeps its largest and smallest rate.
+    for start in range(0, n, 1002):
+        inside = rates[start:start + 1002]
+        assert inside.max() in kept_rates and inside.min() in kept_rates
 
 
 def test_nan_plateau_counts_as_a_plateau():
@@ -124,6 +150,13 @@ def test_steps_are_carried_with_their_rates():
     kept_steps, kept_rates = downsample.downsample_series(steps, rates, 10)
     assert kept_steps.tolist() == [0, 1497, 1500, 2997]
     assert kept_rates.tolist() == [0.1, 0.1, 0.01, 0.01]
+
+
+@pytest.mark.parametrize("max_points", [2, 3])
+def test_smallest_budgets_keep_the_ends_even_beyond_the_change_points(max_points):
+    rates = np.repeat(0.1 * 0.9 ** np.arange(40), 3)
+    kept_steps, _ = downsample.downsample_series(np.arange(120), rates, max_points)
+    assert kept_steps.tolist() == [0, 119]
 
 
 @pytest.mark.parametrize("max_points", [0, 1, -5])

@@ -86,6 +86,97 @@ def test_cyclic_rate_keeps_every_peak_in_a_zoomed_window():
     assert np.count_nonzero(kept == rates.max()) == 100
 
 
+def float32_cosine(n, peak=0.01):
+    """A slow cosine decay as Keras applies it: float32, so equal rates come in runs."""
+    index = np.arange(n)
+    rates = peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * index / n)))
+    return rates.astype(np.float32).astype(np.float64)
+
+
+def change_points(rates):
+    """Brute force: the points on either side of a move into or out of a plateau, and the ends."""
+    same = [bool(a == b) for a, b in zip(rates[:-1], rates[1:])]
+    flat = [i > 0 and same[i - 1] or i < len(same) and same[i] for i in range(len(rates))]
+    kept = {0, len(rates) - 1}
+    for i, equal in enumerate(same):
+        if not equal and (flat[i] or flat[i + 1]):
+            kept |= {i, i + 1}
+    return sorted(kept)
+
+
+def assert_envelope(kept, rates, i0, i1, max_points):
+    """Within the budget, real points, the window's ends, and each range's smallest and largest."""
+    assert kept.size <= max_points
+    assert kept[0] == i0 and kept[-1] == i1 - 1
+    size = -(-(i1 - i0) // ((max_points - 2) // 2))
+    for start in range(i0, i1, size):
+        inside = rates[start:min(start + size, i1)]
+        assert inside.min() in rates[kept] and inside.max() in rates[kept]
+        in_range = kept[(kept >= start) & (kept < start + size)]
+        assert rates[in_range].min() == inside.min() and rates[in_range].max() == inside.max()
+
+
+@pytest.mark.parametrize("window", [(None, None), (0, 99_999), (2_000, 11_999)])
+def test_float32_cosine_beyond_the_budget_sends_its_envelope_within_it(window):
+    n = 1_000_000
+    rates = float32_cosine(n)
+    start, end = window
+    rate_summary = summary.RateSummary(np.arange(n), rates)
+    i0, i1 = rate_summary.index_range(start, end)
+    assert len(change_points(rates[i0:i1])) > 2000  # more than the budget: rule 3
+    steps, kept = rate_summary.points(2000, start=start, end=end)
+    assert steps.size <= 2000
+    np.testing.assert_array_equal(kept, rates[steps])  # every point a real (step, rate)
+    assert kept.min() == rates[i0:i1].min() and kept.max() == rates[i0:i1].max()
+    assert_envelope(steps, rates, i0, i1, 2000)
+
+
+def test_float32_cosine_keeps_every_change_where_they_fit_and_every_point_zoomed_in():
+    n = 1_000_000
+    rates = float32_cosine(n)
+    rate_summary = summary.RateSummary(np.arange(n), rates)
+    # Runs end where the decay steepens (step 18,994): 992 change points
+    # in this window fit the budget and are all kept, exactly.
+    steps, kept = rate_summary.points(2000, start=16_000, end=115_999)
+    window = np.arange(16_000, 116_000)
+    required = change_points(rates)
+    inside = [i for i in required if 16_000 <= i < 116_000]
+    assert 900 < len(inside) < 2000 and set(inside) <= set(steps.tolist())
+    # Every plateau is drawn exactly (lone points between them are the smooth rule's).
+    flat = window[(rates[window] == rates[window - 1]) | (rates[window] == rates[window + 1])]
+    assert flat.size > 400
+    np.testing.assert_array_equal(step_line(steps, kept, flat), rates[flat])
+    # Zoomed to 2000 steps of the flat start, every point is sent.
+    steps, kept = rate_summary.points(2000, start=1000, end=2999)
+    assert steps.tolist() == list(range(1000, 3000))
+    np.testing.assert_array_equal(kept, rates[1000:3000])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_staircases_are_exact_when_their_changes_fit_and_enveloped_otherwise(seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 6, size=400)  # runs of 1 to 5 equal rates
+    levels = rng.choice([0.1, 0.05, 0.01, 0.001, np.float32(0.3)], size=lengths.size)
+    rates = np.repeat(levels, lengths).astype(np.float64)
+    n = rates.size
+    rate_summary = summary.RateSummary(np.arange(n), rates)
+    required = np.array(change_points(rates))
+    for _ in range(10):
+        i0, i1 = sorted(int(v) for v in rng.integers(0, n + 1, size=2))
+        max_points = int(rng.integers(4, 300))
+        kept = rate_summary.select(i0, i1, max_points)
+        if i1 - i0 <= max_points:
+            assert kept.tolist() == list(range(i0, i1))
+            continue
+        inside = set(required[(required >= i0) & (required < i1)].tolist()) | {i0, i1 - 1}
+        if len(inside) <= max_points:
+            assert inside <= set(kept.tolist()) and kept.size <= max_points
+            window = np.arange(i0, i1)
+            np.testing.assert_array_equal(step_line(kept, rates[kept], window), rates[window])
+        else:
+            assert_envelope(kept, rates, i0, i1, max_points)
+
+
 def test_nan_rate_is_shown_even_far_below_the_budget():
     rates = random_walk(1_000_000)
     rates[777_777] = np.nan

@@ -247,16 +247,21 @@ def test_batch_steps_stay_unplaced_when_they_do_not_match_the_epochs(tmp_path):
     assert [point[:2] for point in body["metrics"]["batch_loss"]] == [[None, None]] * 20
 
 
+def write_rates_in_chunks(run_dir, rates, chunks):
+    """One optimizer's rates at steps 0..n-1, written and flushed in ``chunks`` parts."""
+    run_writer = tb_helpers.writer.open_run_writer(run_dir)
+    for chunk in np.array_split(np.arange(len(rates)), chunks):
+        run_writer.add_rates("SGD", chunk, rates[chunk])
+        run_writer.flush(step=int(chunk[-1]))
+    run_writer.close()
+
+
 def test_downsample_keeps_every_change_of_a_long_step_function(tmp_path):
     n = 100_000
     rng = np.random.default_rng(1)
     changes = np.sort(rng.choice(np.arange(1, n), size=29, replace=False))
     rates = (0.1 * 0.8 ** np.arange(30))[np.searchsorted(changes, np.arange(n), side="right")]
-    run_writer = tb_helpers.writer.open_run_writer(tmp_path / "long" / "lr_timeline")
-    for chunk in np.array_split(np.arange(n), 40):
-        run_writer.add_rates("SGD", chunk, rates[chunk])
-        run_writer.flush(step=int(chunk[-1]))
-    run_writer.close()
+    write_rates_in_chunks(tmp_path / "long" / "lr_timeline", rates, chunks=40)
 
     client = tb_helpers.make_client(tmp_path)
     body = timeline(client, run="long/lr_timeline", downsample="500")
@@ -268,6 +273,23 @@ def test_downsample_keeps_every_change_of_a_long_step_function(tmp_path):
         tb_helpers.step_function_at(kept[:, 0], kept[:, 1], np.arange(n)), rates
     )
     assert len(timeline(client, run="long/lr_timeline")["learning_rate"]["SGD"]) <= 2000
+
+
+def test_slow_float32_cosine_is_served_within_the_default_budget(tmp_path):
+    # As Keras applies it (float32), a slow cosine repeats each rate for a few
+    # steps: 12,018 change points in 1M steps, far more than the default 2000.
+    n = 1_000_000
+    rates = (0.01 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * np.arange(n) / n)))).astype(np.float32)
+    write_rates_in_chunks(tmp_path / "cosine" / "lr_timeline", rates, chunks=20)
+
+    client = tb_helpers.make_client(tmp_path)
+    body = timeline(client, run="cosine/lr_timeline")
+    assert body["points"] == {"SGD": n} and body["points_in_window"] == {"SGD": n}
+    kept = np.array(body["learning_rate"]["SGD"])
+    assert 1000 < len(kept) <= 2000
+    assert kept[0, 0] == 0 and kept[-1, 0] == n - 1
+    np.testing.assert_array_equal(kept[:, 1], rates[kept[:, 0].astype(int)])
+    assert kept[:, 1].max() == rates.max() and kept[:, 1].min() == rates.min()
 
 
 def test_loader_keeps_every_sample_unless_the_user_chose(tmp_path):
