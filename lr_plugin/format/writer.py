@@ -20,6 +20,7 @@ Writers are reference-counted: ``open_run_writer`` takes a reference,
 """
 
 import atexit
+import itertools
 import os
 import signal
 import threading
@@ -136,6 +137,8 @@ def _on_sigterm(signum, stack):
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
+
+_SESSION_COUNTER = itertools.count(1)
 
 class RunWriter:
     """Buffers and writes one run's lr_timeline summaries.
@@ -291,7 +294,9 @@ class RunWriter:
                 # Data of the previous session first: its wall times precede this start.
                 events = self._take_events(start_step)
                 start_time = time.time()
-                session_id = f"{run_lock.HOST}-{os.getpid()}-{int(start_time * 1000)}"
+                # The counter keeps two sessions begun in one millisecond apart
+                # (a fit retried at once after a failure).
+                session_id = f"{run_lock.HOST}-{os.getpid()}-{int(start_time * 1000)}-{next(_SESSION_COUNTER)}"
                 begin = {
                     metadata.SESSION_KEY: session_id, "state": metadata.SESSION_BEGIN,
                     "start_step": int(start_step), "start_time": start_time,
