@@ -1,5 +1,9 @@
 """Writes lr_plugin summaries to event files without TensorFlow.
 
+(Over 400 lines: a RunWriter's buffers, training sessions, reference count
+and flusher share one lock and one life cycle; the parts that stand alone
+are already their own modules: event_log, run_lock, storage.)
+
 One ``RunWriter`` exists per run directory per process and every callback that
 logs there shares it: TensorBoard's directory watcher expects one active event
 file per directory, and two writers in one directory lose data.
