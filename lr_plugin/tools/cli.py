@@ -185,7 +185,9 @@ def _replay(args):
         if args.semantics == "pytorch":
             decisions = replay.replay_pytorch(run["plateau"], **changes)
         else:
-            decisions = replay.replay(run["plateau"], **changes)
+            # On a schedule, the first optimizer's planned series, as the tab's what-if does.
+            planned = [run["planned"][name] for name in sorted(run["planned"]) if len(run["planned"][name][0])]
+            decisions = replay.replay(run["plateau"], planned=planned[0] if planned else None, **changes)
     except (ValueError, TypeError, ImportError) as error:  # ReduceLROnPlateau's own checks
         return _fail("replay", str(error))
     if args.format == "json":

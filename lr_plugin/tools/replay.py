@@ -61,12 +61,14 @@ def replayed_rates(plateau_records, planned, **changes):
     """``(decisions, (steps, rates))``: the replay on a schedule and the rate it
     would have applied at each planned step (the schedule reduced by the
     replayed decisions, evaluated as the optimizer evaluates it)."""
+    from lr_plugin.record import rate_sources
     from lr_plugin.schedules import schedule_values
 
     decisions, optimizer = _drive(plateau_records, planned, changes)
     steps = np.asarray(planned[0], dtype=np.int64)
-    # Reduced or not, optimizer's rate source is now what training would have used.
-    return decisions, (steps, schedule_values(optimizer._learning_rate, steps))
+    # Reduced or not, the optimizer's schedule is now what training would have used.
+    _, schedule = rate_sources.learning_rate_source(optimizer)
+    return decisions, (steps, schedule_values(schedule, steps))
 
 
 def _drive(plateau_records, planned, changes):

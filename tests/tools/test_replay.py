@@ -127,3 +127,17 @@ def test_on_a_schedule_a_replay_applies_the_rates_training_with_those_settings_a
     np.testing.assert_array_equal(steps, truth_steps)
     np.testing.assert_allclose(rates, truth_rates, rtol=1e-6)
     assert not np.allclose(rates, columns(recorded["learning_rate"]["SGD"])[1], rtol=1e-6)
+
+
+def test_replay_command_on_a_schedule_follows_it(tmp_path, capsys):
+    from lr_plugin.tools import cli
+
+    train_on_cosine(tmp_path / "recorded")
+    truth = train_on_cosine(tmp_path / "truth", patience=3)
+    assert cli.main(["replay", str(tmp_path / "recorded"), "--patience", "3", "--format", "json"]) == 0
+    replayed = json.loads(capsys.readouterr().out)["replayed"]
+    assert [d["action"] for d in replayed] == [d["action"] for d in truth["plateau"]]
+    # Each epoch's rates are the reduced schedule's, read where the next update reads it
+    # (after the last epoch no update follows, outside the planned series).
+    for key in ("lr_before", "lr_after"):
+        assert [d[key] for d in replayed[:-1]] == pytest.approx([d[key] for d in truth["plateau"][:-1]], rel=1e-6)
