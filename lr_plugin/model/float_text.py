@@ -1,6 +1,6 @@
 """Shortest float32 texts for millions of rates at once, as numpy writes them.
 
-``values.astype(str)`` on a float32 array writes each value as the shortest
+``values.astype(str)`` on a float32 array (numpy 2) writes each value as the shortest
 decimal that reads back as the same float32 (the closest one when several are
 as short), at about a microsecond a value: most of an export's time.
 ``rate_columns`` writes the same texts with whole-array numpy operations:
@@ -42,7 +42,7 @@ def rate_columns(values):
 
     Returns:
         A ``(width, n)`` ``uint8`` array: column i holds the ASCII text of
-        ``values[i]``, exactly ``values.astype(str)[i]``, with zero bytes between
+        ``values[i]``, exactly ``numpy_texts(values)[i]`` (numpy 2's ``values.astype(str)[i]``), with zero bytes between
         and after its characters.
     """
     values = np.asarray(values, dtype=np.float32).ravel()
@@ -50,8 +50,25 @@ def rate_columns(values):
     columns, odd = _layout(values, digits, exponents)
     unsure |= odd
     if unsure.any():
-        columns = put_texts(columns, np.flatnonzero(unsure), values[unsure].astype(str).tolist())
+        columns = put_texts(columns, np.flatnonzero(unsure), numpy_texts(values[unsure]))
     return columns
+
+
+def numpy_texts(values):
+    """numpy's shortest float32 texts, one value at a time, in numpy 2's layout.
+
+    ``astype(str)`` lays values from 1e6 up positionally before numpy 2
+    (``1727290400.0``); ``format_float_*`` with ``unique=True`` give the same
+    digits on every numpy this package supports, laid out as numpy 2 does.
+    """
+    texts = []
+    for value in np.asarray(values, dtype=np.float32):
+        magnitude = abs(float(value))
+        if magnitude != 0 and (magnitude < 1e-4 or magnitude >= 1e6):
+            texts.append(np.format_float_scientific(value, unique=True, trim="-", exp_digits=2))
+        else:
+            texts.append(np.format_float_positional(value, unique=True, trim="0"))
+    return texts
 
 
 def put_texts(columns, where, texts):
