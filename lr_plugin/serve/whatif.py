@@ -75,13 +75,12 @@ def replay_body(run, plateau_records, args, planned=None):
         if semantics == "pytorch":
             replayed = replay.replay_pytorch(plateau_records, threshold_mode, **changes)
         elif planned:
-            rates = {}
-            for name, series in sorted(planned.items()):
-                decisions, (steps, values) = replay.replayed_rates(plateau_records, series, **changes)
-                replayed = replayed if rates else decisions  # one decision list: the first optimizer's
-                rates[name] = timeline.series_to_json(
-                    *downsample.downsample_series(steps, values, REPLAYED_POINTS))
-                planned_until = int(steps[-1]) if planned_until is None else min(planned_until, int(steps[-1]))
+            replays = {name: replay.replayed_rates(plateau_records, series, **changes)
+                       for name, series in sorted(planned.items())}
+            replayed = next(iter(replays.values()))[0]  # one decision list: the first optimizer's
+            rates = {name: timeline.series_to_json(*downsample.downsample_series(steps, values, REPLAYED_POINTS))
+                     for name, (_, (steps, values)) in replays.items()}
+            planned_until = min(int(steps[-1]) for _, (steps, _) in replays.values())
         else:
             replayed = replay.replay(plateau_records, **changes)
     except (ValueError, ImportError) as error:
