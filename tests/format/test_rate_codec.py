@@ -1,0 +1,81 @@
+"""rate_codec: bit-exact, compact on real schedules, and safe on damaged bytes."""
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+
+from lr_plugin.format import rate_codec
+
+
+def _schedules(steps):
+    """Per-step rates of the schedules users train with, as float32 (what Keras applies)."""
+    step = np.arange(steps, dtype=np.float64)
+    warmup = 1000
+    progress = np.clip((step - warmup) / (steps - warmup), 0, 1)
+    rates = {
+        "cosine with warmup": np.where(step < warmup, 0.01 * step / warmup,
+                                       0.005 * (1 + np.cos(np.pi * progress))),
+        "exponential": 0.01 * 0.96 ** (step / 1000),
+        "time-based": 0.01 / (1 + 1e-3 * step),
+        "step": np.select([step < steps // 3, step < 2 * steps // 3], [0.1, 0.01], 0.001),
+        "polynomial": (0.01 - 1e-5) * (1 - step / steps) ** 2 + 1e-5,
+        "constant": np.full(steps, 0.001),
+    }
+    return {name: values.astype(np.float32) for name, values in rates.items()}
+
+
+def test_real_schedules_round_trip_to_the_bit_in_under_a_byte_a_step():
+    for name, rates in _schedules(20_000).items():
+        data = rate_codec.encode(rates)
+        back = rate_codec.decode(data, rates.size, 4)
+        assert back.dtype == np.float32
+        assert np.array_equal(back.view(np.uint32), rates.view(np.uint32)), name
+        # Raw float32 takes 4 bytes a step.
+        assert len(data) / rates.size < 1.0, (name, len(data) / rates.size)
+
+
+def test_every_bit_pattern_round_trips_in_both_widths():
+    rng = np.random.default_rng(7)
+    for width, unsigned, floats in ((4, np.uint32, np.float32), (8, np.uint64, np.float64)):
+        bits = rng.integers(0, np.iinfo(unsigned).max, 5000, dtype=unsigned, endpoint=True)
+        special = np.array([0.0, -0.0, math.inf, -math.inf, math.nan, 1e-45, 3.4e38], floats)
+        rates = np.concatenate([bits.view(floats), special, -special])
+        rates = np.concatenate([rates, np.array([np.nan], floats).view(unsigned)
+                                .__or__(unsigned(1)).view(floats)])  # a NaN with a payload
+        back = rate_codec.decode(rate_codec.encode(rates), rates.size, width)
+        assert back.dtype == floats
+        assert np.array_equal(back.view(unsigned), rates.view(unsigned))
+
+
+def test_empty_series():
+    assert rate_codec.decode(rate_codec.encode(np.zeros(0, np.float32)), 0, 4).size == 0
+
+
+def test_encode_names_what_it_takes():
+    with pytest.raises(ValueError, match=r"1-D float32 or float64 array\. Received dtype int64"):
+        rate_codec.encode(np.arange(3))
+    with pytest.raises(ValueError, match=r"shape \[2, 2\]"):
+        rate_codec.encode(np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[:-6], "end before zlib's end mark|inflate to"),
+    (lambda data: data + b"xx", "followed by 2 stray bytes"),
+    (lambda data: b"\x00" + data[1:], "do not inflate"),
+    (lambda data: zlib.compress(b"\x00" * 10_000_000), "hold more than 4000 bytes"),
+    (lambda data: zlib.compress(b"\x00" * 3996), "inflate to 3996 bytes"),
+])
+def test_damaged_bytes_raise_a_clear_error_and_never_inflate_past_the_count(damage, message):
+    data = rate_codec.encode(np.linspace(0.1, 0.2, 1000, dtype=np.float32))
+    with pytest.raises(ValueError, match=message):
+        rate_codec.decode(damage(data), 1000, 4)
+
+
+def test_decode_checks_its_arguments():
+    data = rate_codec.encode(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="4 \\(float32\\) or 8 \\(float64\\) bytes wide; received 2"):
+        rate_codec.decode(data, 4, 2)
+    with pytest.raises(ValueError, match="whole number >= 0; received -1"):
+        rate_codec.decode(data, -1, 4)
