@@ -16,16 +16,19 @@ The rule, for a series of ``n`` points and a budget of ``max_points``:
    drawn through the kept points then shows every plateau and every jump
    exactly. The remaining budget goes to the points that are neither change
    points nor inside a plateau (the smooth parts): the series is cut into
-   ``budget // 2`` equal ranges of points, and each range keeps its smallest
+   ``budget // 2`` equal ranges of points (*), and each range keeps its smallest
    and its largest smooth rate, so peaks and troughs of cyclic or warmup
    schedules survive. This is the usual case (step decay, plateau reductions).
 3. If the change points do not fit (a slow decay in float32, as Keras applies
    it, has runs of equal rates every few steps: 1.29M change points in a 10M
    step cosine), the series is cut into ``(max_points - 2) // 2`` equal ranges
-   of points, and each range keeps its smallest and its largest rate over all
+   of points (*), and each range keeps its smallest and its largest rate over all
    its points, change points included, plus the first and the last point: the
    envelope of what happened is drawn exactly, and every kept point is a real
    point of the series.
+
+(*) Ranges of 64 points or more have each cut between two of them moved back to
+a multiple of 16, so the summary's levels answer them whole.
 
 The result never has more than ``max_points`` points. The rule is
 implemented once, in ``lr_plugin.model.summary.RateSummary``, which also
@@ -50,7 +53,8 @@ def downsample_indices(rates, max_points):
     """
     summary._check_budget(max_points)
     rates = np.asarray(rates, dtype=np.float64).reshape(-1)
-    return summary.RateSummary(np.arange(rates.size), rates).select(0, rates.size, max_points)
+    return summary.RateSummary(np.arange(rates.size), rates, compact=False).select(
+        0, rates.size, max_points)
 
 
 def downsample_series(steps, rates, max_points):

@@ -11,26 +11,33 @@ length of the run, with the rule of ``lr_plugin.model.downsample``:
 2. If the window's *change points* (both sides of a move into or out of a
    plateau, computed once over the whole series) and its first and last point
    fit in N, they are all kept, and the rest of the budget goes to the smooth
-   parts: the window is cut into ``(N - kept) // 2`` equal ranges of points,
-   and each range keeps its smallest and its largest *smooth* rate (a point
+   parts: the window is cut into ``(N - kept) // 2`` ranges of points (see
+   below), and each range keeps its smallest and its largest *smooth* rate (a point
    neither a change point nor inside a plateau), so peaks and troughs survive.
 3. Otherwise (a slow float32 decay: runs of equal rates every few steps) the
-   window is cut into ``(N - 2) // 2`` equal ranges, and each keeps its
+   window is cut into ``(N - 2) // 2`` ranges, and each keeps its
    smallest and largest rate over *all* its points, plus the window's first
    and last point: the envelope of what happened, exactly, in at most N points.
 
-The answer never has more than N points.
+The answer never has more than N points. Ranges are equal, except that when
+they are ``ALIGN_FROM`` points or longer, each cut between two ranges moves
+back to a multiple of ``BRANCHING`` (ranges then differ by fewer than that many
+points): only the window's two ends need single rates, and everything else
+comes from the levels.
 
 How it stays cheap: level ``k`` stores, for every aligned bucket of
-``BRANCHING**k`` points, the index of its smallest and of its largest smooth
-rate (the first and last point of a bucket are its bounds, so they need no
-storage). A range is covered by at most ``2 * BRANCHING`` buckets per level
+``BRANCHING**k`` points, the index and the rate of its smallest and of its
+largest smooth rate. A range is covered by at most ``2 * BRANCHING`` buckets per level
 (fewer, coarser buckets in its middle), so its extremes cost a few gathers.
 The change points have the same levels over their own list, so rule 3 never
 gathers a window's change points: a range's extremes over all its points are
 those of its smooth points, of its change points and of its first point (a
 plateau point has the rate of its plateau's ends, which are change points, or
-the range lies inside the plateau and its first point has that rate).
+the range lies inside the plateau and its first point has the rate of the
+plateau's first point, a change point). Change points keep their rates too, so
+an answer reads no single rate but the window's ends; the full detail is kept
+compressed (``lr_plugin.model.rate_blocks``) and decoded only around them, or
+for a window sent whole.
 
 Storage is lossless and compact: steps that are contiguous (the usual case)
 are kept as their first step only, and rates that are all float32 values (what
@@ -42,10 +49,12 @@ vectorized pass, and they are thinned evenly when there are more than asked.
 import collections
 import json
 import sys
+import threading
 
 import numpy as np
 
 from lr_plugin.format import metadata
+from lr_plugin.model import rate_blocks
 from lr_plugin.model import timeline
 
 BRANCHING = 16
@@ -66,9 +75,11 @@ class RateSummary:
     Args:
         steps: 1-D int array of steps, strictly increasing.
         rates: 1-D float array of rates, same length.
+        compact: keep the rates compressed (``rate_blocks.RateBlocks``), decoding
+            a request's window when asked; False keeps the array (one-shot uses).
     """
 
-    def __init__(self, steps, rates):
+    def __init__(self, steps, rates, compact=True):
         steps, rates = series_arrays(steps, rates)
         steps = steps.astype(np.int64, copy=False)
         if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
@@ -84,19 +95,22 @@ class RateSummary:
         self._steps = None if contiguous else steps.copy()
         as_float32 = rates.astype(np.float32)
         exact = np.array_equal(as_float32, rates, equal_nan=True)
-        self._rates = as_float32 if exact else rates.copy()
+        stored = as_float32 if exact else rates.copy()
         self._index_type = np.int32 if self.size < 2**31 - 1 else np.int64
 
         # From the stored rates (float32 when exact: the same order, half the temporaries).
-        changes, smooth = _change_points_and_smooth(self._rates)
+        changes, smooth = _change_points_and_smooth(stored)
         self._changes = changes.astype(self._index_type)
+        self._change_values = stored[changes]
         self._smooth_bits = np.packbits(smooth)
         smooth_indices = np.where(
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
-        self._levels = _build_levels(self._rates, smooth_indices, self._index_type)
+        self._levels = _build_levels(stored, smooth_indices, self._index_type)
         del smooth_indices  # before the next build: the peak is what RSS keeps
-        self._change_levels = _build_levels(self._rates, self._changes, self._index_type)
+        self._change_levels = _build_levels(stored, self._changes, self._index_type)
+        # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
+        self._rates = (rate_blocks.RateBlocks if compact else rate_blocks.PlainRates)(stored)
 
     @property
     def rate_dtype(self):
@@ -111,12 +125,12 @@ class RateSummary:
     @property
     def nbytes(self):
         """Bytes held by the arrays of this summary."""
-        arrays = [self._rates, self._changes, self._smooth_bits]
+        arrays = [self._changes, self._change_values, self._smooth_bits]
         arrays += [a for levels in (self._levels, self._change_levels)
                    for level in levels for a in level]
         if self._steps is not None:
             arrays.append(self._steps)
-        return sum(a.nbytes for a in arrays)
+        return self._rates.nbytes + sum(a.nbytes for a in arrays)
 
     def steps_at(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
@@ -125,7 +139,11 @@ class RateSummary:
         return self._steps[indices]
 
     def rates_at(self, indices):
-        return self._rates[np.asarray(indices, dtype=np.int64)].astype(np.float64)
+        """float64 rates of the points at sorted ``indices``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size == 0:
+            return np.zeros(0, np.float64)
+        return self._rates.window(int(indices[0]), int(indices[-1]) + 1)[indices].astype(np.float64)
 
     def index_range(self, start=None, end=None):
         """``(i0, i1)``: the points with ``start <= step <= end`` are ``i0 .. i1 - 1``."""
@@ -147,55 +165,78 @@ class RateSummary:
 
         At most ``max_points`` of them.
         """
+        return self.points_in(i0, i1, max_points)[0]
+
+    def points_in(self, i0, i1, max_points):
+        """``(indices, float64 rates)`` of ``select(i0, i1, max_points)``."""
         _check_budget(max_points)
-        count = i1 - i0
-        if count <= max_points:
-            return np.arange(i0, i1, dtype=np.int64)
-        ends = np.array([i0, i1 - 1], np.int64)
-        lo, hi = self._change_positions(np.array([i0, i1]))
-        # The window's ends count once, whether they are change points or not.
-        ends_apart = int(lo == hi or self._changes[lo] != i0)
-        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
-        if hi - lo + ends_apart > max_points:
-            # Rule 3: the envelope of every range, from the levels alone.
-            lows, highs = self._range_extremes(*_ranges(i0, i1, (max_points - 2) // 2), every=True)
-            return np.unique(np.concatenate([ends, lows, highs]))
-        required = np.unique(np.concatenate([self._changes[lo:hi].astype(np.int64), ends]))
-        budget = max_points - required.size
-        if budget < 2:
-            return required
-        lows, highs = self._range_extremes(*_ranges(i0, i1, budget // 2))
-        picks = np.concatenate([lows, highs])
-        return np.unique(np.concatenate([required, picks[picks >= 0]]))
+        window = self._rates.window(i0, i1)
+        if i1 - i0 <= max_points:
+            indices = np.arange(i0, i1, dtype=np.int64)
+            return indices, window[indices].astype(np.float64)
+        indices, rates = self._select(i0, i1, max_points, window)
+        return indices, rates.astype(np.float64)
 
     def points(self, max_points, start=None, end=None):
         """``(steps, rates)`` of at most ``max_points`` points with ``start <= step <= end``.
 
         Returns int64 steps and float64 rates in step order.
         """
-        keep = self.select(*self.index_range(start, end), max_points)
-        return self.steps_at(keep), self.rates_at(keep)
+        keep, rates = self.points_in(*self.index_range(start, end), max_points)
+        return self.steps_at(keep), rates
 
-    def _range_extremes(self, starts, ends, every=False):
-        """Indices of the smallest and largest smooth rate of each range ``[start, end)``.
+    def _select(self, i0, i1, max_points, window):
+        """``(indices, rates)`` kept of a window of more than ``max_points`` points.
 
-        -1 where a range has no smooth point. With ``every``, the extremes over
-        all the points of each range instead (never -1 for a non-empty range).
+        ``window``: the window's rates (``rate_blocks``), read at its two ends only.
         """
+        ends = np.array([i0, i1 - 1], np.int64)
+        parts = [(ends, window[ends])]
+        lo, hi = self._change_positions(np.array([i0, i1]))
+        # The window's ends count once, whether they are change points or not.
+        ends_apart = int(lo == hi or self._changes[lo] != i0)
+        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
+        if hi - lo + ends_apart > max_points:
+            # Rule 3: the envelope of every range, from the levels alone.
+            found = self._range_extremes(
+                window, *_ranges(i0, i1, (max_points - 2) // 2), every=True)
+            return _merge_points(parts + found)
+        parts.append((self._changes[lo:hi].astype(np.int64), self._change_values[lo:hi]))
+        required = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
+        budget = max_points - required.size
+        if budget < 2:
+            return _merge_points(parts)
+        found = self._range_extremes(window, *_ranges(i0, i1, budget // 2))
+        return _merge_points(parts + [(i[i >= 0], v[i >= 0]) for i, v in found])
+
+    def _range_extremes(self, window, starts, ends, every=False):
+        """``[(indices, rates) of the smallest, (indices, rates) of the largest]`` smooth rate of each range.
+
+        Ranges are ``[start, end)``; index -1 where a range has no smooth point.
+        With ``every``, the extremes over all the points of each range instead
+        (never -1 for a non-empty range).
+        """
+        dtype = self._rates.dtype
         lows, highs = _level_extremes(
-            self._rates, self._levels, starts, ends, self._smooth_at
-        )
+            self._levels, starts, ends, lambda items, valid: self._smooth_at(items, valid, window),
+            dtype)
         if not every:
-            return lows, highs
+            return [lows, highs]
         # A range's change points are a slice of the change point list.
         first, last = self._change_positions(starts), self._change_positions(ends)
         change_lows, change_highs = _level_extremes(
-            self._rates, self._change_levels, first, last, self._change_at
-        )
+            self._change_levels, first, last, self._change_at, dtype)
+        # A range's first point counts when it lies in a plateau: its rate is then
+        # that of the last change point at or before it (a smooth one is in the levels).
+        before = np.maximum(np.searchsorted(self._changes, starts, side="right") - 1, 0)
+        plateau_start = (ends > starts) & (self._smooth_at(starts, ends > starts, None)[0] < 0)
+        start_points = (np.where(plateau_start, starts, -1),
+                        self._change_values[before] if self._changes.size else np.zeros(starts.size, dtype))
         found = []
         for which, candidates in enumerate([(lows, change_lows), (highs, change_highs)]):
-            columns = np.stack(list(candidates) + [np.where(ends > starts, starts, -1)], axis=1)
-            found.append(_pick_extreme(self._rates, columns, which))
+            columns = list(candidates) + [start_points]
+            found.append(_pick_extreme(np.stack([c[1] for c in columns], axis=1),
+                                       np.stack([c[0] for c in columns], axis=1), which))
         return found
 
     def _change_positions(self, indices):
@@ -203,14 +244,20 @@ class RateSummary:
         # Keys of another dtype would make numpy cast the whole list: O(#changes).
         return np.searchsorted(self._changes, indices.astype(self._changes.dtype))
 
-    def _smooth_at(self, items, valid):
-        """Level 0 of the smooth levels: the point itself if it is smooth, else -1."""
+    def _smooth_at(self, items, valid, window):
+        """Level 0 of the smooth levels: ``(the point if it is smooth else -1, its rate)``.
+
+        ``window``: where the rates are read (None: rates are not needed).
+        """
         bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
-        return np.where(valid & (bits == 1), items, -1)
+        points = np.where(valid & (bits == 1), items, -1)
+        return points, None if window is None else window[points]
 
     def _change_at(self, items, valid):
-        """Level 0 of the change point levels: the change point's index."""
-        return np.where(valid, self._changes[items].astype(np.int64), -1)
+        """Level 0 of the change point levels: ``(the change point's index, its rate)``."""
+        safe = np.where(valid, items, 0)
+        return (np.where(valid, self._changes[safe].astype(np.int64), -1),
+                self._change_values[safe] if self._changes.size else np.zeros(items.shape))
 
 
 def series_arrays(steps, rates):
@@ -225,23 +272,37 @@ def series_arrays(steps, rates):
     return steps, rates
 
 
+ALIGN_FROM = 4 * BRANCHING
+"""Ranges at least this long have their cuts on multiples of BRANCHING (see the module docstring)."""
+
+
 def _ranges(i0, i1, groups):
-    """``(starts, ends)`` of at most ``groups`` equal ranges of points cutting ``i0 .. i1 - 1``."""
-    size = -(-(i1 - i0) // max(groups, 1))  # ceil
-    starts = np.arange(i0, i1, size, dtype=np.int64) if groups > 0 else np.zeros(0, np.int64)
-    return starts, np.minimum(starts + size, i1)
+    """``(starts, ends)`` of at most ``groups`` ranges of points cutting ``i0 .. i1 - 1``.
+
+    Equal ranges; from ALIGN_FROM points a range, each cut between two ranges
+    moves back to a multiple of BRANCHING.
+    """
+    if groups <= 0 or i1 <= i0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    size = -(-(i1 - i0) // groups)  # ceil
+    cuts = np.arange(i0 + size, i1, size, dtype=np.int64)
+    if size >= ALIGN_FROM:
+        cuts = cuts // BRANCHING * BRANCHING
+        cuts = cuts[(cuts > i0) & (cuts < i1)]
+    return np.concatenate([[i0], cuts]), np.concatenate([cuts, [i1]])
 
 
-def _level_extremes(rates, levels, starts, ends, level0):
-    """Per range ``[start, end)`` of a level-0 list, the indices of its smallest and largest rate.
+def _level_extremes(levels, starts, ends, level0, dtype):
+    """Per range ``[start, end)`` of a level-0 list, ``(indices, rates)`` of its smallest and largest.
 
-    ``level0(items, valid)`` gives the point index of list items (-1: none);
+    ``level0(items, valid)`` gives ``(point index, rate)`` of list items (-1: none);
     ``levels`` are ``_build_levels`` of that list. -1 where a range has none.
     Each range is split, level by level, into its unaligned edges (fewer than
     BRANCHING buckets each) and an aligned middle handed to the next, coarser level.
     """
     count = starts.size
     best = [np.full(count, -1, np.int64), np.full(count, -1, np.int64)]
+    best_rates = [np.zeros(count, dtype), np.zeros(count, dtype)]
     low, high = starts.astype(np.int64), ends.astype(np.int64)
     active = np.flatnonzero(high > low)
     offsets = np.arange(BRANCHING, dtype=np.int64)
@@ -263,39 +324,50 @@ def _level_extremes(rates, levels, starts, ends, level0):
         items = np.concatenate([left, right], axis=1)
         valid = np.concatenate([left_valid, right_valid], axis=1)
         items = np.where(valid, items, 0)
+        if level == 0:
+            found = level0(items, valid)
         for which in (0, 1):
             if level == 0:
-                candidates = level0(items, valid)
+                candidates, rates = found
             else:
-                array = levels[level - 1][which]
-                safe = np.minimum(items, array.size - 1)
-                candidates = np.where(
-                    valid & (items < array.size), array[safe].astype(np.int64), -1
-                )
+                indices, values = levels[level - 1][which], levels[level - 1][2 + which]
+                safe = np.minimum(items, indices.size - 1)
+                candidates = np.where(valid & (items < indices.size), indices[safe].astype(np.int64), -1)
+                rates = values[safe]
             candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
-            best[which][active] = _pick_extreme(rates, candidates, which)
+            rates = np.concatenate([rates, best_rates[which][active, None]], axis=1)
+            best[which][active], best_rates[which][active] = _pick_extreme(rates, candidates, which)
         more = ~whole
         low[active] = aligned_a // BRANCHING
         high[active] = aligned_z // BRANCHING
         active = active[more]
-    return best
+    return [(best[0], best_rates[0]), (best[1], best_rates[1])]
 
 
 def _pick_extreme(rates, candidates, which):
-    """Per row, the index among ``candidates`` (-1: none) of the smallest (0) or largest rate.
+    """Per row, ``(index, rate)`` among ``candidates`` (-1: none) of the smallest (0) or largest rate.
 
-    A NaN rate wins (numpy's argmin/argmax pick NaN), so a diverged rate is shown.
+    ``rates`` holds each candidate's rate (anything where it is -1). A NaN rate
+    wins (numpy's argmin/argmax pick NaN), so a diverged rate is shown.
     """
     valid = candidates >= 0
     fill = np.inf if which == 0 else -np.inf
-    values = np.where(valid, rates[np.maximum(candidates, 0)], fill)  # in the rates' dtype
+    values = np.where(valid, rates, fill)  # in the rates' dtype
     column = values.argmin(axis=1) if which == 0 else values.argmax(axis=1)
     rows = np.arange(candidates.shape[0])
     chosen = candidates[rows, column]
     # All valid values equal to the fill (rates of +-inf): take the first valid one.
     tie = (chosen < 0) & valid.any(axis=1)
-    chosen[tie] = candidates[rows[tie], valid[tie].argmax(axis=1)]
-    return chosen
+    column[tie] = valid[tie].argmax(axis=1)
+    return candidates[rows, column], rates[rows, column]
+
+
+def _merge_points(parts):
+    """Sorted unique indices of ``[(indices, rates), ...]``, with their rates."""
+    indices = np.concatenate([p[0] for p in parts])
+    rates = np.concatenate([p[1] for p in parts])
+    unique, first = np.unique(indices, return_index=True)
+    return unique, rates[first]
 
 
 def _change_points_and_smooth(rates):
@@ -317,18 +389,20 @@ def _change_points_and_smooth(rates):
 
 
 def _build_levels(rates, indices, index_type):
-    """``[(lows, highs), ...]``: per level, each bucket's extremes among ``indices`` (-1: none)."""
+    """``[(lows, highs, low rates, high rates), ...]``: per level, each bucket's extremes among ``indices`` (-1: none)."""
     levels = []
     lows = highs = indices
+    low_rates = high_rates = rates[indices] if rates.size else np.zeros(0, rates.dtype)
     while lows.size > 1:
         pad = -lows.size % BRANCHING
         grouped = [
-            np.concatenate([array, np.full(pad, -1, array.dtype)]).reshape(-1, BRANCHING)
-            for array in (lows, highs)
+            np.concatenate([array, np.full(pad, fill, array.dtype)]).reshape(-1, BRANCHING)
+            for array, fill in ((lows, -1), (highs, -1), (low_rates, 0), (high_rates, 0))
         ]
-        lows = _pick_extreme(rates, grouped[0], 0).astype(index_type)
-        highs = _pick_extreme(rates, grouped[1], 1).astype(index_type)
-        levels.append((lows, highs))
+        lows, low_rates = _pick_extreme(grouped[2], grouped[0], 0)
+        highs, high_rates = _pick_extreme(grouped[3], grouped[1], 1)
+        lows, highs = lows.astype(index_type), highs.astype(index_type)
+        levels.append((lows, highs, low_rates, high_rates))
     return levels
 
 
@@ -354,22 +428,36 @@ class RecordSeries:
     """
 
     def __init__(self, records, first_steps, last_steps, always=None):
-        # Only the text is kept: the decoded records would take several times more.
-        self.encoded = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
+        # Only the text is kept, as one string: the decoded records would take several
+        # times more, and a string per record would pin the heap they were built in.
+        texts = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
+        self._ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
+        self._text = "".join(texts)
+        del texts
         self._first = _steps_array(first_steps)
         self._last = _steps_array(last_steps)
         self._always = (
             np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
         )
-        self._nbytes = sum(sys.getsizeof(text) for text in self.encoded) + 8 * len(self.encoded)
+        self._nbytes = sys.getsizeof(self._text) + self._ends.nbytes
         self._nbytes += self._first.nbytes + self._last.nbytes + self._always.nbytes
 
     def __len__(self):
-        return len(self.encoded)
+        return int(self._ends.size)
 
     @property
     def nbytes(self):
         return self._nbytes
+
+    def texts(self, indices=None):
+        """The JSON texts of the records at ``indices`` (all when None), in that order."""
+        if indices is None:
+            indices = np.arange(self._ends.size)
+        indices = np.asarray(indices, dtype=np.int64)
+        ends = self._ends[indices]
+        starts = ends - np.diff(self._ends, prepend=0)[indices]
+        text = self._text
+        return [text[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
 
     def select(self, start=None, end=None, since=None, limit=None):
         """``(indices, in_window)``: records that reach into the window, thinned to ``limit``.
@@ -378,7 +466,7 @@ class RecordSeries:
         and a step ``<= end``. With more than ``limit`` such records, an evenly
         spaced ``limit`` of them are kept, plus every ``always`` record.
         """
-        mask = np.ones(len(self.encoded), bool)
+        mask = np.ones(len(self), bool)
         lower = _max_or_none(start, None if since is None else since + 1)
         if lower is not None or end is not None:
             known = ~np.isnan(self._last)
@@ -409,6 +497,10 @@ def _max_or_none(a, b):
 
 ANSWERS_KEPT = 8
 """Encoded answers a RunSummary keeps: the page asks the same query every 30 s."""
+
+ANSWER_BYTES_KEPT = 4 * 2**20
+"""Bound on the bytes of those answers (the newest is kept whatever its size): a
+10M-step run's answers are about 1.8 MB each, and panning makes a new one per request."""
 
 PLATEAU_ACTIONS_ALWAYS_SENT = ("reduce", "at_min_lr", "missing_metric")
 """Plateau decisions never thinned out: the ones that change or stop the rate."""
@@ -451,6 +543,7 @@ class RunSummary:
         self.last_step = max(steps) if steps else None
         self._metrics = {}
         self._answers = collections.OrderedDict()
+        self._answers_lock = threading.Lock()
         self.derived = {}
 
     def set_derived(self, fields):
@@ -480,11 +573,22 @@ class RunSummary:
         return total
 
     def answer(self, key, compute):
-        """``compute()``'s bytes, kept for the last ANSWERS_KEPT keys (the page polls the same query)."""
-        found = self._answers.get(key)
-        if found is None:
-            found = self._answers[key] = compute()
-            while len(self._answers) > ANSWERS_KEPT:
+        """``compute()``'s bytes, kept for the last ANSWERS_KEPT keys (the page polls the same query).
+
+        Fewer when they hold more than ANSWER_BYTES_KEPT bytes: the oldest go first.
+        """
+        with self._answers_lock:  # TensorBoard serves requests from several threads
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                return found
+        found = compute()
+        with self._answers_lock:
+            self._answers[key] = found
+            while len(self._answers) > 1 and (
+                len(self._answers) > ANSWERS_KEPT
+                or sum(map(len, self._answers.values())) > ANSWER_BYTES_KEPT
+            ):
                 self._answers.popitem(last=False)
         return found
 
@@ -514,9 +618,9 @@ class RunSummary:
             view.in_window[key] = {}
             for name, rate_summary in series.items():
                 i0, i1 = rate_summary.index_range(lower, end)
-                keep = rate_summary.select(i0, i1, max_points)
+                keep, rates = rate_summary.points_in(i0, i1, max_points)
                 view.series[key][name] = (
-                    rate_summary.steps_at(keep), rate_summary.rates_at(keep),
+                    rate_summary.steps_at(keep), rates,
                     rate_summary.rate_dtype,
                 )
                 view.totals[key][name] = rate_summary.size
@@ -530,11 +634,11 @@ class RunSummary:
                 picked, in_window = records.select(since=since)
             else:
                 picked, in_window = np.arange(len(records)), len(records)
-            view.records[tag] = [records.encoded[i] for i in picked]
+            view.records[tag] = records.texts(picked)
             view.record_counts[tag] = _counts(len(records), in_window, len(picked))
         for name, points in (metrics or {}).items():
             picked, in_window = points.select(start, end, since, limit)
-            view.metrics[name] = [points.encoded[i] for i in picked]
+            view.metrics[name] = points.texts(picked)
             view.metric_counts[name] = _counts(len(points), in_window, len(picked))
             view.metric_series[name] = (points, picked)
         return view

@@ -67,7 +67,9 @@ class RunData:
             if kind == metadata.KIND_RATES:
                 self.rate_tags[tag] = None
                 steps, rates = schema.check_rates(array)
-                self.add_chunk(tag, wall_time, steps, rates, load=lambda: (steps, rates))
+                # Decoded again when read: every chunk held decoded would be 16 bytes a step.
+                self.add_chunk(tag, wall_time, steps, rates,
+                               load=lambda: schema.check_rates(array))
             elif kind == metadata.KIND_RECORDS:
                 self.add_records(tag, step, schema.check_records(tag, array))
         except schema.PayloadError as error:

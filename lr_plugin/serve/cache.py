@@ -134,7 +134,6 @@ class RunCache:
                 return found
             summary = build()
             self._store(key, current, summary)
-            _release_freed_memory()
             return summary
 
     def refresh_size(self, key):
@@ -173,11 +172,13 @@ class RunCache:
             self.evictions += 1
 
 
-def _release_freed_memory():
+def release_freed_memory():
     """Hands the memory freed after a build (the payloads read) back to the system.
 
     glibc keeps freed small blocks in its heap, so TensorBoard's RSS would stay
     at the build's peak; best-effort, and only where glibc is the allocator.
+    Call it once the request that built is answered: encoding the answer frees
+    memory too.
     """
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -142,7 +142,7 @@ def _metric_columns(view, name):
     else:
         table = _METRIC_TABLES.get(series)
         if table is None:
-            table = _METRIC_TABLES[series] = _parse_points(series.encoded)
+            table = _METRIC_TABLES[series] = _parse_points(series.texts())
         table = table[np.asarray(picked, dtype=np.int64)]
     return tuple(np.ascontiguousarray(table[:, i]) for i in range(3))
 

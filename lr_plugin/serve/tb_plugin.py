@@ -202,6 +202,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             return run_summary
 
         # Rebuilt only when the provider reports new data for the run.
+        builds_before = self._cache.builds
         run_summary = self._cache.get(
             (experiment, run), cache.fingerprint(listing[run]), build
         )
@@ -244,6 +245,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             encode,
         )
         self._cache.refresh_size((experiment, run))
+        if self._cache.builds != builds_before:
+            cache.release_freed_memory()
         content_type = columnar.CONTENT_TYPE if encoding == "columnar" else _JSON
         return http_util.Respond(request, body, content_type)
 

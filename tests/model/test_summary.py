@@ -21,6 +21,32 @@ def random_walk(n, seed=0):
     return np.random.default_rng(seed).normal(size=n).cumsum() * 1e-3 + 1.0
 
 
+def ranges(i0, i1, groups):
+    """The ranges the module docstring states: ``[(start, end), ...]`` cutting ``i0 .. i1 - 1``.
+
+    Equal ranges of ``ceil((i1 - i0) / groups)`` points; from 64 points a range,
+    each cut between two ranges moved back to a multiple of 16.
+    """
+    size = -(-(i1 - i0) // groups)
+    cuts = list(range(i0 + size, i1, size))
+    if size >= 64:
+        cuts = [c for c in (c // 16 * 16 for c in cuts) if c > i0]
+    bounds = [i0] + cuts + [i1]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def test_long_ranges_are_cut_at_bucket_multiples_and_never_more_than_asked():
+    for i0, i1, groups in [(0, 10_000_000, 999), (12_345, 9_876_543, 7), (5, 300_000, 1000),
+                           (3, 9_000, 100)]:
+        cut = ranges(i0, i1, groups)
+        assert len(cut) <= groups and cut[0][0] == i0 and cut[-1][1] == i1
+        assert all(end > start for start, end in cut)
+        if (i1 - i0) / groups >= 64:
+            assert all(start % 16 == 0 for start, _ in cut[1:])
+        starts, ends = summary._ranges(i0, i1, groups)
+        assert list(zip(starts.tolist(), ends.tolist())) == cut
+
+
 @pytest.mark.parametrize("n", [3, 17, 16**2, 16**3 + 5, 100_003])
 @pytest.mark.parametrize("max_points", [4, 10, 101, 2000])
 def test_every_range_keeps_its_smallest_and_largest_rate(n, max_points):
@@ -35,10 +61,8 @@ def test_every_range_keeps_its_smallest_and_largest_rate(n, max_points):
             continue
         assert kept.size <= max_points
         assert kept[0] == i0 and kept[-1] == i1 - 1
-        groups = (max_points - 2) // 2
-        size = -(-(i1 - i0) // groups)
-        for start in range(i0, i1, size):
-            inside = np.arange(start, min(start + size, i1))
+        for start, end in ranges(i0, i1, (max_points - 2) // 2):
+            inside = np.arange(start, end)
             smooth = inside[(inside > 0) & (inside < n - 1)]
             if smooth.size:
                 assert smooth[rates[smooth].argmin()] in kept
@@ -108,11 +132,10 @@ def assert_envelope(kept, rates, i0, i1, max_points):
     """Within the budget, real points, the window's ends, and each range's smallest and largest."""
     assert kept.size <= max_points
     assert kept[0] == i0 and kept[-1] == i1 - 1
-    size = -(-(i1 - i0) // ((max_points - 2) // 2))
-    for start in range(i0, i1, size):
-        inside = rates[start:min(start + size, i1)]
+    for start, end in ranges(i0, i1, (max_points - 2) // 2):
+        inside = rates[start:end]
         assert inside.min() in rates[kept] and inside.max() in rates[kept]
-        in_range = kept[(kept >= start) & (kept < start + size)]
+        in_range = kept[(kept >= start) & (kept < end)]
         assert rates[in_range].min() == inside.min() and rates[in_range].max() == inside.max()
 
 
