@@ -42,10 +42,11 @@ follows starts there. A sweep is not a training session: its ``session`` is
 its own id and it supersedes nothing. ``losses[i]`` is the loss measured
 after the update at ``learning_rates[i]``.
 
-Rates payloads. A chunk of ``n`` (step, rate) pairs is one of two tensors; a
-reader tells them apart by the tensor's dtype, never by the summary metadata
-(TensorBoard keeps a tag's metadata from its first event only, and one tag may
-hold chunks of every layout when a newer lr_plugin resumes an older run):
+Rates payloads. A chunk of ``n`` (step, rate) pairs is one of two kinds of
+tensor; a reader tells them apart by the tensor's dtype, and the layouts of
+uint8 tensors by their header, never by the summary metadata (TensorBoard
+keeps a tag's metadata from its first event only, and one tag may hold chunks
+of every layout when a newer lr_plugin resumes an older run):
 
 - Version 1: a float64 tensor of shape [n, 2], rows (step, rate). 16 bytes a step.
 - Versions 2 and 3: a 1-D uint8 tensor, a 32-byte little-endian header, then
@@ -75,8 +76,9 @@ hold chunks of every layout when a newer lr_plugin resumes an older run):
   inflates to exactly ``n * (8 if explicit) + n * rate bytes`` bytes and
   nothing follows it; there is no byte count, the tensor's end is the
   stream's. A reader inflates no more than that, and refuses an ``n`` the
-  stream's bytes could not hold (deflate inflates at most 1032-fold). The
-  usual chunk costs 0.01-0.6 bytes a step.
+  stream's bytes could not hold (deflate inflates at most 1032-fold). A
+  float32 schedule costs 0.01-0.6 bytes a step (see rate_codec), plus 40
+  bytes a chunk (the header, zlib's own 8).
 
   Rates are float32 when every rate of the chunk is a float32 value (as Keras
   applies them), else float64 (a schedule evaluated on the host may not be).
@@ -84,7 +86,7 @@ hold chunks of every layout when a newer lr_plugin resumes an older run):
   optimizer update, or per ``update_freq`` updates), else explicit.
 
 In every layout steps are whole numbers from 0 to 2**53 and rates may be NaN
-or infinite (bit for bit: -0.0 and NaN payloads are kept in versions 2 and 3).
+or infinite; -0.0 keeps its sign.
 
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
