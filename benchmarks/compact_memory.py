@@ -1,13 +1,15 @@
-"""Resident memory of TensorBoard's data server holding rates of either payload layout.
+"""Resident memory of TensorBoard's data server holding rates of each payload layout.
 
 Run as a script (not a section; issue 13)::
 
     PYTHONPATH=. python -m benchmarks.compact_memory [--steps 1000000 10000000] [--repeats 3]
+        [--versions 2 3]
 
 For each size, writes one run per layout of a float32 cosine (the rates Keras
 applies) with ``RunWriter``, one chunk per 1000 steps as the callbacks flush
-at epoch end: version 2 (written now) and version 1 (float64 [n, 2], what
-lr_plugin wrote before; the writer's encoder swapped for the old one). Then, in
+at epoch end: version 3 (compressed, written now), version 2 (uncompressed) and,
+if asked, version 1 (float64 [n, 2]); older layouts through the writer's
+encoder swapped for theirs (``writer_throughput.payload_writer``). Then, in
 each round, layouts alternated, it starts ``tensorboard --load_fast=true`` on
 one run, waits until ``/timeline`` counts every step, and reads the resident
 memory (VmRSS) of the data server (TensorBoard's descendants) and of
@@ -15,7 +17,6 @@ TensorBoard itself.
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import tempfile
@@ -26,7 +27,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks import plugin_latency
-from benchmarks.writer_throughput import version_1_writer
+from benchmarks.writer_throughput import payload_writer
 
 STEPS_PER_CHUNK = 1000
 
@@ -35,7 +36,7 @@ def write_run(run_dir, steps, layout):
     from lr_plugin.format import writer
 
     rates = plugin_latency.rate_schedule(steps).astype(np.float32).astype(np.float64)
-    with version_1_writer() if layout == 1 else contextlib.nullcontext():
+    with payload_writer(layout):
         run_writer = writer.open_run_writer(run_dir)
         for first in range(0, steps, STEPS_PER_CHUNK):
             chunk = np.arange(first, min(first + STEPS_PER_CHUNK, steps))
@@ -66,6 +67,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--versions", type=int, nargs="+", choices=(1, 2, 3), default=[2, 3])
     parser.add_argument("--dir", help="where to write (and reuse) the runs; default: a temp dir")
     args = parser.parse_args(argv)
     if not plugin_latency.fast_loader_available():
@@ -73,7 +75,7 @@ def main(argv=None):
     base = args.dir or tempfile.mkdtemp(prefix="lr_compact_memory_")
     print(f"load average before: {os.getloadavg()}", flush=True)
     for steps in args.steps:
-        samples = {1: [], 2: []}
+        samples = {version: [] for version in args.versions}
         for layout in samples:
             logdir = os.path.join(base, f"v{layout}_{steps}")
             if not os.path.isdir(logdir):

@@ -7,9 +7,11 @@ flush at epoch end and every 2 seconds), and ``close``: the time runs until the
 event file is closed on disk. ``layout_sizes`` writes once more with the other
 layouts of a rates payload: float64 rates (a schedule evaluated on the host),
 steps with gaps (explicit steps). ``version_ratio`` times the same writes with
-the version 1 payload (float64 [n, 2], what lr_plugin wrote before), the two
-alternated in one process: on a shared machine the ratio says more than two
-runs of this section.
+the version 2 payload (uncompressed, what lr_plugin wrote before version 3),
+the two alternated in one process: on a shared machine the ratio says more
+than two runs of this section. ``chunk_cost`` times what the writer does with
+one epoch's chunk of 1000 steps (encode, tensor proto, serialize), version 3
+against version 2, alternated.
 
 Records (one epoch and one plateau record per epoch) are checked against the
 schema before they are buffered; ``record_cost`` times ``add_record`` against
@@ -18,6 +20,7 @@ record cost before the check.
 """
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -50,12 +53,13 @@ def encode_rates_version_1(steps, rates):
 
 
 @contextlib.contextmanager
-def version_1_writer():
-    """The writer writes version 1 rates payloads inside this block."""
+def payload_writer(version):
+    """The writer writes rates payloads of ``version`` (1, 2 or 3, the default) inside this block."""
     from lr_plugin.format import metadata
 
     encode = metadata.encode_rates
-    metadata.encode_rates = encode_rates_version_1
+    older = {1: encode_rates_version_1, 2: functools.partial(encode, layout_version=2)}
+    metadata.encode_rates = older.get(version, encode)
     try:
         yield
     finally:
@@ -63,14 +67,34 @@ def version_1_writer():
 
 
 def version_ratio(scratch, rates, rounds):
-    """Seconds of ``write_once``, ``(version 2 samples, version 1 samples)``, alternated."""
-    samples = {2: [], 1: []}
+    """Seconds of ``write_once``, ``(version 3 samples, version 2 samples)``, alternated."""
+    samples = {3: [], 2: []}
     for index in range(rounds):
         for version in common.rotated(list(samples), index):
-            with version_1_writer() if version == 1 else contextlib.nullcontext():
+            with payload_writer(version):
                 samples[version].append(write_once(
                     os.path.join(scratch, f"v{version}_{index}"), rates)[0])
-    return samples[2], samples[1]
+    return samples[3], samples[2]
+
+
+def chunk_cost(rates, rounds, repeats=200):
+    """Microseconds per 1000-step chunk (encode, tensor proto, serialize: the writer's
+    work per epoch of 1000 steps), ``{version: samples}`` for 3 and 2, alternated."""
+    import numpy as np
+    from tensorboard.util import tensor_util
+
+    from lr_plugin.format import metadata
+
+    steps, rates = np.arange(FLUSH_EVERY), np.asarray(rates[:FLUSH_EVERY], np.float64)
+    samples = {3: [], 2: []}
+    for index in range(rounds):
+        for version in common.rotated(list(samples), index):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                payload = metadata.encode_rates(steps, rates, layout_version=version)
+                tensor_util.make_tensor_proto(payload).SerializeToString()
+            samples[version].append((time.perf_counter() - start) / repeats * 1e6)
+    return samples
 
 
 def write_once(run_dir, rates, steps=None):
@@ -155,9 +179,11 @@ def run(quick=False, scratch=None, steps=None, repeats=None):
                                      rounds=3 if quick else 7)
     ratio = common.summarize([c / u for c, u in zip(checked, unchecked)])
     layouts = layout_sizes(os.path.join(scratch, "writer", "layouts"), min(steps, 100_000))
-    version_2, version_1 = version_ratio(os.path.join(scratch, "writer", "versions"),
+    version_3, version_2 = version_ratio(os.path.join(scratch, "writer", "versions"),
                                          rates, 3 if quick else 7)
-    versions = common.summarize([v2 / v1 for v2, v1 in zip(version_2, version_1)])
+    versions = common.summarize([v3 / v2 for v3, v2 in zip(version_3, version_2)])
+    chunks = {version: common.summarize(samples) for version, samples in
+              chunk_cost(rates, 3 if quick else 7).items()}
     return {
         "config": {"steps": steps, "repeats": repeats, "flush_every": FLUSH_EVERY,
                    "calls": "add_rate per step, flush per 1000 steps, close"},
@@ -165,7 +191,8 @@ def run(quick=False, scratch=None, steps=None, repeats=None):
         "steps_per_second": throughput,
         "bytes_per_step": size,
         "bytes_per_step_of_layouts": layouts,
-        "seconds_version_2_over_version_1": versions,
+        "seconds_version_3_over_version_2": versions,
+        "chunk_us": chunks,
         "record_us": {"checked": common.summarize(checked),
                       "unchecked": common.summarize(unchecked), "ratio": ratio},
         "rows": [
@@ -175,8 +202,11 @@ def run(quick=False, scratch=None, steps=None, repeats=None):
                        size, "B"),
             *(common.row("writer", f"bytes on disk per logged step, {name}", value=value,
                          unit="B") for name, value in layouts.items()),
-            common.row("writer", "write time, version 2 payloads / version 1 (alternated, "
+            common.row("writer", "write time, version 3 payloads / version 2 (alternated, "
                        "same process)", versions, "x"),
+            *(common.row("writer", f"one 1000-step chunk, version {version}: encode, tensor "
+                         "proto, serialize (alternated)", stats, "us")
+              for version, stats in chunks.items()),
             common.row("writer", "add_record, schema-checked (epoch and plateau records)",
                        common.summarize(checked), "us"),
             common.row("writer", "add_record checked / unchecked (the cost before the check)",

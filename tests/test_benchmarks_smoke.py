@@ -99,7 +99,7 @@ def test_fit_writer_and_plugin_benchmarks_produce_complete_results(tmp_path):
     writer = report["sections"]["writer"]
     assert_stats(writer["steps_per_second"], n=writer["config"]["repeats"])
     assert_stats(writer["bytes_per_step"])
-    assert 4 <= writer["bytes_per_step"]["median"] < 5  # a float32 rate per step (payload v2)
+    assert 0 < writer["bytes_per_step"]["median"] < 2  # compressed float32 rates (payload v3; v2: 4)
 
     plugin = report["sections"]["plugin"]
     sizes = plugin["config"]["sizes"]

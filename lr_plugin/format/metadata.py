@@ -42,37 +42,51 @@ follows starts there. A sweep is not a training session: its ``session`` is
 its own id and it supersedes nothing. ``losses[i]`` is the loss measured
 after the update at ``learning_rates[i]``.
 
-Rates payloads. A chunk of ``n`` (step, rate) pairs is one of two tensors; a
-reader tells them apart by the tensor's dtype, never by the summary metadata
-(TensorBoard keeps a tag's metadata from its first event only, and one tag may
-hold chunks of both layouts when a newer lr_plugin resumes an older run):
+Rates payloads. A chunk of ``n`` (step, rate) pairs is one of two kinds of
+tensor; a reader tells them apart by the tensor's dtype, and the layouts of
+uint8 tensors by their header, never by the summary metadata (TensorBoard
+keeps a tag's metadata from its first event only, and one tag may hold chunks
+of every layout when a newer lr_plugin resumes an older run):
 
 - Version 1: a float64 tensor of shape [n, 2], rows (step, rate). 16 bytes a step.
-- Version 2 (written now): a 1-D uint8 tensor, a 32-byte little-endian header
-  then the arrays::
+- Versions 2 and 3: a 1-D uint8 tensor, a 32-byte little-endian header, then
+  the body; the layout version byte tells them apart::
 
       offset  size  field
            0     4  magic b"LRTR"
-           4     1  layout version, 2
+           4     1  layout version, 2 or 3
            5     1  bytes of a rate: 4 (float32) or 8 (float64)
            6     1  step layout: 0 = arithmetic, step[i] = first + i * stride;
-                    1 = explicit, the n steps follow the header as int64
+                    1 = explicit, the body holds the n steps
            7     1  reserved, 0
            8     8  n, uint64
           16     8  first, int64 (0 when explicit)
           24     8  stride, int64 (0 when explicit)
-          32        steps (explicit layout only): n int64
-                    rates: n float32 or float64
+          32        body
+
+  Version 2 body: the steps (explicit layout only) as n int64, then the rates
+  as n float32 or float64. The tensor holds exactly ``32 + n * (8 if
+  explicit) + n * rate bytes`` bytes. The usual chunk costs 4 bytes a step.
+
+  Version 3 body (written now): one zlib stream, to the last byte of the
+  tensor, of ``lr_plugin.format.rate_codec``: the differences of the rates'
+  bit patterns (uint32 or uint64, wrapping), split into byte planes (every
+  first byte, then every second byte, ...); in the explicit layout the steps'
+  int64 differences, planed the same way, come first in the same stream. It
+  inflates to exactly ``n * (8 if explicit) + n * rate bytes`` bytes and
+  nothing follows it; there is no byte count, the tensor's end is the
+  stream's. A reader inflates no more than that, and refuses an ``n`` the
+  stream's bytes could not hold (deflate inflates at most 1032-fold). A
+  float32 schedule costs 0.01-0.6 bytes a step (see rate_codec), plus 40
+  bytes a chunk (the header, zlib's own 8).
 
   Rates are float32 when every rate of the chunk is a float32 value (as Keras
   applies them), else float64 (a schedule evaluated on the host may not be).
   Steps are (first, stride) when they form an arithmetic progression (one per
-  optimizer update, or per ``update_freq`` updates), else explicit. The usual
-  chunk costs 4 bytes a step. The tensor holds exactly ``32 + n * (8 if
-  explicit) + n * rate bytes`` bytes; anything else is not a rates payload.
+  optimizer update, or per ``update_freq`` updates), else explicit.
 
-In both layouts steps are whole numbers from 0 to 2**53 and rates may be NaN
-or infinite.
+In every layout steps are whole numbers from 0 to 2**53 and rates may be NaN
+or infinite; -0.0 keeps its sign.
 
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
@@ -100,6 +114,8 @@ from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
 from tensorboard.compat.proto import summary_pb2
 
+from lr_plugin.format import rate_codec
+
 PLUGIN_NAME = "lr_timeline"
 """Name of the TensorBoard plugin and of the summaries it reads."""
 
@@ -108,14 +124,14 @@ RUN_SUBDIR = "lr_timeline"
 ``train`` and ``validation`` directories, so a run never shares a directory
 with another writer."""
 
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 """The newest payload version this lr_plugin reads. Bump it when a payload
 changes so that older readers would misread it."""
 
 KIND_RATES = "rates"
 KIND_RECORDS = "records"
 
-WRITTEN_VERSIONS = {KIND_RATES: 2, KIND_RECORDS: 1}
+WRITTEN_VERSIONS = {KIND_RATES: 3, KIND_RECORDS: 1}
 """The version each kind is written with: the oldest reader that reads it.
 Records did not change, so an older lr_plugin still reads them and skips only
 the rates, with its "newer lr_plugin" warning."""
@@ -229,23 +245,31 @@ def is_readable(content):
 
 
 RATES_MAGIC = b"LRTR"
-RATES_LAYOUT_VERSION = 2
+RATES_LAYOUT_VERSION = 3
+"""The layout version ``encode_rates`` writes by default; ``decode_rates`` reads 2 and 3."""
 STEPS_ARITHMETIC = 0
 STEPS_EXPLICIT = 1
 RATES_HEADER = struct.Struct("<4sBBBBQqq")
-"""The 32-byte header of a version 2 rates payload (see the module docstring)."""
+"""The 32-byte header of a version 2 or 3 rates payload (see the module docstring)."""
 RATES_HEADER_BYTES = RATES_HEADER.size
 _RATE_DTYPES = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
 _STEP_DTYPE = np.dtype("<i8")
 
 
-def encode_rates(steps, rates):
-    """The ``rates`` payload of version 2 (see the module docstring): a 1-D uint8 array.
+def encode_rates(steps, rates, layout_version=RATES_LAYOUT_VERSION):
+    """The ``rates`` payload (see the module docstring): a 1-D uint8 array.
 
     Args:
         steps: the whole-number steps, from 0 to 2**53.
         rates: the rates, one per step; float32 values are stored in 4 bytes.
+        layout_version: 3 (compressed, written by default) or 2 (the arrays
+            as they are, what lr_plugin wrote before version 3; for tests and
+            benchmarks that compare the two).
     """
+    if layout_version not in (2, 3):
+        raise ValueError(
+            f"encode_rates writes rates payload layout 2 or 3. Received "
+            f"layout_version={layout_version!r}")
     steps = np.asarray(steps, dtype=np.int64).reshape(-1)
     rates = np.asarray(rates, dtype=np.float64).reshape(-1)
     if steps.size != rates.size:
@@ -262,47 +286,52 @@ def encode_rates(steps, rates):
     arithmetic = count < 2 or bool(np.all(np.diff(steps) == stride))
     layout, first, stride = ((STEPS_ARITHMETIC, first, stride) if arithmetic
                              else (STEPS_EXPLICIT, 0, 0))
-    header = RATES_HEADER.pack(RATES_MAGIC, RATES_LAYOUT_VERSION, rates.itemsize, layout, 0,
+    header = RATES_HEADER.pack(RATES_MAGIC, layout_version, rates.itemsize, layout, 0,
                                 count, first, stride)
-    parts = [header] + ([] if arithmetic else [steps.astype(_STEP_DTYPE).tobytes()])
-    parts.append(rates.astype(_RATE_DTYPES[rates.itemsize]).tobytes())
-    return np.frombuffer(b"".join(parts), dtype=np.uint8)
+    rates = rates.astype(_RATE_DTYPES[rates.itemsize], copy=False)
+    if layout_version == 3:
+        body = (rate_codec.encode(rates) if arithmetic
+                else rate_codec.encode_steps_and_rates(steps, rates))
+    else:
+        body = (b"" if arithmetic else steps.astype(_STEP_DTYPE).tobytes()) + rates.tobytes()
+    return np.frombuffer(header + body, dtype=np.uint8)
 
 
 def decode_rates(array):
-    """``(int64 steps, float64 rates)`` of a ``rates`` payload of either version.
+    """``(int64 steps, float64 rates)`` of a ``rates`` payload of any version.
 
     Checks the layout, not the values: ``lr_plugin.format.schema.check_rates``
     also checks that steps lie in [0, 2**53). Never allocates more than a small
-    multiple of the bytes the payload holds.
+    multiple of the bytes the payload holds (version 2) or of the steps its
+    header declares (version 3, whose count its bytes must be able to hold).
 
     Raises:
-        ValueError: for an array that is neither layout, saying what was wrong.
+        ValueError: for an array that is no layout, saying what was wrong.
     """
     array = np.asarray(array)
     if array.dtype == np.uint8:
-        return _decode_rates_v2(array)
+        return _decode_rates_with_header(array)
     array = np.asarray(array, dtype=np.float64).reshape(-1, 2)  # version 1
     return array[:, 0].astype(np.int64), array[:, 1]
 
 
-def _decode_rates_v2(array):
+def _decode_rates_with_header(array):
     if array.ndim != 1:
         raise ValueError(
-            f"a version 2 rates payload must be a 1-D uint8 tensor; received shape "
+            f"a version 2 or 3 rates payload must be a 1-D uint8 tensor; received shape "
             f"{list(array.shape)}")
     data = np.ascontiguousarray(array)  # read in place: no copy of the payload
     if data.size < RATES_HEADER_BYTES:
         raise ValueError(
-            f"a version 2 rates payload needs its {RATES_HEADER_BYTES}-byte header; "
+            f"a version 2 or 3 rates payload needs its {RATES_HEADER_BYTES}-byte header; "
             f"received {data.size} bytes")
     magic, version, rate_bytes, layout, reserved, count, first, stride = (
         RATES_HEADER.unpack_from(data))
-    if magic != RATES_MAGIC or version != RATES_LAYOUT_VERSION or reserved:
+    if magic != RATES_MAGIC or version not in (2, 3) or reserved:
         raise ValueError(
             f"the rates payload's header is not lr_timeline's (magic {magic!r}, layout "
-            f"version {version}, reserved byte {reserved}; expected {RATES_MAGIC!r}, "
-            f"{RATES_LAYOUT_VERSION}, 0)")
+            f"version {version}, reserved byte {reserved}; expected {RATES_MAGIC!r}, 2 or 3, "
+            "0)")
     if rate_bytes not in _RATE_DTYPES:
         raise ValueError(
             f"the rates payload's rates are {rate_bytes} bytes each; expected 4 (float32) "
@@ -311,17 +340,39 @@ def _decode_rates_v2(array):
         raise ValueError(
             f"the rates payload's step layout is {layout}; expected {STEPS_ARITHMETIC} "
             f"(arithmetic) or {STEPS_EXPLICIT} (explicit)")
-    step_bytes = _STEP_DTYPE.itemsize if layout == STEPS_EXPLICIT else 0
-    # Python integers: a hostile count cannot overflow, and nothing is allocated yet.
-    expected = RATES_HEADER_BYTES + count * (step_bytes + rate_bytes)
-    if data.size != expected:
+    explicit = layout == STEPS_EXPLICIT
+    if explicit and (first or stride):
         raise ValueError(
-            f"the rates payload's header declares {count} steps, which take {expected} "
-            f"bytes; it holds {data.size}")
-    rates_at = RATES_HEADER_BYTES + count * step_bytes
-    rates = np.frombuffer(data, _RATE_DTYPES[rate_bytes], count, rates_at).astype(np.float64)
-    if layout == STEPS_EXPLICIT:
-        return np.frombuffer(data, _STEP_DTYPE, count, RATES_HEADER_BYTES).astype(np.int64), rates
+            f"the rates payload's explicit steps come with first {first} and stride {stride}; "
+            "expected 0 and 0")
+    if version == 3:
+        body = data[RATES_HEADER_BYTES:]
+        try:
+            if explicit:
+                steps, rates = rate_codec.decode_steps_and_rates(body, count, rate_bytes)
+                return steps, rates.astype(np.float64)
+            rates = rate_codec.decode(body, count, rate_bytes).astype(np.float64)
+        except ValueError as error:
+            raise ValueError(
+                f"the rates payload's header declares {count} steps; its body does not hold "
+                f"them: {error}") from None
+    else:
+        step_bytes = _STEP_DTYPE.itemsize if explicit else 0
+        # Python integers: a hostile count cannot overflow, and nothing is allocated yet.
+        expected = RATES_HEADER_BYTES + count * (step_bytes + rate_bytes)
+        if data.size != expected:
+            raise ValueError(
+                f"the rates payload's header declares {count} steps, which take {expected} "
+                f"bytes; it holds {data.size}")
+        rates_at = RATES_HEADER_BYTES + count * step_bytes
+        rates = np.frombuffer(data, _RATE_DTYPES[rate_bytes], count, rates_at).astype(np.float64)
+        if explicit:
+            return (np.frombuffer(data, _STEP_DTYPE, count, RATES_HEADER_BYTES).astype(np.int64),
+                    rates)
+    return _arithmetic_steps(count, first, stride), rates
+
+
+def _arithmetic_steps(count, first, stride):
     last = first + stride * (count - 1) if count else first
     # Every step and every partial product of the in-place computation below fits int64.
     if not (-2**63 <= min(first, last) and max(first, last) < 2**63 and abs(last - first) < 2**63):
@@ -330,7 +381,7 @@ def _decode_rates_v2(array):
     steps = np.arange(count, dtype=np.int64)  # then in place: one array, no temporaries
     steps *= stride
     steps += first
-    return steps, rates
+    return steps
 
 
 def encode_records(records):

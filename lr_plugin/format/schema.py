@@ -187,13 +187,13 @@ def decode_tensor(tensor):
 
 
 def check_rates(array):
-    """``(steps int64, rates float64)`` of a ``rates`` payload array, either version.
+    """``(steps int64, rates float64)`` of a ``rates`` payload array, any version.
 
-    Version 2 is a 1-D uint8 array (its layout is in ``metadata``), version 1 a
-    float array of shape [n, 2] (step, rate); the dtype tells them apart.
+    Versions 2 and 3 are a 1-D uint8 array (their layout is in ``metadata``),
+    version 1 a float array of shape [n, 2] (step, rate); the dtype tells them apart.
 
     Raises:
-        PayloadError: unless it is one of the two layouts and its steps are
+        PayloadError: unless it is one of the layouts and its steps are
             whole numbers from 0 to 2**53.
     """
     if isinstance(array, np.ndarray) and array.dtype == np.uint8:
@@ -205,7 +205,7 @@ def check_rates(array):
         if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
             kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
             raise PayloadError(
-                f"a rates payload must be a uint8 (version 2) or float (version 1) array; "
+                f"a rates payload must be a uint8 (version 2 or 3) or float (version 1) array; "
                 f"received {kind}")
         if array.ndim != 2 or array.shape[1] != 2:
             raise PayloadError(

@@ -5,9 +5,10 @@ epochs of 20 steps, each flushed as one rate chunk, epoch record, plateau
 record and, at some epochs, an event). ``variants(seed)`` derives damaged
 copies of its event file: truncations, byte flips, inserted garbage, and frames
 whose checksums are valid around malformed payloads (wrong dtype, bad shapes,
-non-JSON, wrong JSON types, deep nesting, a newer payload version). Each
-variant says up to which byte the file is intact, so a test can check that
-everything before the damage was kept.
+non-JSON, wrong JSON types, deep nesting, a newer payload version, rates
+payloads whose header or zlib body lies, a zip bomb). Each variant says up to
+which byte the file is intact, so a test can check that everything before the
+damage was kept.
 """
 
 import collections
@@ -16,6 +17,7 @@ import os
 import random
 import struct
 import time
+import zlib
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2
@@ -143,16 +145,23 @@ def _records_tensor(text):
     return _tensor(7, [], string_val=[data])
 
 
-def _v2_tensor(count=None, cut=0, layout=None, first=None):
-    """A version 2 rates tensor of two steps (float32 rates) with one header field forged."""
-    good = metadata.encode_rates([1_000_000, 1_000_001], [0.5, 0.25]).tobytes()
+def _packed_tensor(version=2, count=None, cut=0, layout=None, first=None, body=None, extra=b""):
+    """A version 2 or 3 rates tensor of two steps (float32 rates) with header fields
+    forged, ``cut`` bytes cut off its end, its body replaced or ``extra`` appended."""
+    good = metadata.encode_rates([1_000_000, 1_000_001], [0.5, 0.25],
+                                 layout_version=version).tobytes()
     fields = list(metadata.RATES_HEADER.unpack_from(good))  # magic, version, rate bytes,
     for index, value in ((3, layout), (5, count), (6, first)):  # layout, 0, count, first, stride
         if value is not None:
             fields[index] = value
-    data = metadata.RATES_HEADER.pack(*fields) + good[metadata.RATES_HEADER.size:]
-    data = data[:len(data) - cut]
+    header_bytes = metadata.RATES_HEADER.size
+    data = metadata.RATES_HEADER.pack(*fields) + (good[header_bytes:] if body is None else body)
+    data = data[:len(data) - cut] + extra
     return _tensor(4, [len(data)], data)
+
+
+ZIP_BOMB = zlib.compress(bytes(20_000_000), 9)
+"""19 KB that inflate to 20 MB: a version 3 body that would exhaust a careless reader."""
 
 
 def malformed_frames():
@@ -169,10 +178,18 @@ def malformed_frames():
         ("rates_nan_step", rates_tag, _tensor(2, [1, 2], np.array([np.nan, 0.1]).tobytes())),
         ("rates_string", rates_tag, _records_tensor("[]")),
         # Version 2 (uint8) payloads whose header lies about the bytes that follow.
-        ("rates_v2_count_too_large", rates_tag, _v2_tensor(count=2**62)),
-        ("rates_v2_truncated", rates_tag, _v2_tensor(cut=3)),
-        ("rates_v2_unknown_step_layout", rates_tag, _v2_tensor(layout=7)),
-        ("rates_v2_steps_past_2_53", rates_tag, _v2_tensor(first=2**53 - 1)),
+        ("rates_v2_count_too_large", rates_tag, _packed_tensor(count=2**62)),
+        ("rates_v2_truncated", rates_tag, _packed_tensor(cut=3)),
+        ("rates_v2_unknown_step_layout", rates_tag, _packed_tensor(layout=7)),
+        ("rates_v2_steps_past_2_53", rates_tag, _packed_tensor(first=2**53 - 1)),
+        # Version 3 (compressed) payloads whose zlib body lies about the steps it holds.
+        ("rates_v3_truncated_zlib", rates_tag, _packed_tensor(3, cut=3)),
+        ("rates_v3_count_too_large", rates_tag, _packed_tensor(3, count=3)),
+        ("rates_v3_count_far_too_large", rates_tag, _packed_tensor(3, count=2**62)),
+        ("rates_v3_count_too_small", rates_tag, _packed_tensor(3, count=1)),
+        ("rates_v3_zip_bomb", rates_tag, _packed_tensor(3, body=ZIP_BOMB)),
+        ("rates_v3_trailing_bytes", rates_tag, _packed_tensor(3, extra=b"\x00\x01")),
+        ("rates_v3_steps_past_2_53", rates_tag, _packed_tensor(3, first=2**53 - 1)),
         ("planned_negative_step", "planned/SGD",
          _tensor(2, [1, 2], np.array([-5.0, 0.1]).tobytes())),
         ("records_not_json", "events", _records_tensor("{not json")),

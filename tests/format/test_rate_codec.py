@@ -79,3 +79,48 @@ def test_decode_checks_its_arguments():
         rate_codec.decode(data, 4, 2)
     with pytest.raises(ValueError, match="whole number >= 0; received -1"):
         rate_codec.decode(data, -1, 4)
+
+
+def test_steps_and_rates_round_trip_in_one_stream_whatever_the_steps():
+    rng = np.random.default_rng(3)
+    rates = rng.random(3000).astype(np.float32)
+    for steps in (np.arange(3000) * 5 + 2**53 - 15001,  # evenly spaced, up to 2**53 - 1
+                  np.sort(rng.integers(0, 2**53, 3000)),  # gaps
+                  np.concatenate([np.arange(1500), np.arange(1500) + 7]),  # a restart
+                  rng.integers(-2**63, 2**63 - 1, 3000, endpoint=True)):  # any int64
+        data = rate_codec.encode_steps_and_rates(steps, rates)
+        back_steps, back_rates = rate_codec.decode_steps_and_rates(data, 3000, 4)
+        assert back_steps.dtype == np.int64 and back_rates.dtype == np.float32
+        np.testing.assert_array_equal(back_steps, steps)
+        assert np.array_equal(back_rates.view(np.uint32), rates.view(np.uint32))
+
+
+def test_steps_with_gaps_cost_a_fraction_of_their_eight_bytes():
+    steps = np.arange(100_000) + np.arange(100_000) // 7  # one step in eight not logged
+    rates = _schedules(100_000)["cosine with warmup"]
+    data = rate_codec.encode_steps_and_rates(steps, rates)
+    assert len(data) < 100_000, len(data)  # raw: 12 bytes a step
+    assert len(data) - len(rate_codec.encode(rates)) < 0.03 * 100_000  # the steps add little
+
+
+def test_encode_steps_and_rates_names_what_it_takes():
+    with pytest.raises(ValueError, match=r"1-D integer steps, one per rate\. Received dtype "
+                                         r"float64, shape \[2\] for 2 rates"):
+        rate_codec.encode_steps_and_rates(np.zeros(2), np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match=r"shape \[3\] for 2 rates"):
+        rate_codec.encode_steps_and_rates(np.arange(3), np.zeros(2, np.float32))
+
+
+def test_a_count_its_bytes_cannot_hold_is_refused_before_inflating():
+    data = rate_codec.encode(np.zeros(1000, np.float32))
+    limit = rate_codec.MAX_INFLATION * len(data)
+    with pytest.raises(ValueError, match=f"of {len(data)} bytes cannot inflate to more than {limit}"):
+        rate_codec.decode(data, 2**62, 4)
+    with pytest.raises(ValueError, match="steps and rates of 8 \\+ 4 bytes"):
+        rate_codec.decode_steps_and_rates(data, 1000, 4)  # rates only: too few bytes
+
+
+def test_an_empty_series_does_not_inflate_a_bomb():
+    bomb = zlib.compress(bytes(10_000_000))
+    with pytest.raises(ValueError, match="hold more than 0 bytes"):
+        rate_codec.decode(bomb, 0, 4)
