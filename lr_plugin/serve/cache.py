@@ -12,6 +12,7 @@ Also here: the ``/timeline`` query parameters of a window (``start``, ``end``,
 
 import collections
 import ctypes
+import functools
 import re
 import threading
 import time
@@ -177,13 +178,21 @@ def release_freed_memory():
 
     glibc keeps freed small blocks in its heap, so TensorBoard's RSS would stay
     at the build's peak; best-effort, and only where glibc is the allocator.
-    Call it once the request that built is answered: encoding the answer frees
-    memory too.
+    Call it once a request that built or encoded is answered (about 1 ms):
+    encoding an answer leaves freed pages behind too.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=None)
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library is another."""
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 class Window:

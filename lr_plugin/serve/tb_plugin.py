@@ -216,7 +216,10 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             ),
         )
 
+        computed = []
+
         def encode():
+            computed.append(True)
             view = run_summary.view(
                 max_points, window.start, window.end, window.since, metrics=metrics
             )
@@ -245,7 +248,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             encode,
         )
         self._cache.refresh_size((experiment, run))
-        if self._cache.builds != builds_before:
+        if computed or self._cache.builds != builds_before:
             cache.release_freed_memory()
         content_type = columnar.CONTENT_TYPE if encoding == "columnar" else _JSON
         return http_util.Respond(request, body, content_type)
