@@ -39,8 +39,8 @@ an answer reads no single rate but the window's ends; the full detail is kept
 compressed (``lr_plugin.model.rate_blocks``) and decoded only around them, or
 for a window sent whole.
 
-Storage is lossless and compact: steps that are contiguous (the usual case)
-are kept as their first step only, and rates that are all float32 values (what
+Storage is lossless and compact: evenly spaced steps (the usual case) are kept
+as their first step and stride, and rates that are all float32 values (what
 Keras applies) as float32. ``RecordSeries`` does the same for epoch, plateau and
 event records and for metric points: a window selects them by step in one
 vectorized pass, and they are thinned evenly when there are more than asked.
@@ -89,10 +89,12 @@ class RateSummary:
                 f"starting {steps[:5].tolist()}"
             )
         self.size = int(steps.size)
-        contiguous = self.size == 0 or int(steps[-1]) - int(steps[0]) == self.size - 1
-        # Contiguous steps are their first step; a copy is kept only for gaps.
+        # Evenly spaced steps (every step, or every n-th with update_freq=n) are their
+        # first step and stride; a copy is kept only for uneven gaps.
         self._first_step = int(steps[0]) if self.size else 0
-        self._steps = None if contiguous else steps.copy()
+        self._stride = int(steps[1] - steps[0]) if self.size > 1 else 1
+        even = self.size < 2 or bool(np.all(np.diff(steps) == self._stride))
+        self._steps = None if even else steps.copy()
         as_float32 = rates.astype(np.float32)
         exact = np.array_equal(as_float32, rates, equal_nan=True)
         stored = as_float32 if exact else rates.copy()
@@ -135,7 +137,7 @@ class RateSummary:
     def steps_at(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
         if self._steps is None:
-            return indices + self._first_step
+            return indices * self._stride + self._first_step
         return self._steps[indices]
 
     def rates_at(self, indices):
@@ -149,10 +151,11 @@ class RateSummary:
         """``(i0, i1)``: the points with ``start <= step <= end`` are ``i0 .. i1 - 1``."""
         low, high = 0, self.size
         if self._steps is None:
+            # Points at or after start: ceil((start - first) / stride); at or before end: floor + 1.
             if start is not None:
-                low = int(min(max(start - self._first_step, 0), self.size))
+                low = int(min(max(-(-(start - self._first_step) // self._stride), 0), self.size))
             if end is not None:
-                high = int(min(max(end - self._first_step + 1, 0), self.size))
+                high = int(min(max((end - self._first_step) // self._stride + 1, 0), self.size))
         else:
             if start is not None:
                 low = int(np.searchsorted(self._steps, start, side="left"))

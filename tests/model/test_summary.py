@@ -216,6 +216,21 @@ def test_steps_with_gaps_are_windowed_by_step():
     assert kept_steps.tolist() == list(range(1_000_002, 1_000_031, 3))
     np.testing.assert_array_equal(kept, rates[(kept_steps // 3)])
     assert rate_summary.last_step == 2_999_997
+    # Every third step is kept as a first step and a stride, not as a copy of the steps.
+    assert rate_summary.nbytes == summary.RateSummary(np.arange(steps.size), rates).nbytes
+
+
+@pytest.mark.parametrize("start, end", [(None, None), (0, 10), (7, 7), (8, 8), (5, 1_000_000),
+                                        (600_001, 600_004), (2_999_999, None)])
+def test_uneven_steps_are_windowed_like_even_ones(start, end):
+    # update_freq=3, then a restart that logs every step from 600,000 on.
+    steps = np.concatenate([np.arange(0, 600_000, 3), np.arange(600_000, 3_000_000)])
+    rates = random_walk(steps.size)
+    rate_summary = summary.RateSummary(steps, rates)
+    inside = (steps >= (start or 0)) & (steps <= (steps[-1] if end is None else end))
+    kept_steps, kept = rate_summary.points(10**7, start=start, end=end)
+    np.testing.assert_array_equal(kept_steps, steps[inside])
+    np.testing.assert_array_equal(kept, rates[inside])
 
 
 def test_float32_rates_and_contiguous_steps_are_stored_compactly():
