@@ -140,13 +140,6 @@ class RateSummary:
             return indices * self._stride + self._first_step
         return self._steps[indices]
 
-    def rates_at(self, indices):
-        """float64 rates of the points at sorted ``indices``."""
-        indices = np.asarray(indices, dtype=np.int64)
-        if indices.size == 0:
-            return np.zeros(0, np.float64)
-        return self._rates.window(int(indices[0]), int(indices[-1]) + 1)[indices].astype(np.float64)
-
     def index_range(self, start=None, end=None):
         """``(i0, i1)``: the points with ``start <= step <= end`` are ``i0 .. i1 - 1``."""
         low, high = 0, self.size
