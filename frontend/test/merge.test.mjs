@@ -4,6 +4,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { normalizeTimeline } from "../src/api/timeline.js";
 import { mergeTail, isTailOf } from "../src/api/merge.js";
+import { plateauRecords } from "../src/model/records.js";
 
 const counts = (total, inWindow = total, sent = inWindow) => ({ total, in_window: inWindow, sent });
 const session = (id, start, superseded = null) => ({ session: id, start_step: start, superseded_from: superseded });
@@ -149,4 +150,23 @@ test("planned points ahead of the last step are replaced by the tail's", () => {
   });
   const { timeline } = mergeTail(held, tail);
   assert.deepEqual(Array.from(timeline.planned.SGD.steps), [0, 5, 6, 7, 8, 9]);
+});
+
+test("the tail's plateau decisions join the held ones; its cooldown windows replace them", () => {
+  const decision = (epoch, wait) => ({ epoch, decision_wait: wait, delta: null, beat_threshold: null });
+  const held = normalizeTimeline({ ...fullAnswer(), plateau_view: {
+    decisions: [decision(0, 1), decision(1, 0)], cooldown_windows: [] } });
+  const windows = [{ reduce_epoch: 2, first_epoch: 3, last_epoch: 3, blocked_epochs: 1, complete: false }];
+  const { timeline } = mergeTail(held, tailAnswer({ plateau_view: { decisions: [decision(2, 1)], cooldown_windows: windows } }));
+  assert.deepEqual(timeline.plateau_view.decisions.map((fact) => [fact.epoch, fact.decision_wait]), [[0, 1], [1, 0], [2, 1]]);
+  assert.deepEqual(timeline.plateau_view.cooldown_windows, windows);
+  assert.deepEqual(plateauRecords(timeline).map((record) => record.decisionWait), [1, 0, 1]);
+});
+
+test("an older server's tail with every decision again gives each record its fact once", () => {
+  const decision = (epoch, wait) => ({ epoch, decision_wait: wait, delta: null, beat_threshold: null });
+  const every = [decision(0, 1), decision(1, 0)];
+  const held = normalizeTimeline({ ...fullAnswer(), plateau_view: { decisions: every, cooldown_windows: [] } });
+  const { timeline } = mergeTail(held, tailAnswer({ plateau_view: { decisions: [...every, decision(2, 1)], cooldown_windows: [] } }));
+  assert.deepEqual(plateauRecords(timeline).map((record) => record.decisionWait), [1, 0, 1]);
 });

@@ -37,11 +37,16 @@ def derive(plateau_records):
         "blocked_epochs", "complete"}`` (see ``cooldown_windows``). Epochs are
         Keras' 0-based indices.
     """
-    records = [r for r in plateau_records if isinstance(r, dict) and _int(r.get("epoch")) is not None]
+    records = [r for r in plateau_records if has_epoch(r)]
     return {
         "decisions": decision_facts(records),
         "cooldown_windows": cooldown_windows(records),
     }
+
+
+def has_epoch(record):
+    """Whether a plateau record gets a decision (``derive`` skips records without an epoch)."""
+    return isinstance(record, dict) and _int(record.get("epoch")) is not None
 
 
 def decision_facts(records):

@@ -54,6 +54,7 @@ import threading
 import numpy as np
 
 from lr_plugin.format import metadata
+from lr_plugin.model import plateau_view
 from lr_plugin.model import rate_blocks
 from lr_plugin.model import timeline
 
@@ -533,6 +534,8 @@ class RunSummary:
                 first = last = [_step_or_none(r.get("step")) for r in records]
                 always = [r.get("action") in PLATEAU_ACTIONS_ALWAYS_SENT for r in records]
             self.records[tag] = RecordSeries(records, first, last, always)
+            if tag == metadata.PLATEAU_TAG:
+                self._set_plateau_view(built.get(tag, []), first)
         # The planned series runs ahead of training: the newest data is the applied rate.
         steps = [s.last_step for s in self.series["learning_rate"].values()]
         steps = [s for s in steps if s is not None]
@@ -541,6 +544,25 @@ class RunSummary:
         self._answers = collections.OrderedDict()
         self._answers_lock = threading.Lock()
         self.derived = {}
+
+    def _set_plateau_view(self, plateau, steps):
+        """Keeps ``plateau_view.derive`` of the plateau records: each decision beside its record.
+
+        An answer sends the decisions of the plateau records it holds (a
+        window's, a tail's) and every cooldown window (a few per reduction).
+        """
+        view = timeline.clean(plateau_view.derive(plateau))
+        decisions = iter(view["decisions"])
+        aligned = [next(decisions) if plateau_view.has_epoch(r) else None for r in plateau]
+        self._decisions = RecordSeries(aligned, steps, steps)
+        self._cooldown_windows_text = json.dumps(
+            view["cooldown_windows"], separators=(",", ":"), allow_nan=False)
+
+    def _plateau_view_text(self, picked):
+        """JSON text of the plateau view of an answer holding the plateau records at ``picked``."""
+        decisions = [text for text in self._decisions.texts(picked) if text != "null"]
+        return (f'{{"decisions":[{",".join(decisions)}],'
+                f'"cooldown_windows":{self._cooldown_windows_text}}}')
 
     def set_derived(self, fields):
         """Whole-run fields sent with every view (``{name: JSON-safe value}``), encoded once.
@@ -564,6 +586,7 @@ class RunSummary:
         total += sum(sys.getsizeof(text) for text in self.derived.values())
         total += sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())
+        total += self._decisions.nbytes + sys.getsizeof(self._cooldown_windows_text)
         total += sum(r.nbytes for metrics in self._metrics.values() for r in metrics.values())
         total += sum(len(answer) for answer in list(self._answers.values()))
         return total
@@ -608,7 +631,7 @@ class RunSummary:
         """
         lower = _max_or_none(start, None if since is None else since + 1)
         view = TimelineView(last_step=self.last_step)
-        view.encoded_fields = self.derived
+        view.encoded_fields = dict(self.derived)
         for key, series in self.series.items():
             view.series[key] = {}
             view.in_window[key] = {}
@@ -632,6 +655,8 @@ class RunSummary:
                 picked, in_window = np.arange(len(records)), len(records)
             view.records[tag] = records.texts(picked)
             view.record_counts[tag] = _counts(len(records), in_window, len(picked))
+            if tag == metadata.PLATEAU_TAG:
+                view.encoded_fields["plateau_view"] = self._plateau_view_text(picked)
         for name, points in (metrics or {}).items():
             picked, in_window = points.select(start, end, since, limit)
             view.metrics[name] = points.texts(picked)

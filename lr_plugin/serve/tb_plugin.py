@@ -23,7 +23,6 @@ from werkzeug import wrappers
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
 from lr_plugin.model import export
-from lr_plugin.model import plateau_view
 from lr_plugin.model import summary
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
@@ -193,10 +192,9 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
             built = timeline.build_run(payloads, run=run)
             run_summary = summary.RunSummary(built)
-            # Derived once per data change: facts of Keras' plateau rule (so the
-            # frontend never re-derives them) and the run's lint findings.
+            # Derived once per data change (as the facts of Keras' plateau rule,
+            # which RunSummary derives): the run's lint findings.
             run_summary.set_derived({
-                "plateau_view": timeline.clean(plateau_view.derive(built["plateau"])),
                 "findings": [finding.to_json() for finding in traps.lint_run(built)],
             })
             return run_summary

@@ -137,13 +137,19 @@ def test_zoomed_window_has_every_step_and_the_records_it_reaches(served):
     assert body["record_counts"]["metrics"]["loss"] == {"total": 10, "in_window": 2, "sent": 2}
 
 
-def test_whole_run_facts_come_with_every_window(served):
-    # Encoded once per build (they hold a decision per plateau record), sent with each answer.
+def test_each_answer_has_the_decisions_of_its_plateau_records_and_every_cooldown_window(served):
+    # A long run's decisions are most of a whole answer: a zoom or a tail sends its own only.
     whole = served.timeline(run="exp/lr_timeline")
     assert [d["epoch"] for d in whole["plateau_view"]["decisions"]] == list(range(10))
-    for query in ({"start": "10", "end": "20"}, {"since": "4000"}, {"downsample": "7"}):
+    for query in ({"start": "10", "end": "20"}, {"start": "990", "end": "1509"}, {"since": "4000"},
+                  {"downsample": "7"}):
         body = served.timeline(run="exp/lr_timeline", **query)
-        assert (body["plateau_view"], body["findings"]) == (whole["plateau_view"], whole["findings"])
+        decisions = body["plateau_view"]["decisions"]
+        assert [d["epoch"] for d in decisions] == [r["epoch"] for r in body["plateau"]], query
+        by_epoch = {d["epoch"]: d for d in whole["plateau_view"]["decisions"]}
+        assert decisions == [by_epoch[d["epoch"]] for d in decisions]
+        assert body["plateau_view"]["cooldown_windows"] == whole["plateau_view"]["cooldown_windows"]
+        assert body["findings"] == whole["findings"]
 
 
 def test_records_beyond_the_budget_are_thinned_and_counted(tmp_path):

@@ -3,8 +3,9 @@
 // reload the whole run.
 //
 // The server sends, with `since`, only what lies after that step: rate points,
-// epochs ending later, plateau decisions, events and metric points at later steps;
-// and whole: sessions, setup, the plateau view, findings and every total
+// epochs ending later, plateau decisions (records and the plateau view's facts about
+// them), events and metric points at later steps; and whole: sessions, setup, cooldown
+// windows, findings and every total
 // (`points`, `record_counts`). A merge is exact when the tail's totals add up with
 // what is held; when they do not (a session superseded steps already held, the run
 // shrank, points without a step arrived, the tail was thinned), it is refused.
@@ -72,6 +73,13 @@ export function mergeTail(held, tail, maxPoints = Infinity) {
     merged[tag] = records;
     merged.record_counts[tag] = completeCounts(tail.record_counts[tag], records.length);
   }
+  // A tail's plateau view holds the decisions of its own plateau records, so the
+  // held ones stay. (An older server sent every decision with every answer: the
+  // page takes the first fact per record, so the repeats change nothing.)
+  merged.plateau_view = {
+    decisions: [...held.plateau_view.decisions, ...tail.plateau_view.decisions],
+    cooldown_windows: tail.plateau_view.cooldown_windows,
+  };
   merged.metrics = {};
   const heldMetricCounts = held.record_counts.metrics || {};
   const tailMetricCounts = tail.record_counts.metrics || {};
