@@ -79,6 +79,26 @@ test("alignSeries lines series up on the union of their xs", () => {
   assert.deepEqual(Array.from(unionOfSorted([[0, 2], [1, 2, 5]])), [0, 1, 2, 5]);
 });
 
+test("alignSeries walks a dense series alongside the union and gallops through a sparse one, same columns", () => {
+  const all = { xs: Int32Array.from({ length: 10000 }, (_, i) => 3 * i), ys: new Float64Array(10000).fill(1) };
+  const dense = { xs: all.xs.filter((x) => x % 6 === 0), ys: null }; // every other x: walked
+  const sparse = { xs: all.xs.filter((x) => x % 3000 === 0), ys: null }; // every 1000th: galloped
+  dense.ys = Float64Array.from(dense.xs, (x) => x / 2);
+  sparse.ys = Float64Array.from(sparse.xs, (x) => -x);
+  const [xs, , yd, ys] = alignSeries([all, dense, sparse]);
+  assert.equal(xs, all.xs); // both are subsets: no new union
+  const expect = (own) => Array.from(xs, (x) => (own.xs.includes(x) ? own.ys[own.xs.indexOf(x)] : undefined));
+  assert.deepEqual(Array.from(yd), expect(dense));
+  assert.deepEqual(Array.from(ys), expect(sparse));
+  // One x the first lacks, dense or sparse: a new union holding it.
+  for (const other of [Int32Array.from(dense.xs, (x, i) => (i === 2500 ? x + 1 : x)), Int32Array.of(0, 3001)]) {
+    const union = unionOfSorted([all.xs, other]);
+    assert.notEqual(union, all.xs);
+    assert.equal(union.length, all.xs.length + 1);
+    assert.ok(union.includes(other.find((x) => x % 3 !== 0)));
+  }
+});
+
 test("valueAt is the value in effect at x and lowerBound the first index at or after x", () => {
   assert.equal(valueAt([0, 10, 20], [1, 2, 3], 15), 2);
   assert.equal(valueAt([0, 10, 20], [1, 2, 3], -1), undefined);
