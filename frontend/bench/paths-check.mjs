@@ -76,6 +76,25 @@ function chartLike(xs, ys, xmin, xmax, ymin, ymax, log, width, left, style = {})
   };
 }
 
+/** chartLike showing points a..b of a series, its y range a little wider than theirs (log scale). */
+function windowChart(xs, ys, a, b, width, left, style = {}) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = a; i <= b; i++) {
+    lo = Math.min(lo, ys[i]);
+    hi = Math.max(hi, ys[i]);
+  }
+  return chartLike(xs, ys, xs[a], xs[b], lo / 1.4, hi * 1.4, true, width, left, style);
+}
+
+/** The next value of a test series of shape `kind` (0 to 3) at point i, after v. */
+function nextValue(kind, i, v, random) {
+  if (kind === 0) return 0.01 * (1 + 0.02 * Math.sin(i * 0.37));
+  if (kind === 1) return random() < 0.001 ? v * 0.5 : v; // steps with long flat stretches
+  if (kind === 2) return random() * 0.1 + 1e-4;
+  return 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
+}
+
 /**
  * Runs every comparison; returns {checks, failures, messages} (checks: decimated paths
  * compared; messages: the first differences found).
@@ -104,10 +123,7 @@ export function checkPaths() {
       let step = 0;
       for (let i = 0; i < n; i++) {
         step += kind === 3 ? 1 + Math.floor(random() * 3) : 1;
-        if (kind === 0) v = 0.01 * (1 + 0.02 * Math.sin(i * 0.37));
-        else if (kind === 1) v = random() < 0.001 ? v * 0.5 : v; // steps with long flat stretches
-        else if (kind === 2) v = random() * 0.1 + 1e-4;
-        else v = 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
+        v = nextValue(kind, i, v, random);
         pairs.push([step, v]);
       }
       const { xs, ys, blocks } = placeRates(seriesColumns(pairs), axis, true, null);
@@ -115,14 +131,8 @@ export function checkPaths() {
       const a = random() < 0.5 ? 0 : Math.floor(random() * last * 0.5);
       const b = random() < 0.5 ? last : a + Math.floor(random() * (last - a));
       if (b - a < 10) continue;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = a; i <= b; i++) {
-        lo = Math.min(lo, ys[i]);
-        hi = Math.max(hi, ys[i]);
-      }
       const width = 300 + Math.floor(random() * 1500);
-      const u = chartLike(xs, ys, xs[a], xs[b], lo / 1.4, hi * 1.4, true, width, 40 + random() * 30);
+      const u = windowChart(xs, ys, a, b, width, 40 + random() * 30);
       const want = uPlot.paths.linear()(u, 1, a, b);
       const got = denseLinear(u, 1, a, b, blocks);
       checks++;
@@ -211,10 +221,7 @@ function denseSeries(random, n, kind) {
   const pairs = [];
   let v = 0.01;
   for (let i = 0; i < n; i++) {
-    if (kind === 0) v = 0.01 * (1 + 0.02 * Math.sin(i * 0.37));
-    else if (kind === 1) v = random() < 0.001 ? v * 0.5 : v;
-    else if (kind === 2) v = random() * 0.1 + 1e-4;
-    else v = 0.05 + 0.01 * Math.sin(i / 500) + (random() < 0.01 ? 0.02 : 0);
+    v = nextValue(kind, i, v, random);
     // Some stretches with few points a pixel: lone columns between bands.
     pairs.push([i < n / 2 || kind !== 3 ? i : n / 2 + (i - n / 2) * 40, v]);
   }
@@ -243,15 +250,9 @@ export function checkEnvelope() {
     const last = xs.length - 1;
     const a = t % 3 ? 0 : Math.floor(random() * last * 0.3);
     const b = t % 5 ? last : a + Math.floor((last - a) * (0.5 + random() * 0.5));
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = a; i <= b; i++) {
-      lo = Math.min(lo, ys[i]);
-      hi = Math.max(hi, ys[i]);
-    }
     const width = 300 + Math.floor(random() * 1500);
     const lineWidth = [1, 1.5, 2][t % 3];
-    const u = chartLike(xs, ys, xs[a], xs[b], lo / 1.4, hi * 1.4, true, width, 40, { width: lineWidth });
+    const u = windowChart(xs, ys, a, b, width, 40, { width: lineWidth });
     if (b - a < width * 4) continue;
     checks++;
     const columns = polylineColumns(denseLinear(u, 1, a, b, blocks).stroke.ops);
