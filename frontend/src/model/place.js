@@ -64,7 +64,11 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys,
     }
     // Flat stretches keep their two ends: the last point written is dropped (written
     // over) when it and the one before have this value too (a gap, NaN, equals nothing).
-    if (k >= 2 && y === ys[k - 1] && y === ys[k - 2]) k--;
+    // Both comparisons and the subtraction run on every point from the third on: the
+    // optimized loop has seen them all before its first flat stretch.
+    const sameAsLast = k >= 2 && y === ys[k - 1];
+    const sameAsOneBefore = k >= 2 && y === ys[k - 2];
+    k -= sameAsLast && sameAsOneBefore ? 1 : 0;
     if (!ints) xs[k] = x;
     else if ((x | 0) === x) xi[k] = x;
     else {
