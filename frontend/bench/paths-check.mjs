@@ -1,9 +1,12 @@
 // Checks, in Node, that src/view/paths.js draws dense series exactly as uPlot does and
 // that src/model/place.js reads series as before: `node bench/paths-check.mjs` (after
-// npm ci), and a test of `node --test test/` (test/paths.test.mjs runs checkPaths()).
+// npm ci), and a test of `node --test test/` (test/paths.test.mjs runs checkPaths() and checkEnvelope()).
 //
 // - denseLinear (per-pixel decimation from blocks) against uPlot.paths.linear(): the
 //   same Path2D moves, for random series, zoom windows and widths, step and epoch axes.
+// - denseEnvelope against denseLinear's columns: every column's min and max (and the
+//   window's first and last point) inside a band or on the stroke, ~2 vertices a column;
+//   dashed or filled lines as the polyline; series with gaps by uPlot's own path.
 // - placeRates against a plain reading of the pairs (flat stretches keep their ends,
 //   gaps), and its blocks against the points; placeMetric with unsorted input.
 // Run as a script, exits 1 on any difference.
