@@ -110,12 +110,18 @@ function isSubsetGallop(small, big) {
   return true;
 }
 
+/** Whether ys hold no gap (null): the chart draws such a series from its own points (view/paths.js). */
+export function gapless(ys) {
+  return ArrayBuffer.isView(ys) || !ys.includes(null);
+}
+
 /**
  * uPlot's columnar data for series with their own x values: [xs, ys1, ys2, ...].
  *
  * A series has undefined where it has no point (uPlot draws across it) and null
  * where its value could not be drawn (uPlot leaves a gap). A series that has a
- * point at every x keeps its own ys (a Float64Array when it has no gap).
+ * point at every x keeps its own ys (a Float64Array when it has no gap); a gapless
+ * series with fewer xs gets a column that looks its values up (lookupColumn).
  */
 export function alignSeries(seriesList) {
   const xs = unionOfSorted(seriesList.map((series) => series.xs));
@@ -125,9 +131,43 @@ export function alignSeries(seriesList) {
       columns.push(series.ys);
       continue;
     }
-    columns.push(sparseColumn(xs, series.xs, series.ys));
+    const fill = gapless(series.ys) ? lookupColumn : sparseColumn;
+    columns.push(fill(xs, series.xs, series.ys));
   }
   return columns;
+}
+
+/**
+ * The column of a gapless series, as sparseColumn's array reads (its value where it
+ * has a point, else undefined), without a slot per x: its value at index i is looked
+ * up in its own xs. Such a series is drawn from its own points (view/paths.js), so
+ * uPlot reads its column at a few indexes only (the ends of the window it draws, the
+ * cursor's neighbours); a 1,000-point epoch metric among 1M steps then costs no
+ * 1M-slot array.
+ */
+function lookupColumn(xs, ownXs, ownYs) {
+  const n = xs.length;
+  const indexOf = (key) => {
+    if (typeof key !== "string" || key === "" || key.length > 10) return -1;
+    const i = Number(key);
+    return Number.isInteger(i) && i >= 0 && i < n && String(i) === key ? i : -1;
+  };
+  const valueAtIndex = (i) => {
+    const j = lowerBound(ownXs, xs[i]);
+    return j < ownXs.length && ownXs[j] === xs[i] ? ownYs[j] : undefined;
+  };
+  return new Proxy([], {
+    get(target, key, receiver) {
+      if (key === "length") return n;
+      const i = indexOf(key);
+      if (i >= 0) return valueAtIndex(i);
+      return Reflect.get(target, key, receiver);
+    },
+    has(target, key) {
+      const i = indexOf(key);
+      return i >= 0 ? valueAtIndex(i) !== undefined : Reflect.has(target, key);
+    },
+  });
 }
 
 // The column starts with holes (read as undefined) rather than filled with undefined:

@@ -14,7 +14,7 @@
 
 import uPlot from "uplot";
 import { BLOCK_SHIFT } from "../model/place.js";
-import { firstAtOrAfter, lowerBound } from "../model/align.js";
+import { firstAtOrAfter, gapless, lowerBound } from "../model/align.js";
 
 const linear = uPlot.paths.linear();
 const STEPPED = {
@@ -275,10 +275,6 @@ function lastAtOrBefore(xs, x) {
     else hi = mid;
   }
   return lo - 1;
-}
-
-function gapless(ys) {
-  return ArrayBuffer.isView(ys) || !ys.includes(null);
 }
 
 /**
