@@ -15,6 +15,9 @@ own ``paintMs``).
                                                       # REV's bundle with REV's encoder's body,
                                                       # and a fresh build with today's, taking turns
     python frontend/bench/paint.py --screenshot a.png # + screenshot of one first draw
+    python frontend/bench/paint.py --columnar --build --trace t.json
+                                                      # + Chromium trace of one first draw:
+                                                      # self time per event and per phase
 
 Needs /usr/bin/chromium and the playwright Python package (never `playwright install`).
 """
@@ -105,6 +108,75 @@ def top_functions(profile, limit=25):
     return "\n".join(lines)
 
 
+# Trace events of the renderer, by what the time went to (self time, see trace_phases).
+PHASES = (
+    ("GC", ("GC", "Scavenge", "MarkCompact", "Sweep", "BlinkGC", "Oilpan")),
+    ("style/layout", ("UpdateLayoutTree", "Layout", "RecalculateStyles", "ScheduleStyleRecalculation",
+                      "InvalidateLayout", "ParseAuthorStyleSheet", "HitTest", "PrePaint",
+                      "UpdateLayerTree", "IntersectionObserver", "ResizeObserver")),
+    ("paint/commit", ("Paint", "Layerize", "Commit", "Raster", "Composite", "Draw", "Image",
+                      "Canvas", "Decode", "BeginMainFrame", "Frame", "Tile", "Gpu", "Viz")),
+    ("task", ("RunTask", "Task", "Epoll", "mojo", "Watcher")),  # the scheduler's wrappers
+    ("script", ("Script", "Function", "V8", "v8", "Compile", "Timer", "Microtask", "Animation",
+                "Event", "Parse", "Evaluate")),
+)
+TRACE_CATEGORIES = [
+    "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute",
+    "blink.user_timing", "disabled-by-default-devtools.timeline.frame", "toplevel", "cc", "blink",
+    "disabled-by-default-v8.gc",
+]
+
+
+def phase_of(name):
+    for phase, words in PHASES:
+        if any(word in name for word in words):
+            return phase
+    return "other"
+
+
+def trace_phases(trace, paint_ms, limit=25):
+    """Self time per event name and per phase, per thread, over the last ``paint_ms`` before
+    the "lrt-drawn" mark: what the browser did between the call and the paint."""
+    events = trace["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    mark = [e for e in events if e.get("name") == "lrt-drawn"][-1]
+    end = mark["ts"]
+    start = end - paint_ms * 1e3
+    by_thread = collections.defaultdict(list)
+    for e in events:
+        if e.get("ph") == "X" and "dur" in e:
+            by_thread[e["pid"], e["tid"]].append((e["ts"], e["ts"] + e["dur"], e["name"]))
+    lines = [f"  window {paint_ms:.1f} ms (paintMs) before the lrt-drawn mark"]
+    for thread, spans in by_thread.items():
+        spans.sort(key=lambda span: (span[0], -span[1]))
+        self_us = collections.Counter()
+        stack = []  # [end, name, own]: own = clipped length minus children's
+        def close(until):
+            while stack and stack[-1][0] <= until:
+                _, name, own = stack.pop()
+                self_us[name] += own
+        for begin, finish, name in spans:
+            close(begin)
+            clipped = max(0.0, min(finish, end) - max(begin, start))
+            if stack:
+                stack[-1][2] -= clipped
+            stack.append([finish, name, clipped])
+        close(float("inf"))
+        busy = sum(self_us.values())
+        if busy < 1000:  # under 1 ms in the window
+            continue
+        phases = collections.Counter()
+        for name, us in self_us.items():
+            phases[phase_of(name)] += us
+        lines.append(f"  thread {names.get(thread, thread)}: busy {busy / 1e3:.1f} ms: " + ", ".join(
+            f"{phase} {us / 1e3:.1f}" for phase, us in phases.most_common()))
+        for name, us in self_us.most_common(limit if names.get(thread) == "CrRendererMain" else 6):
+            if us >= 200:
+                lines.append(f"      {us / 1e3:7.1f} ms  {name}  ({phase_of(name)})")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", action="append", default=[],
@@ -117,6 +189,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--points", type=int, default=POINTS)
     parser.add_argument("--profile", action="store_true", help="CPU profile of one first draw")
+    parser.add_argument("--trace", default=None,
+                        help="write a Chromium trace of one first draw here and summarize it")
     parser.add_argument("--columnar", action="store_true",
                         help="serve the columnar body (decoded inside renderTimeline) instead of JSON")
     parser.add_argument("--screenshot", default=None,
@@ -203,6 +277,17 @@ def main():
                 print(f"profiled first draw of {bundles[-1]}: {result['paint_ms']:.1f} ms")
                 print(top_functions(profile))
                 page.close()
+            if args.trace:
+                page, _ = new_page(len(bundles) - 1)
+                browser.start_tracing(page=page, path=args.trace, categories=TRACE_CATEGORIES)
+                result = page.evaluate(
+                    f"url => {paint}(url).then((r) => (performance.mark('lrt-drawn'), r))", url)
+                browser.stop_tracing()
+                page.close()
+                with open(args.trace) as handle:
+                    trace = json.load(handle)
+                print(f"traced first draw of {bundles[-1]}: {result['paint_ms']:.1f} ms")
+                print(trace_phases(trace, result["paint_ms"]))
             if args.screenshot:
                 stem = args.screenshot[:-4] if args.screenshot.endswith(".png") else args.screenshot
                 for index in range(len(bundles)):
@@ -223,6 +308,12 @@ def main():
               f"(min {min(first[index]):.1f}, max {max(first[index]):.1f})")
         print(f"    redraw     median {statistics.median(second[index]):6.1f} ms "
               f"(min {min(second[index]):.1f}, max {max(second[index]):.1f})")
+        if index:
+            # Per round, against bundle 0 drawn in the same round: less of the machine's load in it.
+            for name, samples in (("first draw", first), ("redraw", second)):
+                ratios = [after / before for after, before in zip(samples[index], samples[0])]
+                print(f"    {name} / [0]'s, per round: median {statistics.median(ratios):.2f} "
+                      f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 if __name__ == "__main__":

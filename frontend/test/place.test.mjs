@@ -79,6 +79,38 @@ test("alignSeries lines series up on the union of their xs", () => {
   assert.deepEqual(Array.from(unionOfSorted([[0, 2], [1, 2, 5]])), [0, 1, 2, 5]);
 });
 
+test("alignSeries: a gapless series' column looks its values up, one with gaps holds them, both read the same, dense or sparse", () => {
+  const all = { xs: Int32Array.from({ length: 10000 }, (_, i) => 3 * i), ys: new Float64Array(10000).fill(1) };
+  const dense = all.xs.filter((x) => x % 6 === 0); // every other x: walked alongside the union
+  const sparse = all.xs.filter((x) => x % 3000 === 0); // every 1000th: galloped
+  for (const xsOf of [dense, sparse]) {
+    const values = Array.from(xsOf, (x) => x / 2);
+    const looked = { xs: xsOf, ys: Float64Array.from(values) }; // gapless: drawn from its own points
+    const held = { xs: xsOf, ys: values.map((v, i) => (i === 1 ? null : v)) }; // a gap: uPlot draws the column
+    const [xs, , lookup, sparseColumn] = alignSeries([all, looked, held]);
+    assert.equal(xs, all.xs); // both are subsets: no new union
+    const expected = Array.from(xs, (x) => (xsOf.includes(x) ? x / 2 : undefined));
+    assert.ok(Array.isArray(lookup) && Array.isArray(sparseColumn));
+    assert.equal(lookup.length, xs.length);
+    assert.deepEqual(Array.from(lookup), expected);
+    assert.deepEqual(Array.from(sparseColumn), expected.map((v) => (v === xsOf[1] / 2 ? null : v)));
+    // As uPlot reads a column: one index at a time, the last, past the end, which hold a value.
+    const at = xs.indexOf(xsOf[2]);
+    assert.equal(lookup[at], xsOf[2] / 2);
+    assert.equal(lookup[at + 1], undefined);
+    assert.equal(lookup.at(-1), expected.at(-1));
+    assert.equal(lookup[xs.length], undefined);
+    assert.ok(at in lookup && !(at + 1 in lookup) && !(xs.length in lookup));
+  }
+  // One x the first lacks, dense or sparse: a new union holding it.
+  for (const other of [Int32Array.from(dense, (x, i) => (i === 2500 ? x + 1 : x)), Int32Array.of(0, 3001)]) {
+    const union = unionOfSorted([all.xs, other]);
+    assert.notEqual(union, all.xs);
+    assert.equal(union.length, all.xs.length + 1);
+    assert.ok(union.includes(other.find((x) => x % 3 !== 0)));
+  }
+});
+
 test("valueAt is the value in effect at x and lowerBound the first index at or after x", () => {
   assert.equal(valueAt([0, 10, 20], [1, 2, 3], 15), 2);
   assert.equal(valueAt([0, 10, 20], [1, 2, 3], -1), undefined);

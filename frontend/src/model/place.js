@@ -41,7 +41,6 @@ const CHUNK = 4096;
 
 function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys, bmin, bmax, st, flagged) {
   const n = to;
-  let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
   let xs = st.xs;
   // (The last values are read back from ys, the block's extent from bmin and bmax.)
@@ -50,8 +49,8 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys,
     // (x - x === 0: a finite number, without a call in unoptimized code)
     if (step - step !== 0) continue;
     const x = onSteps ? step : axis.point(step);
-    if (x === null || !(x > previousX)) continue;
-    previousX = x;
+    if (x === null || !(x > st.previousX)) continue;
+    st.previousX = x; // (in the loop: a store after it would be code the optimized loop has not seen)
     const value = rates[i];
     let y = value;
     if (value - value !== 0) {
@@ -65,7 +64,11 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys,
     }
     // Flat stretches keep their two ends: the last point written is dropped (written
     // over) when it and the one before have this value too (a gap, NaN, equals nothing).
-    if (k >= 2 && y === ys[k - 1] && y === ys[k - 2]) k--;
+    // Both comparisons and the subtraction run on every point from the third on: the
+    // optimized loop has seen them all before its first flat stretch.
+    const sameAsLast = k >= 2 && y === ys[k - 1];
+    const sameAsOneBefore = k >= 2 && y === ys[k - 2];
+    k -= sameAsLast && sameAsOneBefore ? 1 : 0;
     if (!ints) xs[k] = x;
     else if ((x | 0) === x) xi[k] = x;
     else {
@@ -81,7 +84,6 @@ function scanColumns(steps, rates, from, to, k, onSteps, axis, logScale, xi, ys,
     if (opens || y > bmax[block]) bmax[block] = y;
     k++;
   }
-  st.previousX = previousX;
   return k;
 }
 
@@ -179,7 +181,6 @@ function metricX(axis, epoch, step) {
 }
 
 function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xi, ys, bmin, bmax, st, flagged) {
-  let previousX = st.previousX;
   let ints = st.ints; // writing xi (whole numbers) rather than xs
   let xs = st.xs;
   for (let i = from; i < to; i++) {
@@ -195,8 +196,8 @@ function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xi, ys, b
       y = NaN;
       st.gaps++;
     }
-    if (x <= previousX) st.same = false;
-    previousX = x;
+    if (x <= st.previousX) st.same = false;
+    st.previousX = x; // (in the loop, see scanColumns)
     if (!ints) xs[m] = x;
     else if ((x | 0) === x) xi[m] = x;
     else {
@@ -212,7 +213,6 @@ function scanMetric(epochs, steps, values, from, to, m, onSteps, axis, xi, ys, b
     if (opens || y > bmax[block]) bmax[block] = y;
     m++;
   }
-  st.previousX = previousX;
   return m;
 }
 

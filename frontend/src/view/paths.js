@@ -6,14 +6,15 @@
 // drawn and ranged from its own points (spec.series[k].xs / .ys), over the same
 // window of x uPlot would use, with the same path builders, so the pixels are the same.
 //
-// Dense series without gaps (Float64Array ys) are drawn by denseLinear: uPlot's
-// per-pixel decimation of a linear path, move for move, with a pixel column's extent
-// taken from the series' blocks (min and max of every 16 points, see data.js) rather
-// than from each point.
+// Dense series without gaps (Float64Array ys) are drawn by denseEnvelope: uPlot's
+// per-pixel decimation of a linear path (the same columns, each column's extent taken
+// from the series' blocks, min and max of every 16 points, see place.js, rather than
+// from each point), with runs of neighbouring columns filled as one band instead of
+// stroked up and down a pixel at a time.
 
 import uPlot from "uplot";
 import { BLOCK_SHIFT } from "../model/place.js";
-import { firstAtOrAfter, lowerBound } from "../model/align.js";
+import { firstAtOrAfter, gapless, lowerBound } from "../model/align.js";
 
 const linear = uPlot.paths.linear();
 const STEPPED = {
@@ -58,18 +59,18 @@ function extentMin(ys, bmin, bmax, a, b) {
 
 /**
  * uPlot's decimation of a linear path (its linear() builder, branch "4+ points a
- * pixel", orientation horizontal, direction 1, no gaps), move for move. uPlot walks
+ * pixel", orientation horizontal, direction 1, no gaps), column by column. uPlot walks
  * the points: a point joins the current pixel column while x < posToVal(column's
- * pixel + 1), or when its own pixel is the column's; a column draws a line to its
- * first value, then (uPlot's drawAcc) to its min and max and to its last value. Here
- * a column's end is found by a search in xs and its min and max from the blocks.
+ * pixel + 1), or when its own pixel is the column's. Here a column's end is found by
+ * a search in xs and its min and max from the blocks; each column goes to
+ * sink(x, in, min, max, out) in canvas pixels: its first, smallest, largest and last
+ * value (min and max may be min != max or the other way round on the canvas).
  */
-function decimate(u, stroke, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound) {
+function walkColumns(u, sink, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound) {
   const xKey = scaleX.key;
   const end = idx1 + 1;
   let start = idx0; // the column's first point
   let accX = pxRound(valToPosX(dataX[start], scaleX, xDim, xOff)); // its pixel
-  stroke.lineTo(accX, pxRound(valToPosY(dataY[start], scaleY, yDim, yOff)));
   let e = firstAtOrAfter(dataX, u.posToVal(accX + 1, xKey, true), start + 1, end);
   for (;;) {
     let x = 0;
@@ -80,53 +81,162 @@ function decimate(u, stroke, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scale
         continue;
       }
     }
-    // The column is start..e-1: uPlot's drawAcc. (After the last column uPlot calls it
-    // only when min != max, when it draws nothing anyway.)
+    // The column is start..e-1.
     const minY = extentMin(dataY, bmin, bmax, start, e - 1);
-    const minPx = pxRound(valToPosY(minY, scaleY, yDim, yOff));
-    const maxPx = pxRound(valToPosY(extentMax, scaleY, yDim, yOff));
-    if (minPx != maxPx) {
-      const inPx = pxRound(valToPosY(dataY[start], scaleY, yDim, yOff));
-      const outPx = pxRound(valToPosY(dataY[e - 1], scaleY, yDim, yOff));
-      if (inPx != minPx && outPx != minPx) stroke.lineTo(accX, minPx);
-      if (inPx != maxPx && outPx != maxPx) stroke.lineTo(accX, maxPx);
-      stroke.lineTo(accX, outPx);
-    }
+    sink.column(
+      accX,
+      pxRound(valToPosY(dataY[start], scaleY, yDim, yOff)),
+      pxRound(valToPosY(minY, scaleY, yDim, yOff)),
+      pxRound(valToPosY(extentMax, scaleY, yDim, yOff)),
+      pxRound(valToPosY(dataY[e - 1], scaleY, yDim, yOff)),
+    );
     if (e >= end) return;
-    // A new column at point e.
-    start = e;
+    start = e; // a new column at point e
     accX = x;
-    stroke.lineTo(x, pxRound(valToPosY(dataY[e], scaleY, yDim, yOff)));
     e = firstAtOrAfter(dataX, u.posToVal(accX + 1, xKey, true), e + 1, end);
   }
 }
 
 /**
- * uPlot.paths.linear() for idx0..idx1, same path: the decimating branch (4+ points a
- * pixel) is done here for gapless typed arrays, the rest by uPlot's builder.
- * blocks: the series' blocks when dataY is its ys, else null.
+ * The columns as uPlot's linear() strokes them, move for move: a line to a column's
+ * first value, then (uPlot's drawAcc, only when min != max) to its min and max and to
+ * its last value. (After the last column uPlot calls drawAcc only when min != max,
+ * when it draws nothing anyway.)
  */
-export function denseLinear(u, seriesIdx, idx0, idx1, blocks = null) {
-  return uPlot.orient(u, seriesIdx, (series, dataX, dataY, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim) => {
-    if (
-      !(dataY instanceof Float64Array) ||
-      !ArrayBuffer.isView(dataX) ||
-      idx0 < 0 ||
-      idx1 - idx0 < xDim * 4 ||
-      scaleX.ori !== 0 ||
-      scaleX.dir !== 1 ||
-      series.spanGaps ||
-      (u.bands && u.bands.length)
-    ) {
-      return linear(u, seriesIdx, idx0, idx1);
+class PolylineSink {
+  constructor() {
+    this.stroke = new Path2D();
+  }
+
+  column(x, inPx, minPx, maxPx, outPx) {
+    this.stroke.lineTo(x, inPx);
+    this.accumulate(x, inPx, minPx, maxPx, outPx);
+  }
+
+  /** uPlot's drawAcc: from a column's first value to its min, max and last. */
+  accumulate(x, inPx, minPx, maxPx, outPx) {
+    const stroke = this.stroke;
+    if (minPx != maxPx) {
+      if (inPx != minPx && outPx != minPx) stroke.lineTo(x, minPx);
+      if (inPx != maxPx && outPx != maxPx) stroke.lineTo(x, maxPx);
+      stroke.lineTo(x, outPx);
     }
+  }
+
+  finish() {}
+}
+
+// Columns closer than this (canvas pixels) are drawn as one band: the strokes of
+// neighbouring columns' extents (at least a pixel wide) meet anyway.
+const BAND_GAP = 2;
+
+/**
+ * The same columns drawn as what their strokes cover, at a fraction of the cost:
+ * neighbouring columns (a run of them) make one filled band from each column's
+ * extent widened by half the line width above and below (its first and last values
+ * and the line joining them to the next column lie inside it), and the line goes on
+ * as a stroke between runs and through lone columns, as the polyline draws it.
+ *
+ * A stroked polyline of 4 vertices a pixel makes the canvas rasterize thousands of
+ * overlapping joins (tens of ms for a few 100k-point series, software raster); the
+ * band is one polygon of 2 vertices a column.
+ */
+class EnvelopeSink {
+  constructor(halfWidth) {
+    this.half = halfWidth;
+    this.stroke = new Path2D();
+    this.band = new Path2D();
+    this.line = new PolylineSink();
+    this.line.stroke = this.stroke;
+    this.count = 0; // columns in the current run
+    this.lastX = -Infinity;
+    this.lastOut = 0;
+    this.xs = [];
+    this.tops = [];
+    this.bottoms = [];
+    this.first = null; // the run's first column: [x, in, min, max, out]
+  }
+
+  column(x, inPx, minPx, maxPx, outPx) {
+    if (this.count && x - this.lastX < BAND_GAP) {
+      if (this.count === 1) this.openBand();
+      this.addToBand(x, minPx, maxPx);
+    } else {
+      this.closeRun();
+      this.stroke.lineTo(x, inPx); // the line from the last column to this one
+      this.first = [x, inPx, minPx, maxPx, outPx];
+    }
+    this.count++;
+    this.lastX = x;
+    this.lastOut = outPx;
+  }
+
+  /** The run's first column starts a band instead of being stroked. */
+  openBand() {
+    const [x, , minPx, maxPx] = this.first;
+    this.xs.length = this.tops.length = this.bottoms.length = 0;
+    this.addToBand(x, minPx, maxPx);
+  }
+
+  addToBand(x, minPx, maxPx) {
+    this.xs.push(x);
+    this.tops.push(Math.min(minPx, maxPx) - this.half);
+    this.bottoms.push(Math.max(minPx, maxPx) + this.half);
+  }
+
+  /** Ends the current run: a lone column is stroked as the polyline strokes it, a longer run filled. */
+  closeRun() {
+    if (this.count === 1) {
+      const [x, inPx, minPx, maxPx, outPx] = this.first;
+      this.line.accumulate(x, inPx, minPx, maxPx, outPx);
+    } else if (this.count > 1) {
+      const { band, xs, tops, bottoms } = this;
+      band.moveTo(xs[0], tops[0]);
+      for (let i = 1; i < xs.length; i++) band.lineTo(xs[i], tops[i]);
+      for (let i = xs.length - 1; i >= 0; i--) band.lineTo(xs[i], bottoms[i]);
+      band.closePath();
+      this.stroke.moveTo(this.lastX, this.lastOut); // the line goes on from the run's last value
+    }
+    this.count = 0;
+  }
+
+  finish() {
+    this.closeRun();
+  }
+}
+
+/** Whether a dense draw of idx0..idx1 can be done here (else uPlot's linear() draws it). */
+function denseDrawable(u, series, dataX, dataY, idx0, idx1, scaleX, xDim) {
+  return (
+    dataY instanceof Float64Array &&
+    ArrayBuffer.isView(dataX) &&
+    idx0 >= 0 &&
+    idx1 - idx0 >= xDim * 4 &&
+    scaleX.ori === 0 &&
+    scaleX.dir === 1 &&
+    !series.spanGaps &&
+    !(u.bands && u.bands.length)
+  );
+}
+
+function denseDraw(u, seriesIdx, idx0, idx1, blocks, envelope) {
+  return uPlot.orient(u, seriesIdx, (series, dataX, dataY, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim) => {
+    if (!denseDrawable(u, series, dataX, dataY, idx0, idx1, scaleX, xDim)) return linear(u, seriesIdx, idx0, idx1);
     const gaps = series.gaps(u, seriesIdx, idx0, idx1, []);
     if (gaps.length) return linear(u, seriesIdx, idx0, idx1);
     const pxRound = series.pxRound;
-    const stroke = new Path2D();
+    // A band is filled in the line's colour: only for a line without a fill or dashes of its own.
+    const band = envelope && !series.dash && series.fill(u, seriesIdx) == null;
+    const sink = band ? new EnvelopeSink((series.width * (u.pxRatio || 1)) / 2) : new PolylineSink();
     const bmin = blocks ? blocks.min : null;
     const bmax = blocks ? blocks.max : null;
-    decimate(u, stroke, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound);
+    walkColumns(u, sink, dataX, dataY, bmin, bmax, idx0, idx1, scaleX, scaleY, valToPosX, valToPosY, xOff, yOff, xDim, yDim, pxRound);
+    sink.finish();
+    const stroke = sink.stroke;
+    if (band) {
+      // uPlot fills `fill` with `_fill`, then strokes `stroke`.
+      return { stroke, fill: sink.band, _fill: series._stroke, clip: null, band: null, gaps, flags: BAND_CLIP_FILL };
+    }
     // Like uPlot, a fill path for every series (drawn only if the series has a fill).
     const fill = new Path2D(stroke);
     const fillTo = series.fillTo(u, seriesIdx, series.min, series.max, 0);
@@ -135,6 +245,24 @@ export function denseLinear(u, seriesIdx, idx0, idx1, blocks = null) {
     fill.lineTo(pxRound(valToPosX(dataX[idx0], scaleX, xDim, xOff)), fillToY);
     return { stroke, fill, clip: null, band: null, gaps, flags: BAND_CLIP_FILL };
   });
+}
+
+/**
+ * uPlot.paths.linear() for idx0..idx1, same path: the decimating branch (4+ points a
+ * pixel) is done here for gapless typed arrays, the rest by uPlot's builder.
+ * blocks: the series' blocks when dataY is its ys, else null.
+ */
+export function denseLinear(u, seriesIdx, idx0, idx1, blocks = null) {
+  return denseDraw(u, seriesIdx, idx0, idx1, blocks, false);
+}
+
+/**
+ * denseLinear, but the decimated columns of a line without fill or dashes are drawn
+ * as a filled band over what their strokes cover (EnvelopeSink): every column's
+ * smallest and largest value, with its first and last, at the same pixels.
+ */
+export function denseEnvelope(u, seriesIdx, idx0, idx1, blocks = null) {
+  return denseDraw(u, seriesIdx, idx0, idx1, blocks, true);
 }
 
 /** The last index of sorted xs whose value is <= x (-1 if none). */
@@ -147,10 +275,6 @@ function lastAtOrBefore(xs, x) {
     else hi = mid;
   }
   return lo - 1;
-}
-
-function gapless(ys) {
-  return ArrayBuffer.isView(ys) || !ys.includes(null);
 }
 
 /**
@@ -186,7 +310,7 @@ export function seriesPaths(ownSeries, k, step) {
         i1 = j1;
       }
     }
-    const builder = stepped && i1 - i0 <= u.bbox.width ? stepped : denseLinear;
+    const builder = stepped && i1 - i0 <= u.bbox.width ? stepped : denseEnvelope;
     const blocks = own && target._data[seriesIdx] === own.ys ? own.blocks : null;
     return builder(target, seriesIdx, i0, i1, blocks);
   };

@@ -290,6 +290,9 @@ export class Track {
         sync: { key: context.syncKey, scales: ["x", null] },
         y: false,
         points: { show: false },
+        // The legend reads each series' value from its own points (updateLegend): uPlot
+        // need not search a sparse column for the point nearest the cursor.
+        dataIdx: (u, seriesIdx, closestIdx) => closestIdx,
         drag: { x: true, y: false, setScale: true },
         bind: {
           // Reduction markers sit inside the plot: let the cursor follow over them too.
