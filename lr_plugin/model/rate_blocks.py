@@ -4,11 +4,12 @@ The plugin keeps every rate of every run it serves, to answer any zoom exactly.
 Held as an array, that is 4 bytes a step (float32): 44 MB for a 10M-step run
 and its 1M-step sibling, more than everything else TensorBoard holds for them.
 ``RateBlocks`` keeps them as blocks of ``BLOCK`` rates compressed by
-``lr_plugin.format.rate_codec`` (0.01-0.6 bytes a step) and decodes only the
-blocks a request's window covers: a 1% zoom of 10M steps decodes 13 blocks
-(about 3 ms), a refresh's tail one or two. A whole-run answer decodes the
-run once (about 0.3 s at 10M steps); the plugin keeps such answers until the
-run changes.
+``lr_plugin.format.rate_codec`` (0.01-0.6 bytes a step) and decodes a block
+only when an answer reads a rate in it: the summary's levels and change points
+carry their own rates, so a budgeted answer reads single rates only at its
+window's two ends (at most 4 blocks, about 0.1 ms each), and a window sent
+whole (at most the budget, 2,000 points by default) decodes the one or two
+blocks that hold it.
 
 ``PlainRates`` has the same interface over an array held as is, for one-shot
 uses (``lr_plugin.model.downsample``) where compressing would only cost time.
