@@ -7,7 +7,7 @@ and its 1M-step sibling, more than everything else TensorBoard holds for them.
 ``lr_plugin.format.rate_codec`` (0.01-0.6 bytes a step) and decodes a block
 only when an answer reads a rate in it: the summary's levels and change points
 carry their own rates, so a budgeted answer reads single rates only at its
-window's two ends (at most 4 blocks, about 0.1 ms each), and a window sent
+window's two ends (at most 4 blocks, about 0.25 ms each), and a window sent
 whole (at most the budget, 2,000 points by default) decodes the one or two
 blocks that hold it.
 
