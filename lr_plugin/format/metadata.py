@@ -276,10 +276,7 @@ def encode_rates(steps, rates, layout_version=RATES_LAYOUT_VERSION):
         raise ValueError(
             f"A rates payload needs one rate per step. Received {steps.size} steps and "
             f"{rates.size} rates.")
-    with np.errstate(over="ignore"):  # a rate beyond float32's range stays float64
-        narrow = rates.astype(np.float32)
-    if np.array_equal(narrow, rates, equal_nan=True):
-        rates = narrow
+    rates = rate_codec.narrowest(rates)
     count = steps.size
     first = int(steps[0]) if count else 0
     stride = int(steps[1] - steps[0]) if count > 1 else 0

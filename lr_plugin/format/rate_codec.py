@@ -38,6 +38,19 @@ _FLOATS = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
 _STEPS = np.dtype("<i8")
 
 
+def narrowest(values):
+    """``values`` as float32 when every one is a float32 value (as Keras applies rates), else float64.
+
+    The one rule for the width a series is stored and sent in: a value beyond
+    float32's range, or one float32 rounds, keeps the whole series float64.
+    Returns ``values`` itself (as a float64 array) when it stays float64.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):  # beyond float32's range: stays float64
+        single = values.astype(np.float32)
+    return single if np.array_equal(single, values, equal_nan=True) else values
+
+
 def encode(rates):
     """The compressed bytes of ``rates``, a 1-D float32 or float64 array (its dtype is not stored).
 

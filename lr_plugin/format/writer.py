@@ -144,6 +144,7 @@ def _on_sigterm(signum, stack):
 
 _SESSION_COUNTER = itertools.count(1)
 
+
 class RunWriter:
     """Buffers and writes one run's lr_timeline summaries.
 
@@ -300,7 +301,8 @@ class RunWriter:
                 start_time = time.time()
                 # The counter keeps two sessions begun in one millisecond apart
                 # (a fit retried at once after a failure).
-                session_id = f"{run_lock.HOST}-{os.getpid()}-{int(start_time * 1000)}-{next(_SESSION_COUNTER)}"
+                session_id = (f"{run_lock.HOST}-{os.getpid()}-{int(start_time * 1000)}-"
+                              f"{next(_SESSION_COUNTER)}")
                 begin = {
                     metadata.SESSION_KEY: session_id, "state": metadata.SESSION_BEGIN,
                     "start_step": int(start_step), "start_time": start_time,

@@ -54,6 +54,7 @@ import threading
 import numpy as np
 
 from lr_plugin.format import metadata
+from lr_plugin.format import rate_codec
 from lr_plugin.model import plateau_view
 from lr_plugin.model import rate_blocks
 from lr_plugin.model import timeline
@@ -96,9 +97,9 @@ class RateSummary:
         self._stride = int(steps[1] - steps[0]) if self.size > 1 else 1
         even = self.size < 2 or bool(np.all(np.diff(steps) == self._stride))
         self._steps = None if even else steps.copy()
-        as_float32 = rates.astype(np.float32)
-        exact = np.array_equal(as_float32, rates, equal_nan=True)
-        stored = as_float32 if exact else rates.copy()
+        stored = rate_codec.narrowest(rates)
+        if stored is rates and not compact:
+            stored = rates.copy()  # PlainRates keeps it: never the caller's array
         self._index_type = np.int32 if self.size < 2**31 - 1 else np.int64
 
         # From the stored rates (float32 when exact: the same order, half the temporaries).

@@ -32,6 +32,7 @@ import weakref
 
 import numpy as np
 
+from lr_plugin.format import rate_codec
 from lr_plugin.model import timeline
 
 CONTENT_TYPE = "application/x-lr-timeline-columnar"
@@ -89,7 +90,8 @@ def columnar_body(head, view):
         metric_columns.append({"metric": name, "length": int(steps.size)})
         arrays.append((metric_columns[-1], "epochs", epochs))
         arrays.append((metric_columns[-1], "steps", steps))
-        arrays.append((metric_columns[-1], "values", _narrowest(values)))
+        values = rate_codec.narrowest(values)
+        arrays.append((metric_columns[-1], "values", values.astype(_LITTLE_ENDIAN[values.dtype.name])))
     for column, part, array in arrays:
         column[part] = {"type": array.dtype.name, "offset": 0}
     # Offsets depend on the header's length, which depends on the offsets'
@@ -169,13 +171,6 @@ def _float_or_nan(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return np.nan
     return float(value)
-
-
-def _narrowest(values):
-    """``values`` as little-endian float32 when that loses nothing, else float64."""
-    single = values.astype("<f4")
-    exact = np.array_equal(single.astype(np.float64), values, equal_nan=True)
-    return single if exact else values
 
 
 def _with_records(fields, view, metrics=True):

@@ -69,14 +69,14 @@ def replay_body(run, plateau_records, args, planned=None):
     if not plateau_records:
         raise BadQuery(f"Run {run!r} has no plateau records: it was not trained with "
                        "lr_plugin.callbacks.ReduceLROnPlateau(log_dir=...).")
-    planned = {name: series for name, series in (planned or {}).items() if len(series[0])}
+    planned = replay.schedules(planned)
     rates, planned_until = None, None
     try:
         if semantics == "pytorch":
             replayed = replay.replay_pytorch(plateau_records, threshold_mode, **changes)
         elif planned:
             replays = {name: replay.replayed_rates(plateau_records, series, **changes)
-                       for name, series in sorted(planned.items())}
+                       for name, series in planned.items()}
             replayed = next(iter(replays.values()))[0]  # one decision list: the first optimizer's
             rates = {name: timeline.series_to_json(*downsample.downsample_series(steps, values, REPLAYED_POINTS))
                      for name, (_, (steps, values)) in replays.items()}

@@ -186,8 +186,8 @@ def _replay(args):
             decisions = replay.replay_pytorch(run["plateau"], **changes)
         else:
             # On a schedule, the first optimizer's planned series, as the tab's what-if does.
-            planned = [run["planned"][name] for name in sorted(run["planned"]) if len(run["planned"][name][0])]
-            decisions = replay.replay(run["plateau"], planned=planned[0] if planned else None, **changes)
+            planned = next(iter(replay.schedules(run["planned"]).values()), None)
+            decisions = replay.replay(run["plateau"], planned=planned, **changes)
     except (ValueError, TypeError, ImportError) as error:  # ReduceLROnPlateau's own checks
         return _fail("replay", str(error))
     if args.format == "json":

@@ -31,6 +31,12 @@ def recorded_settings(plateau_records):
     return settings
 
 
+def schedules(planned):
+    """A run's planned series a replay follows: ``{optimizer: (steps, rates)}``, the
+    non-empty ones, sorted by optimizer; the decisions are the first one's."""
+    return {name: planned[name] for name in sorted(planned or {}) if len(planned[name][0])}
+
+
 def replay(plateau_records, planned=None, **changes):
     """Replays the plateau decisions of a run with some settings changed.
 

@@ -124,3 +124,13 @@ def test_an_empty_series_does_not_inflate_a_bomb():
     bomb = zlib.compress(bytes(10_000_000))
     with pytest.raises(ValueError, match="hold more than 0 bytes"):
         rate_codec.decode(bomb, 0, 4)
+
+
+def test_narrowest_is_float32_only_when_no_value_changes():
+    keras_rates = np.array([0.1, 1e-8, np.nan, np.inf, -0.0], np.float32).astype(np.float64)
+    narrowed = rate_codec.narrowest(keras_rates)
+    assert narrowed.dtype == np.float32
+    np.testing.assert_array_equal(narrowed.astype(np.float64), keras_rates)
+    for wide in ([0.1, 0.2], [0.5, 1e39], [0.5, 1e-46]):  # rounded, beyond range, below subnormals
+        values = np.array(wide)
+        assert rate_codec.narrowest(values) is values
