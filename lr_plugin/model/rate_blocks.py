@@ -54,12 +54,15 @@ class RateBlocks:
     def __init__(self, rates):
         self.dtype = rates.dtype
         self.size = int(rates.size)
-        self._blocks = [rate_codec.encode(rates[i:i + BLOCK]) for i in range(0, self.size, BLOCK)]
+        blocks = [rate_codec.encode(rates[i:i + BLOCK]) for i in range(0, self.size, BLOCK)]
+        # One buffer, not a bytes object per block: a block per 8192 steps, allocated
+        # among the build's temporaries, would keep their heap from going back.
+        self._ends = np.cumsum([len(block) for block in blocks], dtype=np.int64)
+        self._data = b"".join(blocks)
 
     @property
     def nbytes(self):
-        # The bytes objects with their headers, and the list that holds them.
-        return sum(len(block) + 33 for block in self._blocks) + 8 * len(self._blocks) + 56
+        return len(self._data) + self._ends.nbytes
 
     def window(self, i0, i1):
         """``Window`` of the rates ``i0 .. i1 - 1``: blocks are decoded as they are read."""
@@ -67,7 +70,9 @@ class RateBlocks:
 
     def _decode(self, number):
         count = min(BLOCK, self.size - number * BLOCK)
-        return rate_codec.decode(self._blocks[number], count, self.dtype.itemsize)
+        start = int(self._ends[number - 1]) if number else 0
+        data = memoryview(self._data)[start:int(self._ends[number])]
+        return rate_codec.decode(data, count, self.dtype.itemsize)
 
 
 class Window:

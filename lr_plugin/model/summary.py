@@ -50,6 +50,7 @@ import collections
 import json
 import sys
 import threading
+import zlib
 
 import numpy as np
 
@@ -414,6 +415,10 @@ def _check_budget(max_points):
         )
 
 
+RECORD_BLOCK_CHARS = 32768
+"""Characters of record text compressed together: a refresh's tail decodes one such block."""
+
+
 class RecordSeries:
     """Records (dicts already JSON-safe) selectable by step window, each encoded once and kept as text.
 
@@ -426,19 +431,32 @@ class RecordSeries:
     """
 
     def __init__(self, records, first_steps, last_steps, always=None):
-        # Only the text is kept, as one string: the decoded records would take several
-        # times more, and a string per record would pin the heap they were built in.
+        # Only the text is kept, compressed in blocks of whole records: the decoded
+        # records would take several times more, and a string per record would pin
+        # the heap they were built in. JSON of records is ASCII (json.dumps escapes).
         texts = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
         self._ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
-        self._text = "".join(texts)
+        block_starts, blocks, first = [], [], 0
+        while first < len(texts):
+            # The records from ``first`` until the block holds RECORD_BLOCK_CHARS.
+            base = int(self._ends[first - 1]) if first else 0
+            last = int(np.searchsorted(self._ends, base + RECORD_BLOCK_CHARS, side="left"))
+            last = min(max(last, first) + 1, len(texts))
+            block_starts.append(first)
+            blocks.append(zlib.compress("".join(texts[first:last]).encode("ascii"), 6))
+            first = last
         del texts
+        self._block_starts = np.array(block_starts, np.int64)
+        self._block_ends = np.cumsum([len(b) for b in blocks], dtype=np.int64)
+        self._blocks = b"".join(blocks)
+        del blocks
         self._first = _steps_array(first_steps)
         self._last = _steps_array(last_steps)
         self._always = (
             np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
         )
-        self._nbytes = sys.getsizeof(self._text) + self._ends.nbytes
-        self._nbytes += self._first.nbytes + self._last.nbytes + self._always.nbytes
+        arrays = (self._ends, self._block_starts, self._block_ends, self._first, self._last, self._always)
+        self._nbytes = len(self._blocks) + sum(a.nbytes for a in arrays)
 
     def __len__(self):
         return int(self._ends.size)
@@ -448,15 +466,36 @@ class RecordSeries:
         return self._nbytes
 
     def texts(self, indices=None):
-        """The JSON texts of the records at ``indices`` (all when None), in that order."""
+        """The JSON texts of the records at ``indices`` (all when None), in that order.
+
+        Decodes each block that holds a picked record once: O(picked + their blocks).
+        """
         if indices is None:
             indices = np.arange(self._ends.size)
         indices = np.asarray(indices, dtype=np.int64)
+        if indices.size == 0:
+            return []
         ends = self._ends[indices]
         # A record starts where the one before it ends (the first at 0): O(picked), not O(all).
         starts = np.where(indices > 0, self._ends[np.maximum(indices - 1, 0)], 0)
-        text = self._text
-        return [text[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+        numbers = np.searchsorted(self._block_starts, indices, side="right") - 1
+        # Positions inside each record's block: less the characters of the blocks before it.
+        first_records = self._block_starts[numbers]
+        offsets = np.where(first_records > 0, self._ends[np.maximum(first_records - 1, 0)], 0)
+        starts, ends = (starts - offsets).tolist(), (ends - offsets).tolist()
+        decoded = {}
+        out = []
+        for number, a, b in zip(numbers.tolist(), starts, ends):
+            text = decoded.get(number)
+            if text is None:
+                text = decoded[number] = self._block_text(number)
+            out.append(text[a:b])
+        return out
+
+    def _block_text(self, number):
+        start = int(self._block_ends[number - 1]) if number else 0
+        data = memoryview(self._blocks)[start:int(self._block_ends[number])]
+        return zlib.decompress(data).decode("ascii")
 
     def select(self, start=None, end=None, since=None, limit=None):
         """``(indices, in_window)``: records that reach into the window, thinned to ``limit``.
@@ -524,7 +563,8 @@ class RunSummary:
         # The plugin aligns metrics with the complete epoch records, rarely (when
         # Keras' scalars change): kept as JSON text, a fraction of the dicts' size.
         # They were read from JSON, so the text gives them back exactly (NaN too).
-        self._epochs_text = json.dumps(built["epochs"], separators=(",", ":"))
+        self._epochs_text = zlib.compress(
+            json.dumps(built["epochs"], separators=(",", ":")).encode("ascii"), 6)
         self.records = {}
         for tag in metadata.RECORD_TAGS:
             records = timeline.clean(built.get(tag, []))
@@ -580,7 +620,7 @@ class RunSummary:
     @property
     def epochs(self):
         """The run's epoch records as ``timeline.build_run`` made them (decoded anew each time)."""
-        return json.loads(self._epochs_text)
+        return json.loads(zlib.decompress(self._epochs_text))
 
     @property
     def nbytes(self):

@@ -358,3 +358,30 @@ def test_metrics_are_computed_once_per_key_and_windowed():
                                     "[6,69,0.14285714285714285]", "[7,79,0.125]",
                                     "[8,89,0.1111111111111111]", "[9,99,0.1]"]
     assert view.metric_counts["loss"] == {"total": 100, "in_window": 10, "sent": 10}
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 5000])
+def test_record_series_gives_back_any_pick_of_its_records_exactly(count):
+    # Records of every size, some larger than a whole compressed block, with
+    # text that JSON escapes: each picked record comes back as its own JSON text.
+    rng = np.random.default_rng(count)
+    records = [{"epoch": i, "note": "é\n\"" * int(rng.integers(0, 40)),
+                "pad": "x" * (summary.RECORD_BLOCK_CHARS + 10 if i % 997 == 3 else int(rng.integers(0, 300)))}
+               for i in range(count)]
+    series = summary.RecordSeries(records, list(range(count)), list(range(count)))
+    assert len(series) == count
+    assert [json.loads(t) for t in series.texts()] == records
+    if count:
+        picked = np.sort(rng.choice(count, size=min(count, 50), replace=False))
+        picked = np.concatenate([picked, picked[:3]])  # any order, repeats too
+        assert [json.loads(t) for t in series.texts(picked)] == [records[i] for i in picked]
+    assert series.texts([]) == []
+
+
+def test_record_series_keeps_its_text_compressed():
+    records = [{"epoch": i, "step": 1000 * i + 999, "action": "wait", "wait": i % 5,
+                "monitor": "val_loss", "value": 0.3 + 1 / (i + 1)} for i in range(10_000)]
+    series = summary.RecordSeries(records, [r["step"] for r in records], [r["step"] for r in records])
+    text_bytes = sum(len(json.dumps(r, separators=(",", ":"))) for r in records)
+    # Besides the text: an end per record and its two steps (24 bytes).
+    assert series.nbytes - 24 * len(records) < text_bytes / 4
