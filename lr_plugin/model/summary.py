@@ -111,7 +111,11 @@ class RateSummary:
         smooth_indices = np.where(
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
-        self._levels = _build_levels(stored, smooth_indices, self._index_type)
+        self._levels = [
+            (_BucketOffsets(lows, BRANCHING ** k), _BucketOffsets(highs, BRANCHING ** k), *rates)
+            for k, (lows, highs, *rates) in enumerate(
+                _build_levels(stored, smooth_indices, self._index_type), 1)
+        ]
         del smooth_indices  # before the next build: the peak is what RSS keeps
         self._change_levels = _build_levels(stored, self._changes, self._index_type)
         # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
@@ -403,6 +407,37 @@ def _build_levels(rates, indices, index_type):
         lows, highs = lows.astype(index_type), highs.astype(index_type)
         levels.append((lows, highs, low_rates, high_rates))
     return levels
+
+
+class _BucketOffsets:
+    """A level's point indices as offsets into their buckets (-1: none).
+
+    Level 1's offsets fit a byte (buckets of BRANCHING points): a quarter of an
+    int32 index, where level 1 is nearly all of a summary's levels.
+    ``offsets[buckets]`` gives the point indices back, as int64.
+    """
+
+    def __init__(self, indices, bucket):
+        self._bucket = bucket
+        self.size = int(indices.size)
+        # Offsets go up to bucket - 1; the type's largest value says "none".
+        kind = next((t for t in (np.uint8, np.uint16, np.uint32) if bucket < np.iinfo(t).max), None)
+        if kind is None:
+            self._none, self._offsets = None, indices
+            return
+        self._none = np.iinfo(kind).max
+        starts = np.arange(self.size, dtype=np.int64) * bucket
+        self._offsets = np.where(indices >= 0, indices - starts, self._none).astype(kind)
+
+    @property
+    def nbytes(self):
+        return self._offsets.nbytes
+
+    def __getitem__(self, buckets):
+        offsets = self._offsets[buckets].astype(np.int64)
+        if self._none is None:
+            return offsets
+        return np.where(offsets == self._none, -1, np.asarray(buckets, np.int64) * self._bucket + offsets)
 
 
 def _check_budget(max_points):
