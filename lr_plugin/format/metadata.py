@@ -252,8 +252,6 @@ STEPS_EXPLICIT = 1
 RATES_HEADER = struct.Struct("<4sBBBBQqq")
 """The 32-byte header of a version 2 or 3 rates payload (see the module docstring)."""
 RATES_HEADER_BYTES = RATES_HEADER.size
-_RATE_DTYPES = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
-_STEP_DTYPE = np.dtype("<i8")
 
 
 def encode_rates(steps, rates, layout_version=RATES_LAYOUT_VERSION):
@@ -285,12 +283,12 @@ def encode_rates(steps, rates, layout_version=RATES_LAYOUT_VERSION):
                              else (STEPS_EXPLICIT, 0, 0))
     header = RATES_HEADER.pack(RATES_MAGIC, layout_version, rates.itemsize, layout, 0,
                                 count, first, stride)
-    rates = rates.astype(_RATE_DTYPES[rates.itemsize], copy=False)
+    rates = rates.astype(rate_codec.RATE_TYPES[rates.itemsize], copy=False)
     if layout_version == 3:
         body = (rate_codec.encode(rates) if arithmetic
                 else rate_codec.encode_steps_and_rates(steps, rates))
     else:
-        body = (b"" if arithmetic else steps.astype(_STEP_DTYPE).tobytes()) + rates.tobytes()
+        body = (b"" if arithmetic else steps.astype(rate_codec.STEP_TYPE).tobytes()) + rates.tobytes()
     return np.frombuffer(header + body, dtype=np.uint8)
 
 
@@ -329,7 +327,7 @@ def _decode_rates_with_header(array):
             f"the rates payload's header is not lr_timeline's (magic {magic!r}, layout "
             f"version {version}, reserved byte {reserved}; expected {RATES_MAGIC!r}, 2 or 3, "
             "0)")
-    if rate_bytes not in _RATE_DTYPES:
+    if rate_bytes not in rate_codec.RATE_TYPES:
         raise ValueError(
             f"the rates payload's rates are {rate_bytes} bytes each; expected 4 (float32) "
             "or 8 (float64)")
@@ -354,7 +352,7 @@ def _decode_rates_with_header(array):
                 f"the rates payload's header declares {count} steps; its body does not hold "
                 f"them: {error}") from None
     else:
-        step_bytes = _STEP_DTYPE.itemsize if explicit else 0
+        step_bytes = rate_codec.STEP_TYPE.itemsize if explicit else 0
         # Python integers: a hostile count cannot overflow, and nothing is allocated yet.
         expected = RATES_HEADER_BYTES + count * (step_bytes + rate_bytes)
         if data.size != expected:
@@ -362,9 +360,9 @@ def _decode_rates_with_header(array):
                 f"the rates payload's header declares {count} steps, which take {expected} "
                 f"bytes; it holds {data.size}")
         rates_at = RATES_HEADER_BYTES + count * step_bytes
-        rates = np.frombuffer(data, _RATE_DTYPES[rate_bytes], count, rates_at).astype(np.float64)
+        rates = np.frombuffer(data, rate_codec.RATE_TYPES[rate_bytes], count, rates_at).astype(np.float64)
         if explicit:
-            return (np.frombuffer(data, _STEP_DTYPE, count, RATES_HEADER_BYTES).astype(np.int64),
+            return (np.frombuffer(data, rate_codec.STEP_TYPE, count, RATES_HEADER_BYTES).astype(np.int64),
                     rates)
     return _arithmetic_steps(count, first, stride), rates
 

@@ -33,9 +33,13 @@ MAX_INFLATION = 1032
 258-byte match costs at least 2 bits), so a count that would need more is a lie,
 refused before anything is inflated."""
 
+RATE_TYPES = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
+"""The stored rates' types by width: little-endian float32 and float64."""
+
+STEP_TYPE = np.dtype("<i8")
+"""The stored steps' type: little-endian int64."""
+
 _UNSIGNED = {4: np.dtype("<u4"), 8: np.dtype("<u8")}
-_FLOATS = {4: np.dtype("<f4"), 8: np.dtype("<f8")}
-_STEPS = np.dtype("<i8")
 
 
 def narrowest(values):
@@ -72,7 +76,7 @@ def decode(data, count, width):
     """
     _check_width(width)
     (bits,) = _inflate(data, count, [width], "rates")
-    return bits.view(_FLOATS[width])
+    return bits.view(RATE_TYPES[width])
 
 
 def encode_steps_and_rates(steps, rates):
@@ -90,7 +94,7 @@ def encode_steps_and_rates(steps, rates):
         raise ValueError(
             f"rate_codec.encode_steps_and_rates takes 1-D integer steps, one per rate. Received "
             f"dtype {steps.dtype}, shape {list(steps.shape)} for {bits.size} rates")
-    return _deflate([steps.astype(_STEPS, copy=False).view(_UNSIGNED[8]), bits])
+    return _deflate([steps.astype(STEP_TYPE, copy=False).view(_UNSIGNED[8]), bits])
 
 
 def decode_steps_and_rates(data, count, width):
@@ -103,21 +107,21 @@ def decode_steps_and_rates(data, count, width):
     """
     _check_width(width)
     steps, bits = _inflate(data, count, [8, width], "steps and rates")
-    return steps.view(_STEPS), bits.view(_FLOATS[width])
+    return steps.view(STEP_TYPE), bits.view(RATE_TYPES[width])
 
 
 def _bits(rates, caller):
     rates = np.asarray(rates)
-    if rates.ndim != 1 or rates.dtype.kind != "f" or rates.dtype.itemsize not in _FLOATS:
+    if rates.ndim != 1 or rates.dtype.kind != "f" or rates.dtype.itemsize not in RATE_TYPES:
         raise ValueError(
             f"rate_codec.{caller} takes a 1-D float32 or float64 array. Received dtype "
             f"{rates.dtype}, shape {list(rates.shape)}")
     width = rates.dtype.itemsize
-    return rates.astype(_FLOATS[width], copy=False).view(_UNSIGNED[width])
+    return rates.astype(RATE_TYPES[width], copy=False).view(_UNSIGNED[width])
 
 
 def _check_width(width):
-    if width not in _FLOATS:
+    if width not in RATE_TYPES:
         raise ValueError(f"compressed rates are 4 (float32) or 8 (float64) bytes wide; received {width}")
 
 

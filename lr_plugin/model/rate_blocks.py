@@ -43,6 +43,10 @@ class PlainRates:
         """``Window`` of the rates ``i0 .. i1 - 1``."""
         return Window(i0, i1, self.dtype, lambda number: self._rates[number * BLOCK:(number + 1) * BLOCK])
 
+    def values(self):
+        """Every rate, as an array (the held one: do not change it)."""
+        return self._rates
+
 
 class RateBlocks:
     """Rates held compressed, in blocks of ``BLOCK`` (see the module docstring).
@@ -67,6 +71,11 @@ class RateBlocks:
     def window(self, i0, i1):
         """``Window`` of the rates ``i0 .. i1 - 1``: blocks are decoded as they are read."""
         return Window(i0, i1, self.dtype, self._decode)
+
+    def values(self):
+        """Every rate, as a new array."""
+        blocks = [self._decode(number) for number in range(self._ends.size)]
+        return np.concatenate(blocks) if blocks else np.zeros(0, self.dtype)
 
     def _decode(self, number):
         count = min(BLOCK, self.size - number * BLOCK)

@@ -141,6 +141,10 @@ class RateSummary:
             arrays.append(self._steps)
         return self._rates.nbytes + sum(a.nbytes for a in arrays)
 
+    def arrays(self):
+        """``(steps, rates)`` of every point: int64 steps and float64 rates."""
+        return self.steps_at(np.arange(self.size)), self._rates.values().astype(np.float64)
+
     def steps_at(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
         if self._steps is None:
@@ -595,11 +599,14 @@ class RunSummary:
             key: {name: RateSummary(*built[key][name]) for name in sorted(built[key])}
             for key in ("learning_rate", "planned")
         }
-        # The plugin aligns metrics with the complete epoch records, rarely (when
-        # Keras' scalars change): kept as JSON text, a fraction of the dicts' size.
-        # They were read from JSON, so the text gives them back exactly (NaN too).
-        self._epochs_text = zlib.compress(
-            json.dumps(built["epochs"], separators=(",", ":")).encode("ascii"), 6)
+        # Whole epoch records align metrics (when Keras' scalars change) and whole
+        # plateau records feed the what-if replay: kept as compressed JSON text, a
+        # fraction of the dicts' size. They were read from JSON, so the text gives
+        # them back exactly (NaN too).
+        self._exact_texts = {
+            tag: zlib.compress(json.dumps(built[tag], separators=(",", ":")).encode("ascii"), 6)
+            for tag in (metadata.EPOCHS_TAG, metadata.PLATEAU_TAG)
+        }
         self.records = {}
         for tag in metadata.RECORD_TAGS:
             records = timeline.clean(built.get(tag, []))
@@ -655,11 +662,21 @@ class RunSummary:
     @property
     def epochs(self):
         """The run's epoch records as ``timeline.build_run`` made them (decoded anew each time)."""
-        return json.loads(zlib.decompress(self._epochs_text))
+        return json.loads(zlib.decompress(self._exact_texts[metadata.EPOCHS_TAG]))
+
+    @property
+    def plateau(self):
+        """The run's plateau records as ``timeline.build_run`` made them (decoded anew each time)."""
+        return json.loads(zlib.decompress(self._exact_texts[metadata.PLATEAU_TAG]))
+
+    @property
+    def planned(self):
+        """``{optimizer: (steps, rates)}`` of the planned series, every point (decoded anew)."""
+        return {name: rates.arrays() for name, rates in self.series["planned"].items()}
 
     @property
     def nbytes(self):
-        total = sys.getsizeof(self._epochs_text)
+        total = sum(sys.getsizeof(text) for text in self._exact_texts.values())
         total += sum(sys.getsizeof(text) for text in self.derived.values())
         total += sum(s.nbytes for series in self.series.values() for s in series.values())
         total += sum(r.nbytes for r in self.records.values())

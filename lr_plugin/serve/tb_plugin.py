@@ -188,22 +188,9 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 f"{_some(sorted(listing))}. Reload if training has just started.",
             )
 
-        def build():
-            payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
-            built = timeline.build_run(payloads, run=run)
-            run_summary = summary.RunSummary(built)
-            # Derived once per data change (as the facts of Keras' plateau rule,
-            # which RunSummary derives): the run's lint findings.
-            run_summary.set_derived({
-                "findings": [finding.to_json() for finding in traps.lint_run(built)],
-            })
-            return run_summary
-
         # Rebuilt only when the provider reports new data for the run.
         builds_before = self._cache.builds
-        run_summary = self._cache.get(
-            (experiment, run), cache.fingerprint(listing[run]), build
-        )
+        run_summary = self._run_summary(ctx, experiment, run, listing)
         scalar_runs = self._scalar_tags(ctx, experiment)
         name, train_run, validation_run = paired_runs(run, scalar_runs)
         companions = self._companion_fingerprint(ctx, experiment, train_run, validation_run)
@@ -266,17 +253,38 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         ctx = plugin_util.context(request.environ)
         experiment = plugin_util.experiment_id(request.environ)
         run = request.args.get("run")
-        tags_by_run = self._lr_timeline_tags(ctx, experiment)
-        if not run or run not in tags_by_run:
+        listing = self._lr_timeline_listing(ctx, experiment)
+        if not run or run not in listing:
             return _error(request, 404 if run else 400,
                           f"Pass ?run= with a run that has plateau records. Received: {run!r}.")
-        payloads = self._read_payloads(ctx, experiment, run, tags_by_run[run])
+        # The run /timeline holds: a what-if form sends a request per change.
+        builds_before = self._cache.builds
+        run_summary = self._run_summary(ctx, experiment, run, listing)
         try:
-            built = timeline.build_run(payloads)
-            body = whatif.replay_body(run, built["plateau"], request.args, planned=built["planned"])
+            body = whatif.replay_body(run, run_summary.plateau, request.args,
+                                      planned=run_summary.planned)
         except whatif.BadQuery as error:
             return _error(request, 400, str(error))
+        finally:
+            if self._cache.builds != builds_before:
+                cache.release_freed_memory()
         return http_util.Respond(request, body, _JSON)
+
+    def _run_summary(self, ctx, experiment, run, listing):
+        """The run's cached ``RunSummary``, built when the provider reports new data for it."""
+
+        def build():
+            payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
+            built = timeline.build_run(payloads, run=run)
+            run_summary = summary.RunSummary(built)
+            # Derived once per data change (as the facts of Keras' plateau rule,
+            # which RunSummary derives): the run's lint findings.
+            run_summary.set_derived({
+                "findings": [finding.to_json() for finding in traps.lint_run(built)],
+            })
+            return run_summary
+
+        return self._cache.get((experiment, run), cache.fingerprint(listing[run]), build)
 
     def _keras_only_timeline(self, request, ctx, experiment, run, scalar_runs):
         """The timeline of a log_dir only Keras' TensorBoard callback wrote: its

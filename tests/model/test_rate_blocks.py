@@ -33,6 +33,15 @@ def test_a_window_reads_any_positions_inside_it_and_refuses_others(store):
         window[np.array([3 * BLOCK + 2])]
 
 
+@pytest.mark.parametrize("store", [rate_blocks.RateBlocks, rate_blocks.PlainRates])
+@pytest.mark.parametrize("n", [0, 1, BLOCK, 2 * BLOCK + 3])
+def test_values_give_back_every_rate(store, n):
+    rates = float32_cosine(n)
+    values = store(rates).values()
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(values, rates)
+
+
 def test_blocks_take_a_fraction_of_the_array():
     rates = float32_cosine(1_000_000)
     held = rate_blocks.RateBlocks(rates)

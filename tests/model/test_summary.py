@@ -269,6 +269,21 @@ def test_run_summary_gives_back_its_epoch_records_exactly():
     assert run_summary.epochs is not epochs  # decoded anew: the caller may change them
 
 
+def test_run_summary_gives_back_its_plateau_records_and_planned_series_exactly():
+    built = built_run()
+    built["plateau"][3]["value"] = float("nan")
+    steps = np.array([0, 5, 6, 40, 41, 1000])  # uneven steps too
+    built["planned"]["SGD"] = (steps, np.linspace(0.1, 0.2, steps.size))
+    run_summary = summary.RunSummary(built)
+    plateau = run_summary.plateau
+    assert np.isnan(plateau[3]["value"])
+    plateau[3]["value"] = built["plateau"][3]["value"] = None
+    assert plateau == built["plateau"]
+    got_steps, got_rates = run_summary.planned["SGD"]
+    assert got_steps.tolist() == steps.tolist()
+    assert got_rates.dtype == np.float64 and got_rates.tolist() == built["planned"]["SGD"][1].tolist()
+
+
 def test_empty_window_and_empty_series():
     rate_summary = summary.RateSummary(np.arange(100), random_walk(100))
     assert rate_summary.points(10, start=200)[0].size == 0

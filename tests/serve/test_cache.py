@@ -125,6 +125,24 @@ def test_new_data_rebuilds_the_run_and_shows_the_new_steps(served, reads, tmp_pa
     assert body["window"] == {"start": None, "end": None, "since": 4999}
 
 
+def test_the_what_if_replay_answers_from_the_run_the_timeline_holds(served, reads, tmp_path):
+    def replay(**query):
+        response = served.client.get(PLUGIN + "/replay", query_string=dict(run="exp/lr_timeline", **query))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return json.loads(response.get_data(as_text=True))
+
+    served.timeline(run="exp/lr_timeline")
+    # The form sends a request per change: none of them reads the run again.
+    for patience in (1, 2, 3):
+        body = replay(patience=patience)
+    assert reads == ["exp/lr_timeline"]
+    assert [d["epoch"] for d in body["replayed"]] == list(range(10))
+    write_epochs(tmp_path / "exp" / "lr_timeline", epochs=2, steps_per_epoch=500, first_epoch=10)
+    served.multiplexer.Reload()
+    assert [d["epoch"] for d in replay()["replayed"]] == list(range(12))
+    assert reads == ["exp/lr_timeline", "exp/lr_timeline"]
+
+
 def test_zoomed_window_has_every_step_and_the_records_it_reaches(served):
     body = served.timeline(run="exp/lr_timeline", start="990", end="1509")
     steps = np.arange(990, 1510)
