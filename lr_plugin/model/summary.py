@@ -41,9 +41,11 @@ for a window sent whole.
 
 Storage is lossless and compact: evenly spaced steps (the usual case) are kept
 as their first step and stride, and rates that are all float32 values (what
-Keras applies) as float32. ``RecordSeries`` does the same for epoch, plateau and
-event records and for metric points: a window selects them by step in one
-vectorized pass, and they are thinned evenly when there are more than asked.
+Keras applies) as float32; level 1's indices are byte offsets into their
+buckets. ``RecordSeries`` keeps epoch, plateau and event records and metric
+points as JSON text, zlib-compressed in blocks of whole records: a window
+selects them by step in one vectorized pass, they are thinned evenly when there
+are more than asked, and only the blocks of the picked ones are decoded.
 """
 
 import collections
