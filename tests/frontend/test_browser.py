@@ -8,6 +8,7 @@ that reaches min_lr logged without wall times (as older versions did), and a run
 whose directory is named like HTML.
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -857,11 +858,20 @@ async () => {
 """
 
 
-def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard):
+@contextlib.contextmanager
+def page_of_the_tab_origin(browser, tensorboard):
+    """A page that may import the bundle (same origin as the tab); closed at exit."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
         page.goto(f"{tensorboard}/data/plugin/lr_timeline/runs")  # any page of the same origin
+        yield page
+    finally:
+        context.close()
+
+
+def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard):
+    with page_of_the_tab_origin(browser, tensorboard) as page:
         result = page.evaluate(BENCHMARK_JS)
         assert result["canvases"] == 2  # rates and loss; no plateau data
         assert page.evaluate("window.__lrTimelinePaintMs") == result["paintMs"]
@@ -869,8 +879,6 @@ def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard)
         assert 0 < result["paintMs"] < 5000
         ink = page.evaluate(helpers.COUNT_INK_JS, ['[data-testid="track-lr"] canvas', [255, 255, 255]])
         assert ink > 500
-    finally:
-        context.close()
 
 
 PLATEAU_AFTER_FIRST_PAINT_JS = """
@@ -920,10 +928,7 @@ async () => {
 def test_plateau_chart_follows_the_first_paint_in_the_place_kept_for_it(browser, tensorboard):
     # The first paint (paintMs) has the rate and loss charts; the wait / patience chart,
     # which draws none of the rates, is built in the task after it, as the decision table.
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        page = context.new_page()
-        page.goto(f"{tensorboard}/data/plugin/lr_timeline/runs")  # any page of the same origin
+    with page_of_the_tab_origin(browser, tensorboard) as page:
         result = page.evaluate(PLATEAU_AFTER_FIRST_PAINT_JS)
         painted, after = result["painted"], result["after"]
         assert painted["lr"] >= 1 and painted["loss"] >= 1
@@ -934,8 +939,6 @@ def test_plateau_chart_follows_the_first_paint_in_the_place_kept_for_it(browser,
         assert after["xTicks"] and after["xTicks"][0] == "0"
         ink = page.evaluate(helpers.COUNT_INK_JS, ['[data-testid="track-plateau"] canvas', [255, 255, 255]])
         assert ink > 200
-    finally:
-        context.close()
 
 
 # Many runs: the run list, a table section per plateau run, names with bidi controls.
