@@ -10,7 +10,8 @@ own ``paintMs``).
     python frontend/bench/paint.py --build            # a fresh build of src/ (not written
                                                       # to lr_plugin/static)
     python frontend/bench/paint.py --bundle old.js --build   # both, taking turns
-    python frontend/bench/paint.py --build --profile  # + CPU profile of one first draw
+    python frontend/bench/paint.py --build --profile 20 --interval 50
+                                                      # + CPU profiles of 20 first draws, summed
     python frontend/bench/paint.py --columnar --before 79750e3 --build
                                                       # REV's bundle with REV's encoder's body,
                                                       # and a fresh build with today's, taking turns
@@ -73,38 +74,43 @@ def encoder_at(rev, scratch):
     return module
 
 
-def top_functions(profile, limit=25):
-    """Self and total time per (function, url:line) of a CDP Profiler profile, largest first."""
-    nodes = {node["id"]: node for node in profile["nodes"]}
-    parent = {}
-    for node in profile["nodes"]:
-        for child in node.get("children", []):
-            parent[child] = node["id"]
-
-    def key(node_id):
-        frame = nodes[node_id]["callFrame"]
-        name = frame["functionName"] or "(anonymous)"
-        where = f"{os.path.basename(frame['url'])}:{frame['lineNumber'] + 1}" if frame["url"] else ""
-        return name, where
-
+def top_functions(profiles, limit=25):
+    """Self and total time per (function, url:line) of CDP Profiler profiles, summed over
+    them, largest first (a function's total counts once per sample however deep it recurses)."""
     self_us = collections.Counter()
     total_us = collections.Counter()
-    times = profile.get("timeDeltas", [])
-    for sample, delta in zip(profile.get("samples", []), times[1:] + [0]):
-        self_us[key(sample)] += delta
-        seen = set()
-        node_id = sample
-        while node_id is not None:
-            seen.add(key(node_id))
-            node_id = parent.get(node_id)
-        for k in seen:
-            total_us[k] += delta
-    lines = [f"  total sampled {sum(self_us.values()) / 1e3:.1f} ms", "  self time:"]
+    for profile in profiles:
+        nodes = {node["id"]: node for node in profile["nodes"]}
+        parent = {}
+        for node in profile["nodes"]:
+            for child in node.get("children", []):
+                parent[child] = node["id"]
+
+        def key(node_id):
+            frame = nodes[node_id]["callFrame"]
+            name = frame["functionName"] or "(anonymous)"
+            where = f"{os.path.basename(frame['url'])}:{frame['lineNumber'] + 1}:{frame['columnNumber'] + 1}" \
+                if frame["url"] else ""
+            return name, where
+
+        times = profile.get("timeDeltas", [])
+        for sample, delta in zip(profile.get("samples", []), times[1:] + [0]):
+            self_us[key(sample)] += delta
+            seen = set()
+            node_id = sample
+            while node_id is not None:
+                seen.add(key(node_id))
+                node_id = parent.get(node_id)
+            for k in seen:
+                total_us[k] += delta
+    count = max(1, len(profiles))
+    lines = [f"  sampled {sum(self_us.values()) / 1e3 / count:.1f} ms per draw, mean of {len(profiles)}",
+             "  self time per draw:"]
     for (name, where), us in self_us.most_common(limit):
-        lines.append(f"  {us / 1e3:8.1f} ms  {name}  {where}")
-    lines.append("  total time:")
+        lines.append(f"  {us / 1e3 / count:8.2f} ms  {name}  {where}")
+    lines.append("  total time per draw:")
     for (name, where), us in total_us.most_common(limit + 15):
-        lines.append(f"  {us / 1e3:8.1f} ms  {name}  {where}")
+        lines.append(f"  {us / 1e3 / count:8.2f} ms  {name}  {where}")
     return "\n".join(lines)
 
 
@@ -123,7 +129,7 @@ PHASES = (
 TRACE_CATEGORIES = [
     "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute",
     "blink.user_timing", "disabled-by-default-devtools.timeline.frame", "toplevel", "cc", "blink",
-    "disabled-by-default-v8.gc",
+    "disabled-by-default-v8.gc", "disabled-by-default-v8.compile", "v8.compile",
 ]
 
 
@@ -188,7 +194,9 @@ def main():
     parser.add_argument("--debug", action="store_true", help="with --build: unminified")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--points", type=int, default=POINTS)
-    parser.add_argument("--profile", action="store_true", help="CPU profile of one first draw")
+    parser.add_argument("--profile", type=int, nargs="?", const=1, default=0, metavar="N",
+                        help="CPU profiles of N first draws (new pages), summed per function")
+    parser.add_argument("--interval", type=int, default=100, help="--profile's sampling interval, us")
     parser.add_argument("--trace", default=None,
                         help="write a Chromium trace of one first draw here and summarize it")
     parser.add_argument("--columnar", action="store_true",
@@ -267,16 +275,20 @@ def main():
                               f"redraw {b['paint_ms']:.1f} ms, JSON.parse {a.get('parse_ms', 0):.1f} ms, "
                               f"{a['canvases']} canvases", file=sys.stderr)
             if args.profile:
-                page, _ = new_page(len(bundles) - 1)
-                cdp = page.context.new_cdp_session(page)
-                cdp.send("Profiler.enable")
-                cdp.send("Profiler.setSamplingInterval", {"interval": 100})
-                cdp.send("Profiler.start")
-                result = page.evaluate(f"url => {paint}(url)", url)
-                profile = cdp.send("Profiler.stop")["profile"]
-                print(f"profiled first draw of {bundles[-1]}: {result['paint_ms']:.1f} ms")
-                print(top_functions(profile))
-                page.close()
+                profiles, times = [], []
+                for _ in range(args.profile):
+                    page, _ = new_page(len(bundles) - 1)
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Profiler.enable")
+                    cdp.send("Profiler.setSamplingInterval", {"interval": args.interval})
+                    cdp.send("Profiler.start")
+                    result = page.evaluate(f"url => {paint}(url)", url)
+                    profiles.append(cdp.send("Profiler.stop")["profile"])
+                    times.append(result["paint_ms"])
+                    page.close()
+                print(f"profiled {len(times)} first draws of {bundles[-1]}: median "
+                      f"{statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
+                print(top_functions(profiles))
             if args.trace:
                 page, _ = new_page(len(bundles) - 1)
                 browser.start_tracing(page=page, path=args.trace, categories=TRACE_CATEGORIES)

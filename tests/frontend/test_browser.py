@@ -8,6 +8,7 @@ that reaches min_lr logged without wall times (as older versions did), and a run
 whose directory is named like HTML.
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -857,11 +858,20 @@ async () => {
 """
 
 
-def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard):
+@contextlib.contextmanager
+def page_of_the_tab_origin(browser, tensorboard):
+    """A page that may import the bundle (same origin as the tab); closed at exit."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
         page.goto(f"{tensorboard}/data/plugin/lr_timeline/runs")  # any page of the same origin
+        yield page
+    finally:
+        context.close()
+
+
+def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard):
+    with page_of_the_tab_origin(browser, tensorboard) as page:
         result = page.evaluate(BENCHMARK_JS)
         assert result["canvases"] == 2  # rates and loss; no plateau data
         assert page.evaluate("window.__lrTimelinePaintMs") == result["paintMs"]
@@ -869,8 +879,66 @@ def test_render_timeline_paints_four_series_of_100k_points(browser, tensorboard)
         assert 0 < result["paintMs"] < 5000
         ink = page.evaluate(helpers.COUNT_INK_JS, ['[data-testid="track-lr"] canvas', [255, 255, 255]])
         assert ink > 500
-    finally:
-        context.close()
+
+
+PLATEAU_AFTER_FIRST_PAINT_JS = """
+async () => {
+  const {renderTimeline} = await import('/data/plugin/lr_timeline/index.js');
+  const steps = 400;
+  const rates = Array.from({length: steps}, (_, s) => [s, 0.01 * 0.5 ** Math.floor(s / 160)]);
+  const epochs = Array.from({length: 10}, (_, e) => ({
+      epoch: e, first_step: e * 40, last_step: e * 40 + 39, metrics: {loss: 1 / (1 + e)}}));
+  const plateau = epochs.map(({epoch, last_step}) => ({
+      epoch, step: last_step, monitor: 'loss', mode: 'min', value: 1 / (1 + epoch),
+      best: 1 / (1 + epoch), wait: epoch % 4, patience: 3, cooldown: 0, cooldown_counter: 0,
+      action: 'wait', lr_before: rates[last_step][1], lr_after: rates[last_step][1]}));
+  const timeline = {
+    version: 1, run: 'deferred', name: 'deferred',
+    learning_rate: {Adam: rates}, planned: {}, points: {Adam: steps},
+    epochs, plateau, events: [],
+    metrics: {batch_loss: rates.map(([s]) => [null, s, 1 / (1 + s / 50)])},
+  };
+  document.body.textContent = '';
+  const container = document.createElement('div');
+  container.style.width = '1200px';
+  document.body.append(container);
+  const track = (id) => container.querySelector(`[data-testid="track-${id}"]`);
+  const box = (id) => {
+    const {top, height} = track(id).getBoundingClientRect();
+    return {top, height};
+  };
+  const {view} = await renderTimeline(container, timeline);
+  const painted = {
+    lr: track('lr').querySelectorAll('canvas').length,
+    loss: track('loss').querySelectorAll('canvas').length,
+    plateau: track('plateau').querySelectorAll('canvas').length,
+    plateauEmptyShown: !track('plateau').querySelector('.lrt-track-empty').hidden,
+    box: box('plateau'),
+  };
+  await new Promise((resolve) => setTimeout(resolve, 0));  // the task after the paint's
+  return {
+    painted,
+    after: {plateau: track('plateau').querySelectorAll('canvas').length, box: box('plateau'),
+            xTicks: view.tracks.plateau.xTicks},
+  };
+}
+"""
+
+
+def test_plateau_chart_follows_the_first_paint_in_the_place_kept_for_it(browser, tensorboard):
+    # The first paint (paintMs) has the rate and loss charts; the wait / patience chart,
+    # which draws none of the rates, is built in the task after it, as the decision table.
+    with page_of_the_tab_origin(browser, tensorboard) as page:
+        result = page.evaluate(PLATEAU_AFTER_FIRST_PAINT_JS)
+        painted, after = result["painted"], result["after"]
+        assert painted["lr"] >= 1 and painted["loss"] >= 1
+        assert painted["plateau"] == 0
+        assert not painted["plateauEmptyShown"]  # never "no plateau decisions" meanwhile
+        assert after["plateau"] >= 1
+        assert after["box"] == painted["box"]  # nothing moved when the chart came
+        assert after["xTicks"] and after["xTicks"][0] == "0"
+        ink = page.evaluate(helpers.COUNT_INK_JS, ['[data-testid="track-plateau"] canvas', [255, 255, 255]])
+        assert ink > 200
 
 
 # Many runs: the run list, a table section per plateau run, names with bidi controls.

@@ -108,6 +108,14 @@ export class Track {
     this.el.classList.add("lrt-is-empty");
   }
 
+  /** Keeps the chart's place (height in CSS pixels) until show() draws it. */
+  showPending(height) {
+    this.emptyEl.hidden = true;
+    this.plotEl.hidden = false;
+    this.el.classList.remove("lrt-is-empty");
+    this.plotEl.style.minHeight = `${height}px`;
+  }
+
   get isEmpty() {
     return this.chart === null;
   }
@@ -123,6 +131,7 @@ export class Track {
     this.emptyEl.hidden = true;
     this.plotEl.hidden = false;
     this.el.classList.remove("lrt-is-empty");
+    this.plotEl.style.minHeight = "";
     this.spec = spec;
     this.context = context;
     const data = alignSeries(spec.series);

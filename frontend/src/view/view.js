@@ -47,6 +47,7 @@ export class TimelineView {
     this.settings = { axis: "step", scale: "log" };
     this.tables = new Map(); // run -> {table, rowX (epoch -> x)}: a section per plateau run
     this.tableToken = 0; // the latest table render asked for
+    this.drawToken = 0; // the latest update: a deferred chart of an earlier one is not built
     this.applyingScale = false;
     const trackHandlers = {
       xRange: () => this.xRange(),
@@ -114,6 +115,7 @@ export class TimelineView {
 
   destroy() {
     this.tableToken++; // a table render still to come draws nothing
+    this.drawToken++; // nor a deferred chart
     if (this.resizeObserver) this.resizeObserver.disconnect();
     for (const track of Object.values(this.tracks)) track.destroy();
     this.el.remove();
@@ -164,11 +166,12 @@ export class TimelineView {
     const last = [...order].reverse().find((id) => shown[id]) || "lr";
     const width = this.plotWidth();
     const ghost = this.ghostMarks;
+    const token = ++this.drawToken;
     for (const id of order) {
       const track = this.tracks[id];
       const spec = model.tracks[id] || extras.find((e) => e.spec.id === id).spec;
       if (!shown[id]) continue;
-      track.show(spec, {
+      const context = {
         theme,
         axisName: model.axisName,
         scale: settings.scale,
@@ -180,7 +183,18 @@ export class TimelineView {
         markers: this.markers,
         eventMarkers: id === "lr" ? this.eventMarkers : [],
         ghost,
-      });
+      };
+      if (id === "plateau" && track.isEmpty) {
+        // A new plateau chart (no rates on it) is built in the task after the first paint,
+        // as the decision table is: the rate and loss tracks are on screen a chart sooner.
+        // Its place is kept meanwhile, so nothing moves when it comes.
+        track.showPending(context.height);
+        afterPaintTask(() => {
+          if (token === this.drawToken) track.show(spec, { ...context, width: this.plotWidth() });
+        });
+        continue;
+      }
+      track.show(spec, context);
     }
     for (const extra of extras) {
       if (!shown[extra.spec.id]) {
