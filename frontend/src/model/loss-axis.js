@@ -1,18 +1,19 @@
 // The loss track's y range without outliers: one run whose loss diverges (1e6, 1e30)
 // must not flatten every other run's curve at the bottom of the axis.
 //
-// The rule, on log distances: each shown series has a level (the median of its
-// positive values in the x window); the axis' reference is the lower median of those
-// levels (with two runs, the healthy one's). A value more than OUTLIER_DECADES above
-// the reference leaves the axis, except a series' leading descent onto the axis (the
-// first epochs of a loss that starts high and decays into the others' range). Values at
-// or below zero, and everything below the reference, always stay. Nothing cut: the
-// range is the shown points' extent, as without the rule.
+// The rule, on log distances: each shown series has a level, the upper quartile of its
+// positive values in the x window (a spike or a late divergence is less than a quarter
+// of them); a run's level is its highest series' (val_loss above loss is no outlier);
+// the axis' reference is the lower median of the runs' levels (of two runs, the
+// healthy one's). A value more than OUTLIER_DECADES above the reference leaves the
+// axis, except a series' leading descent onto the axis (the first epochs of a loss
+// that starts high and decays into the others' range). Values at or below zero never
+// leave. Nothing cut: the range is the shown points' extent, as without the rule.
 
 import { lowerBound } from "./align.js";
 
 /** How far above the reference level (in powers of ten) a value leaves the axis. */
-export const OUTLIER_DECADES = 2;
+export const OUTLIER_DECADES = 1;
 /** How many points of each series' window the rule reads (evenly spaced). */
 export const SAMPLE_SIZE = 512;
 
@@ -40,14 +41,21 @@ export function sampleWindow(xs, ys, x0, x1, count = SAMPLE_SIZE) {
   return values;
 }
 
-function median(sorted) {
-  return sorted[(sorted.length - 1) >> 1]; // the lower median
-}
-
-/** The log10 level of a series' values: the median of the positive ones (null if none). */
+/** The log10 level of a series' values: the upper quartile of the positive ones (null if none). */
 function levelOf(values) {
   const logs = values.filter((v) => v > 0).map(Math.log10).sort((a, b) => a - b);
-  return logs.length ? median(logs) : null;
+  return logs.length ? logs[Math.floor((logs.length - 1) * 0.75)] : null;
+}
+
+/** The reference level: the lower median of the runs' levels, each its highest series' (null if none). */
+function referenceLevel(series) {
+  const runs = new Map();
+  for (const s of series) {
+    const level = s.max === null ? null : levelOf(s.values);
+    if (level !== null && !(runs.get(s.run) >= level)) runs.set(s.run, level);
+  }
+  const levels = [...runs.values()].sort((a, b) => a - b);
+  return levels.length ? levels[(levels.length - 1) >> 1] : null;
 }
 
 /** How many leading values descend onto the axis: above the ceiling, none later twice as high, the series then under it. */
@@ -63,8 +71,9 @@ function leadingDescent(values, ceiling) {
  * The y range of a loss track's shown series, outliers left out.
  *
  * Args:
- *   series: [{values, min, max}]: each shown series' sampled window (`sampleWindow`) and
- *     the exact extent of its window (min, max: null when the window has no points).
+ *   series: [{run, values, min, max}]: each shown series' run, its sampled window
+ *     (`sampleWindow`) and the exact extent of its window (min, max: null when the
+ *     window has no points).
  *   decades: how far above the reference level a value leaves the axis.
  *
  * Returns {min, max, cut}: the range (nulls when no points), and cut: [{index, max}],
@@ -74,11 +83,8 @@ export function lossAxisRange(series, decades = OUTLIER_DECADES) {
   let min = null;
   let max = null;
   const cut = [];
-  const levels = series
-    .map((s) => (s.max === null ? null : levelOf(s.values)))
-    .filter((level) => level !== null)
-    .sort((a, b) => a - b);
-  const ceiling = levels.length ? 10 ** (median(levels) + decades) : Infinity;
+  const reference = referenceLevel(series);
+  const ceiling = reference === null ? Infinity : 10 ** (reference + decades);
   series.forEach((s, index) => {
     if (s.min === null || s.max === null) return;
     let top = s.max;

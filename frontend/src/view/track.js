@@ -333,7 +333,7 @@ export class Track {
           const chartSeries = u.series[k + 1];
           if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) return;
           const [min, max] = windowMinMax(s, x0, x1, false);
-          shown.push({ series: s, min, max, values: min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1) });
+          shown.push({ series: s, run: s.run, min, max, values: min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1) });
         });
       }
       const { min, max, cut } = lossAxisRange(shown);
