@@ -138,3 +138,21 @@ def test_the_plateau_legend_has_a_cooldown_swatch_in_each_runs_colour(browser, t
 def rgb(css):
     """The red, green and blue of a CSS rgb()/rgba() colour."""
     return tuple(int(float(part)) for part in css[css.index("(") + 1:-1].split(",")[:3])
+
+
+def test_a_zoom_before_the_divergence_has_nothing_to_cut(browser, tensorboard):
+    with helpers.plugin_page(browser, tensorboard) as page:
+        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        assert len(outlier_notes(page)) == 2
+        # Drag over the first third of the loss plot: epochs 1 to 6, before the loss of 40.
+        plot = page.locator('[data-testid="plot-loss"] .u-over').bounding_box()
+        y = plot["y"] + plot["height"] / 2
+        page.mouse.move(plot["x"] + 2, y)
+        page.mouse.down()
+        page.mouse.move(plot["x"] + plot["width"] * 0.3, y, steps=5)
+        page.mouse.up()
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__lrTimelineApp.view.tracks.loss.chart.scales.x.max") < 7 * helpers.STEPS_PER_EPOCH
+        assert outlier_notes(page) == []
+        low, high = page.evaluate(LOSS_Y)
+        assert 2.3 <= high < 3
