@@ -324,6 +324,7 @@ export class Track {
   lossRange(seriesOf, context) {
     this.cutNotes = {};
     if (context.fitAll) return rangeFromOwnPoints(seriesOf, numericRange, false);
+    const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, shown entry]
     return (u, _dataMin, _dataMax, key) => {
       const x0 = u.series[0].min;
       const x1 = u.series[0].max;
@@ -332,8 +333,14 @@ export class Track {
         seriesOf().forEach((s, k) => {
           const chartSeries = u.series[k + 1];
           if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) return;
-          const [min, max] = windowMinMax(s, x0, x1, false);
-          shown.push({ series: s, run: s.run, min, max, values: min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1) });
+          let hit = cache.get(s);
+          if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
+            const [min, max] = windowMinMax(s, x0, x1, false);
+            const values = min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1);
+            hit = [s.xs, s.ys, x0, x1, { series: s, run: s.run, min, max, values }];
+            cache.set(s, hit);
+          }
+          shown.push(hit[4]);
         });
       }
       const { min, max, cut } = lossAxisRange(shown);
