@@ -60,6 +60,7 @@ export class App {
     const stored = loadSettings();
     this.axis = stored.axis === "epoch" || stored.axis === "time" ? stored.axis : "step";
     this.scale = stored.scale === "linear" ? "linear" : "log";
+    this.lossAxis = stored.lossAxis === "all" ? "all" : "robust";
     this.storedRuns = Array.isArray(stored.runs) ? stored.runs.map(String) : null;
     this.runs = []; // [{run, name, ...}] from ./runs
     this.colorIndex = new Map(); // run -> its colour's index, given once: a run keeps its colour
@@ -124,6 +125,13 @@ export class App {
       this.scale,
       (value) => this.setScale(value),
     );
+    this.lossAxisToggle = segmented(
+      "lossaxis-toggle",
+      "Loss axis: leave a diverged series' outliers above it (named in a note), or fit every point",
+      [["robust", "Ignore outliers"], ["all", "Every point"]],
+      this.lossAxis,
+      (value) => this.setLossAxis(value),
+    );
     this.focusSelect = h("select", {
       class: "lrt-select",
       testid: "focus-run",
@@ -160,6 +168,7 @@ export class App {
       this.scalarField,
       h("div", { class: "lrt-field" }, h("span", { text: "X axis" }), this.axisSwitch),
       h("div", { class: "lrt-field" }, h("span", { text: "Rate scale" }), this.scaleToggle),
+      h("div", { class: "lrt-field" }, h("span", { text: "Loss axis" }), this.lossAxisToggle),
       this.focusField,
       h("div", { class: "lrt-field" }, h("span", { text: "Download" }), this.jsonButton, this.csvButton),
     );
@@ -448,6 +457,13 @@ export class App {
     this.draw();
   }
 
+  setLossAxis(lossAxis) {
+    this.lossAxis = lossAxis;
+    this.markPressed(this.lossAxisToggle, lossAxis);
+    this.persist();
+    this.draw();
+  }
+
   markPressed(group, value) {
     group.setAttribute("data-value", value);
     for (const button of group.querySelectorAll("button")) {
@@ -456,7 +472,7 @@ export class App {
   }
 
   persist() {
-    saveSettings({ axis: this.axis, scale: this.scale, runs: this.selected });
+    saveSettings({ axis: this.axis, scale: this.scale, lossAxis: this.lossAxis, runs: this.selected });
   }
 
   /**
@@ -533,7 +549,7 @@ export class App {
     const start = receivedAt || performance.now();
     this.view.update(
       entries,
-      { axis: this.axis, scale: this.scale, focusRun: this.focusRun, scalars: this.scalarPicks },
+      { axis: this.axis, scale: this.scale, lossAxis: this.lossAxis, focusRun: this.focusRun, scalars: this.scalarPicks },
       theme,
     );
     this.finder.show(this.mainEl, this.focusRun, this.dark);

@@ -6,7 +6,8 @@ import uPlot from "uplot";
 import { h, replaceChildren, labelNodes, labelText } from "./dom.js";
 import { alignSeries, valueAt } from "../model/align.js";
 import { formatCompact, formatDuration, formatEpoch, formatKerasEpoch, formatValue } from "./format.js";
-import { numericRange, rangeFromOwnPoints, seriesPaths } from "./paths.js";
+import { numericRange, rangeFromOwnPoints, seriesPaths, windowMinMax } from "./paths.js";
+import { lossAxisRange, sampleWindow } from "../model/loss-axis.js";
 import { EVENT_KINDS } from "../api/contract.js";
 
 export const FONT_FAMILY =
@@ -52,6 +53,7 @@ function signatureOf(spec, context) {
     context.scale,
     context.last,
     context.height,
+    Boolean(context.fitAll),
     Boolean(spec.monitorScale),
     Boolean(context.ghost),
     spec.series.map((s) => [s.key, s.label, s.color, s.width, s.dash, s.step, s.scale, s.fill, s.points]),
@@ -80,6 +82,7 @@ export class Track {
     this.spec = null;
     this.signature = null;
     this.legendValues = [];
+    this.cutNotes = {}; // scale key -> notes of the series above the loss axis
     this.titleEl = h("h3", { class: "lrt-track-title" }, labelNodes(Array.isArray(title) ? title : [title]));
     this.legendEl = h("div", { class: "lrt-legend", testid: `legend-${id}` });
     this.notesEl = h("div", { class: "lrt-notes" });
@@ -232,7 +235,7 @@ export class Track {
         values: (u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
       });
     } else if (this.kind === "loss") {
-      scales.y = { auto: true, range: rangeFromOwnPoints(seriesOf, numericRange, false) };
+      scales.y = { auto: true, range: this.lossRange(seriesOf, context) };
       axes.push({ ...axisStyle, scale: "y", size: AXIS_LEFT, values: (u, s) => s.map(fmtSplit) });
     } else {
       scales.y = { range: () => [0, Math.ceil(this.spec.maxY) + 0.6] };
@@ -245,7 +248,7 @@ export class Track {
       });
     }
     if (spec.monitorScale) {
-      scales.y2 = { auto: true, range: rangeFromOwnPoints(seriesOf, numericRange, false) };
+      scales.y2 = { auto: true, range: this.lossRange(seriesOf, context) };
       axes.push({
         ...axisStyle,
         scale: "y2",
@@ -322,6 +325,43 @@ export class Track {
     };
   }
 
+  /**
+   * A loss scale's range: the shown points in the x window without outliers
+   * (model/loss-axis.js), the series left above it named in the notes; every point
+   * when the "fit every point" setting is on.
+   */
+  lossRange(seriesOf, context) {
+    this.cutNotes = {};
+    if (context.fitAll) return rangeFromOwnPoints(seriesOf, numericRange, false);
+    const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, shown entry]
+    return (u, _dataMin, _dataMax, key) => {
+      const x0 = u.series[0].min;
+      const x1 = u.series[0].max;
+      const shown = [];
+      if (x0 !== null && x0 !== undefined && x1 !== null && x1 !== undefined) {
+        seriesOf().forEach((s, k) => {
+          const chartSeries = u.series[k + 1];
+          if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) return;
+          let hit = cache.get(s);
+          if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
+            const [min, max] = windowMinMax(s, x0, x1, false);
+            const values = min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1);
+            hit = [s.xs, s.ys, x0, x1, { series: s, run: s.run, min, max, values }];
+            cache.set(s, hit);
+          }
+          shown.push(hit[4]);
+        });
+      }
+      const { min, max, cut } = lossAxisRange(shown);
+      const notes = cut.map(({ index, max: top }) => [...shown[index].series.label, ` goes up to ${formatValue(top)}, above the axis`]);
+      if (JSON.stringify(notes) !== JSON.stringify(this.cutNotes[key] || [])) {
+        this.cutNotes[key] = notes;
+        if (this.spec) this.renderNotes(this.spec);
+      }
+      return numericRange(u, min, max);
+    };
+  }
+
   buildLegend(spec, context) {
     this.legendValues = [];
     const items = spec.series.map((s, index) => {
@@ -381,9 +421,11 @@ export class Track {
           : `step ${point.step}`;
       notes.push([...point.label, ` is ${formatValue(point.value)} at ${where}: drawn as a gap`]);
     }
+    const cutNotes = Object.values(this.cutNotes).flat();
     replaceChildren(
       this.notesEl,
       notes.map((note) => h("span", { class: "lrt-note", testid: "nonfinite-note" }, labelNodes(note))),
+      cutNotes.map((note) => h("span", { class: "lrt-note", testid: "outlier-note" }, labelNodes(note))),
     );
   }
 

@@ -175,6 +175,7 @@ export class TimelineView {
         theme,
         axisName: model.axisName,
         scale: settings.scale,
+        fitAll: settings.lossAxis === "all",
         last: id === last,
         width,
         height: HEIGHTS[track.kind === id ? id : "scalar"] + (id === last ? X_AXIS_HEIGHT : 0),
