@@ -462,6 +462,23 @@ def plugin_page(browser, base, viewport=None):
     assert errors == []
 
 
+def select_only(page, *runs):
+    """Checks exactly these runs in the tab's run selector and waits until they are drawn."""
+    for option in page.locator('[data-testid="run-option"]').all():
+        box = option.locator("input")
+        wanted = option.get_attribute("data-run") in runs
+        if box.is_checked() != wanted:
+            box.set_checked(wanted)
+    # Drawn: the view shows exactly these runs and no load is in flight.
+    page.wait_for_function(
+        "runs => { const app = window.__lrTimelineApp; const sorted = (a) => JSON.stringify([...a].sort());"
+        " return !app.refreshing && sorted(app.selected) === JSON.stringify(runs)"
+        " && sorted(app.view.entries.map((e) => e.run)) === JSON.stringify(runs); }",
+        arg=sorted(runs),
+    )
+    page.wait_for_timeout(200)
+
+
 # Canvas checks, run in the page.
 
 COUNT_INK_JS = """

@@ -88,20 +88,8 @@ class Tab:
         self.context.close()
 
     def select_only(self, *runs):
-        """Checks exactly these runs in the run selector."""
-        for option in self.page.locator('[data-testid="run-option"]').all():
-            box = option.locator("input")
-            wanted = option.get_attribute("data-run") in runs
-            if box.is_checked() != wanted:
-                box.set_checked(wanted)
-        # Drawn: the view shows exactly these runs and no load is in flight.
-        self.page.wait_for_function(
-            "runs => { const app = window.__lrTimelineApp;"
-            " return JSON.stringify(app.selected) === JSON.stringify(runs) && !app.refreshing"
-            " && JSON.stringify(app.view.entries.map((e) => e.run)) === JSON.stringify(runs); }",
-            arg=list(runs),
-        )
-        self.page.wait_for_timeout(200)
+        """Checks exactly these runs in the run selector and waits until they are drawn."""
+        helpers.select_only(self.page, *runs)
 
     def ink(self, track, color=None, tolerance=30):
         """Pixels of series colour (or of one colour) in a track's canvas."""

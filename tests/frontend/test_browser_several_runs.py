@@ -45,20 +45,6 @@ def tensorboard(logdir, tmp_path_factory):
         yield base
 
 
-def select_only(page, *runs):
-    """Checks exactly these runs in the run selector and waits until they are drawn."""
-    for option in page.locator('[data-testid="run-option"]').all():
-        box = option.locator("input")
-        wanted = option.get_attribute("data-run") in runs
-        if box.is_checked() != wanted:
-            box.set_checked(wanted)
-    page.wait_for_function(
-        "runs => { const app = window.__lrTimelineApp;"
-        " return !app.refreshing && JSON.stringify(app.view.entries.map((e) => e.run).sort())"
-        " === JSON.stringify(runs); }",
-        arg=sorted(runs),
-    )
-    page.wait_for_timeout(200)
 
 
 def set_loss_axis(page, value):
@@ -75,9 +61,9 @@ def outlier_notes(page):
 
 def test_a_diverged_run_leaves_the_loss_axis_to_the_healthy_runs_decay(browser, tensorboard):
     with helpers.plugin_page(browser, tensorboard) as page:
-        select_only(page, HEALTHY_RUN)
+        helpers.select_only(page, HEALTHY_RUN)
         healthy_alone = page.evaluate(LOSS_Y)
-        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        helpers.select_only(page, HEALTHY_RUN, DIVERGED_RUN)
         # The axis the healthy run has alone: its decay from 2.3 to 0.28, padded.
         assert page.evaluate(LOSS_Y) == healthy_alone
         assert 0 <= healthy_alone[0] <= 0.28 and 2.3 <= healthy_alone[1] < 3
@@ -91,14 +77,14 @@ def test_a_diverged_run_leaves_the_loss_axis_to_the_healthy_runs_decay(browser, 
 
 def test_every_point_fits_the_diverged_run_and_is_remembered(browser, tensorboard):
     with helpers.plugin_page(browser, tensorboard) as page:
-        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        helpers.select_only(page, HEALTHY_RUN, DIVERGED_RUN)
         set_loss_axis(page, "all")
         low, high = page.evaluate(LOSS_Y)
         assert high >= 3.2e7 and low <= 0.28
         assert outlier_notes(page) == []
         page.reload()
         page.locator('[data-testid="track-loss"] canvas').first.wait_for()
-        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        helpers.select_only(page, HEALTHY_RUN, DIVERGED_RUN)
         assert page.locator('[data-testid="lossaxis-all"]').get_attribute("aria-pressed") == "true"
         assert page.evaluate(LOSS_Y)[1] >= 3.2e7
         set_loss_axis(page, "robust")
@@ -109,7 +95,7 @@ def test_every_point_fits_the_diverged_run_and_is_remembered(browser, tensorboar
 @pytest.mark.parametrize("runs", [(HEALTHY_RUN,), (DIVERGED_RUN,), (HEALTHY_RUN, STEADY_RUN)])
 def test_one_run_or_runs_on_the_same_scale_keep_the_axis_of_every_point(browser, tensorboard, runs):
     with helpers.plugin_page(browser, tensorboard) as page:
-        select_only(page, *runs)
+        helpers.select_only(page, *runs)
         robust = page.evaluate(LOSS_Y)
         set_loss_axis(page, "all")
         assert page.evaluate(LOSS_Y) == robust
@@ -119,7 +105,7 @@ def test_one_run_or_runs_on_the_same_scale_keep_the_axis_of_every_point(browser,
 
 def test_the_plateau_legend_has_a_cooldown_swatch_in_each_runs_colour(browser, tensorboard):
     with helpers.plugin_page(browser, tensorboard) as page:
-        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        helpers.select_only(page, HEALTHY_RUN, DIVERGED_RUN)
         swatches = page.evaluate(
             "[...document.querySelectorAll('[data-testid=\"legend-plateau\"] .lrt-legend-static')].map((item) =>"
             " [item.innerText.trim(), getComputedStyle(item.querySelector('.lrt-swatch')).backgroundColor])"
@@ -142,7 +128,7 @@ def rgb(css):
 
 def test_a_zoom_before_the_divergence_has_nothing_to_cut(browser, tensorboard):
     with helpers.plugin_page(browser, tensorboard) as page:
-        select_only(page, HEALTHY_RUN, DIVERGED_RUN)
+        helpers.select_only(page, HEALTHY_RUN, DIVERGED_RUN)
         assert len(outlier_notes(page)) == 2
         # Drag over the first third of the loss plot: epochs 1 to 6, before the loss of 40.
         plot = page.locator('[data-testid="plot-loss"] .u-over').bounding_box()
