@@ -23,6 +23,32 @@ BLOCK = 8192
 """Rates per compressed block: a refresh's tail decodes one or two (32-64 KB of float32)."""
 
 
+class PackedBlocks:
+    """Byte blocks held in one buffer: ``packed[number]`` is a block, as a memoryview.
+
+    One buffer, not a bytes object per block: small objects allocated among a
+    build's temporaries would keep their heap from going back to the system.
+
+    Args:
+        blocks: the blocks (bytes), in order; read once, not kept.
+    """
+
+    def __init__(self, blocks):
+        self._ends = np.cumsum([len(block) for block in blocks], dtype=np.int64)
+        self._data = b"".join(blocks)
+
+    def __len__(self):
+        return int(self._ends.size)
+
+    @property
+    def nbytes(self):
+        return len(self._data) + self._ends.nbytes
+
+    def __getitem__(self, number):
+        start = int(self._ends[number - 1]) if number else 0
+        return memoryview(self._data)[start:int(self._ends[number])]
+
+
 class PlainRates:
     """Rates held as an array (float32 or float64).
 
@@ -58,15 +84,12 @@ class RateBlocks:
     def __init__(self, rates):
         self.dtype = rates.dtype
         self.size = int(rates.size)
-        blocks = [rate_codec.encode(rates[i:i + BLOCK]) for i in range(0, self.size, BLOCK)]
-        # One buffer, not a bytes object per block: a block per 8192 steps, allocated
-        # among the build's temporaries, would keep their heap from going back.
-        self._ends = np.cumsum([len(block) for block in blocks], dtype=np.int64)
-        self._data = b"".join(blocks)
+        self._blocks = PackedBlocks(
+            [rate_codec.encode(rates[i:i + BLOCK]) for i in range(0, self.size, BLOCK)])
 
     @property
     def nbytes(self):
-        return len(self._data) + self._ends.nbytes
+        return self._blocks.nbytes
 
     def window(self, i0, i1):
         """``Window`` of the rates ``i0 .. i1 - 1``: blocks are decoded as they are read."""
@@ -74,14 +97,12 @@ class RateBlocks:
 
     def values(self):
         """Every rate, as a new array."""
-        blocks = [self._decode(number) for number in range(self._ends.size)]
+        blocks = [self._decode(number) for number in range(len(self._blocks))]
         return np.concatenate(blocks) if blocks else np.zeros(0, self.dtype)
 
     def _decode(self, number):
         count = min(BLOCK, self.size - number * BLOCK)
-        start = int(self._ends[number - 1]) if number else 0
-        data = memoryview(self._data)[start:int(self._ends[number])]
-        return rate_codec.decode(data, count, self.dtype.itemsize)
+        return rate_codec.decode(self._blocks[number], count, self.dtype.itemsize)
 
 
 class Window:

@@ -488,16 +488,15 @@ class RecordSeries:
             first = last
         del texts
         self._block_starts = np.array(block_starts, np.int64)
-        self._block_ends = np.cumsum([len(b) for b in blocks], dtype=np.int64)
-        self._blocks = b"".join(blocks)
+        self._blocks = rate_blocks.PackedBlocks(blocks)
         del blocks
         self._first = _steps_array(first_steps)
         self._last = _steps_array(last_steps)
         self._always = (
             np.zeros(len(records), bool) if always is None else np.asarray(always, bool)
         )
-        arrays = (self._ends, self._block_starts, self._block_ends, self._first, self._last, self._always)
-        self._nbytes = len(self._blocks) + sum(a.nbytes for a in arrays)
+        arrays = (self._ends, self._block_starts, self._first, self._last, self._always)
+        self._nbytes = self._blocks.nbytes + sum(a.nbytes for a in arrays)
 
     def __len__(self):
         return int(self._ends.size)
@@ -529,14 +528,9 @@ class RecordSeries:
         for number, a, b in zip(numbers.tolist(), starts, ends):
             text = decoded.get(number)
             if text is None:
-                text = decoded[number] = self._block_text(number)
+                text = decoded[number] = zlib.decompress(self._blocks[number]).decode("ascii")
             out.append(text[a:b])
         return out
-
-    def _block_text(self, number):
-        start = int(self._block_ends[number - 1]) if number else 0
-        data = memoryview(self._blocks)[start:int(self._block_ends[number])]
-        return zlib.decompress(data).decode("ascii")
 
     def select(self, start=None, end=None, since=None, limit=None):
         """``(indices, in_window)``: records that reach into the window, thinned to ``limit``.

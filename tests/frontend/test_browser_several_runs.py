@@ -45,8 +45,6 @@ def tensorboard(logdir, tmp_path_factory):
         yield base
 
 
-
-
 def set_loss_axis(page, value):
     page.locator(f'[data-testid="lossaxis-{value}"]').click()
     page.wait_for_function(

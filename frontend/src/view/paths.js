@@ -348,6 +348,37 @@ export function windowMinMax(series, x0, x1, log) {
 }
 
 /**
+ * `measure(series, x0, x1)` of each spec series the chart shows on a y scale, for the
+ * x window uPlot is ranging: `(u, key) => [measure, ...]` in chart order (empty before
+ * the chart has a window). Each series' measure is kept until its columns or the window
+ * change.
+ *
+ * seriesOf(): the spec series of the chart, in chart order (chart series i + 1).
+ */
+export function shownSeriesMeasures(seriesOf, measure) {
+  const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, measured]
+  return (u, key) => {
+    const list = seriesOf();
+    const x0 = u.series[0].min;
+    const x1 = u.series[0].max;
+    const measured = [];
+    if (x0 === null || x0 === undefined || x1 === null || x1 === undefined) return measured;
+    for (let k = 0; k < list.length; k++) {
+      const s = list[k];
+      const chartSeries = u.series[k + 1];
+      if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) continue;
+      let hit = cache.get(s);
+      if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
+        hit = [s.xs, s.ys, x0, x1, measure(s, x0, x1)];
+        cache.set(s, hit);
+      }
+      measured.push(hit[4]);
+    }
+    return measured;
+  };
+}
+
+/**
  * A y scale's `range` option that ranges over the series' own points: the chart's
  * series have `auto: false` (uPlot does not walk their columns) and this adds what
  * uPlot would have found, then calls `range(u, dataMin, dataMax, key)`.
@@ -355,28 +386,14 @@ export function windowMinMax(series, x0, x1, log) {
  * seriesOf(): the spec series of the chart, in chart order (chart series i + 1).
  */
 export function rangeFromOwnPoints(seriesOf, range, log) {
-  const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, min, max]
+  const extents = shownSeriesMeasures(seriesOf, (s, x0, x1) => windowMinMax(s, x0, x1, log));
   return (u, _dataMin, _dataMax, key) => {
-    const list = seriesOf();
-    const x0 = u.series[0].min;
-    const x1 = u.series[0].max;
     let min = null;
     let max = null;
-    if (x0 !== null && x0 !== undefined && x1 !== null && x1 !== undefined) {
-      for (let k = 0; k < list.length; k++) {
-        const s = list[k];
-        const chartSeries = u.series[k + 1];
-        if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) continue;
-        let hit = cache.get(s);
-        if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
-          const [lo, hi] = windowMinMax(s, x0, x1, log);
-          hit = [s.xs, s.ys, x0, x1, lo, hi];
-          cache.set(s, hit);
-        }
-        if (hit[4] === null) continue;
-        if (min === null || hit[4] < min) min = hit[4];
-        if (max === null || hit[5] > max) max = hit[5];
-      }
+    for (const [lo, hi] of extents(u, key)) {
+      if (lo === null) continue;
+      if (min === null || lo < min) min = lo;
+      if (max === null || hi > max) max = hi;
     }
     return range(u, min, max, key);
   };

@@ -6,7 +6,7 @@ import uPlot from "uplot";
 import { h, replaceChildren, labelNodes, labelText } from "./dom.js";
 import { alignSeries, valueAt } from "../model/align.js";
 import { formatCompact, formatDuration, formatEpoch, formatKerasEpoch, formatValue } from "./format.js";
-import { numericRange, rangeFromOwnPoints, seriesPaths, windowMinMax } from "./paths.js";
+import { numericRange, rangeFromOwnPoints, seriesPaths, shownSeriesMeasures, windowMinMax } from "./paths.js";
 import { lossAxisRange, sampleWindow } from "../model/loss-axis.js";
 import { EVENT_KINDS } from "../api/contract.js";
 
@@ -333,25 +333,13 @@ export class Track {
   lossRange(seriesOf, context) {
     this.cutNotes = {};
     if (context.fitAll) return rangeFromOwnPoints(seriesOf, numericRange, false);
-    const cache = new WeakMap(); // spec series -> [xs, ys, x0, x1, shown entry]
+    const windows = shownSeriesMeasures(seriesOf, (s, x0, x1) => {
+      const [min, max] = windowMinMax(s, x0, x1, false);
+      const values = min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1);
+      return { series: s, run: s.run, min, max, values };
+    });
     return (u, _dataMin, _dataMax, key) => {
-      const x0 = u.series[0].min;
-      const x1 = u.series[0].max;
-      const shown = [];
-      if (x0 !== null && x0 !== undefined && x1 !== null && x1 !== undefined) {
-        seriesOf().forEach((s, k) => {
-          const chartSeries = u.series[k + 1];
-          if (!chartSeries || !chartSeries.show || chartSeries.scale !== key) return;
-          let hit = cache.get(s);
-          if (!hit || hit[0] !== s.xs || hit[1] !== s.ys || hit[2] !== x0 || hit[3] !== x1) {
-            const [min, max] = windowMinMax(s, x0, x1, false);
-            const values = min === null ? [] : sampleWindow(s.xs, s.ys, x0, x1);
-            hit = [s.xs, s.ys, x0, x1, { series: s, run: s.run, min, max, values }];
-            cache.set(s, hit);
-          }
-          shown.push(hit[4]);
-        });
-      }
+      const shown = windows(u, key);
       const { min, max, cut } = lossAxisRange(shown);
       const notes = cut.map(({ index, max: top }) => [...shown[index].series.label, ` goes up to ${formatValue(top)}, above the axis`]);
       if (JSON.stringify(notes) !== JSON.stringify(this.cutNotes[key] || [])) {
