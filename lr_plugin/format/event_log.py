@@ -124,7 +124,8 @@ class EventLog:
                 self._io_owner = None
 
     def queue(self, events):
-        """Queues ``[(framed event, points, tag)]`` in the order given."""
+        """Queues ``[(framed event, points, tag)]`` in the order given (tag ``sessions``:
+        it holds session marks)."""
         with self._lock:
             self._pending.extend(events)
             self._pending_bytes += sum(len(data) for data, _, _ in events)
@@ -233,7 +234,7 @@ class EventLog:
             dropped = 0
             while self._pending_bytes > self.max_pending_bytes:
                 index = next((i for i, (_, _, tag) in enumerate(self._pending)
-                              if tag != metadata.SESSIONS_TAG), None)  # session marks: tiny, kept
+                              if tag != metadata.SESSIONS_TAG), None)  # session marks: two a session, kept
                 if index is None:
                     break
                 data, points, _ = self._pending.pop(index)

@@ -6,6 +6,8 @@ and nothing else of each other. It needs neither TensorFlow nor Keras.
 Layout of a run (one directory, owned by one writer per process)::
 
     <log_dir>/lr_timeline/events.out.tfevents.*
+        bundles                     kind "bundle":  everything one flush wrote (written now,
+                                    see "Bundles" below): the tags that follow, as parts
         learning_rate/<optimizer>   kind "rates":   the rates applied, one chunk per flush
         planned/<optimizer>         kind "rates":   the schedule's planned rate, same layout
         epochs                      kind "records": JSON list of epoch records
@@ -88,6 +90,31 @@ of every layout when a newer lr_plugin resumes an older run):
 In every layout steps are whole numbers from 0 to 2**53 and rates may be NaN
 or infinite; -0.0 keeps its sign.
 
+Bundles (written since payload version 4). A writer's flush is one event of
+the tag ``bundles``: one TensorBoard point per flush (an epoch, usually)
+rather than one per tag, which is what TensorBoard's memory grows with. The
+payload is a 1-D uint8 tensor::
+
+      offset  size  field
+           0     4  magic b"LRTB"
+           4     1  bundle layout version, 1
+           5     3  reserved, 0
+           8     4  I, the bytes of the index, uint32 little-endian
+          12     I  the index: UTF-8 JSON {"parts": [[tag, bytes], ...],
+                    "tags": [tag, ...]}
+        12+I        the parts, back to back, each of its listed bytes, to
+                    the tensor's last byte
+
+A part of a rates tag is a version 2 or 3 rates payload (below); a part of a
+record tag is its records payload (a JSON list) as one zlib stream. Parts
+come in the order written (rates, then records), and a tag has at most one
+part per bundle. ``tags`` lists every tag the writer has written to the run
+so far, so that the run's last bundle alone says what the run holds
+(optimizers, plateau decisions, a planned series). A reader treats each part
+as a payload of its tag with the bundle's step and wall time. A part that
+does not match its tag's format is skipped alone; a bundle whose header or
+index is damaged is skipped whole.
+
 Every summary has ``plugin_name = "lr_timeline"`` and ``data_class = DATA_CLASS_TENSOR``
 (without a data class TensorBoard's data providers hide the series). Its
 ``plugin_data.content`` is a serialized ``LrTimelinePluginData`` message::
@@ -107,6 +134,7 @@ to import, and TensorFlow 2.16+ pins a wide range of protobuf versions.
 
 import json
 import struct
+import zlib
 
 import numpy as np
 from google.protobuf import descriptor_pb2
@@ -124,17 +152,19 @@ RUN_SUBDIR = "lr_timeline"
 ``train`` and ``validation`` directories, so a run never shares a directory
 with another writer."""
 
-PAYLOAD_VERSION = 3
+PAYLOAD_VERSION = 4
 """The newest payload version this lr_plugin reads. Bump it when a payload
 changes so that older readers would misread it."""
 
 KIND_RATES = "rates"
 KIND_RECORDS = "records"
+KIND_BUNDLE = "bundle"
 
-WRITTEN_VERSIONS = {KIND_RATES: 3, KIND_RECORDS: 1}
+WRITTEN_VERSIONS = {KIND_RATES: 3, KIND_RECORDS: 1, KIND_BUNDLE: 4}
 """The version each kind is written with: the oldest reader that reads it.
-Records did not change, so an older lr_plugin still reads them and skips only
-the rates, with its "newer lr_plugin" warning."""
+The writer writes bundles only (version 4: an older lr_plugin skips them with
+its "newer lr_plugin" warning); the other kinds are read in runs written
+before bundles, and their versions are what such runs hold."""
 
 LEARNING_RATE_PREFIX = "learning_rate/"
 PLANNED_PREFIX = "planned/"
@@ -169,6 +199,9 @@ EVENT_KINDS = (
 LR_FINDER_TAG = "lr_finder"
 """Records of LR range tests (``lr_plugin.find_lr``), one per sweep."""
 RECORD_TAGS = RECORD_TAGS + (LR_FINDER_TAG,)
+
+BUNDLE_TAG = "bundles"
+"""The tag of bundles: everything one flush of a writer wrote, in one point."""
 
 
 def _build_plugin_data_class():
@@ -205,6 +238,8 @@ def kind_of_tag(tag):
         return KIND_RATES
     if tag in RECORD_TAGS:
         return KIND_RECORDS
+    if tag == BUNDLE_TAG:
+        return KIND_BUNDLE
     return None
 
 
@@ -398,3 +433,125 @@ def decode_records(payload):
     if not isinstance(records, list):
         raise ValueError("A records payload must be a JSON list.")
     return records
+
+
+BUNDLE_MAGIC = b"LRTB"
+BUNDLE_LAYOUT_VERSION = 1
+BUNDLE_HEADER = struct.Struct("<4sB3sI")
+"""The 12-byte header of a bundle (see the module docstring)."""
+_RECORDS_ZLIB_LEVEL = 6
+
+
+def encode_bundle(rates, records, tags):
+    """The ``bundle`` payload of one flush: a 1-D uint8 array.
+
+    Args:
+        rates: ``[(tag, rates payload), ...]``, payloads of ``encode_rates``.
+        records: ``[(tag, [record, ...]), ...]``.
+        tags: every tag the writer has written to the run, these included.
+    """
+    parts, bodies = [], []
+    for tag, payload in rates:
+        body = np.asarray(payload, dtype=np.uint8).tobytes()
+        parts.append([tag, len(body)])
+        bodies.append(body)
+    for tag, tag_records in records:
+        body = zlib.compress(encode_records(tag_records), _RECORDS_ZLIB_LEVEL)
+        parts.append([tag, len(body)])
+        bodies.append(body)
+    index = json.dumps({"parts": parts, "tags": sorted(tags)}, separators=(",", ":")).encode("utf-8")
+    header = BUNDLE_HEADER.pack(BUNDLE_MAGIC, BUNDLE_LAYOUT_VERSION, bytes(3), len(index))
+    return np.frombuffer(b"".join([header, index, *bodies]), dtype=np.uint8)
+
+
+def decode_bundle(array):
+    """``(parts, tags)`` of a ``bundle`` payload.
+
+    ``parts`` is ``[(tag, part), ...]`` in the order written: for a rates tag the
+    rates payload (a uint8 array, to check with ``schema.check_rates``), for a
+    record tag the records payload's JSON bytes, or the ``ValueError`` that says
+    why that part cannot be inflated (a damaged part is skipped alone). Tags
+    this version does not know are left out. ``tags`` is the index's list of
+    every tag written to the run.
+
+    Raises:
+        ValueError: when the header or the index is damaged, saying what was wrong.
+    """
+    index, data = _bundle_index(array)
+    parts, offset = [], BUNDLE_HEADER.size + index["size"]
+    for tag, size in index["parts"]:
+        body = data[offset:offset + size]
+        offset += size
+        kind = kind_of_tag(tag)
+        if kind == KIND_RATES:
+            parts.append((tag, np.frombuffer(body, dtype=np.uint8)))
+        elif kind == KIND_RECORDS:
+            parts.append((tag, _inflate_records(body)))
+    return parts, index["tags"]
+
+
+def bundle_tags(array):
+    """The index's list of every tag written to the run (see ``decode_bundle``), parts not read."""
+    return _bundle_index(array)[0]["tags"]
+
+
+def _bundle_index(array):
+    data = np.asarray(array)
+    if data.dtype != np.uint8 or data.ndim != 1:
+        raise ValueError(
+            f"a bundle must be a 1-D uint8 tensor; received {data.dtype} of shape "
+            f"{list(data.shape)}")
+    data = data.tobytes()
+    if len(data) < BUNDLE_HEADER.size:
+        raise ValueError(
+            f"a bundle needs its {BUNDLE_HEADER.size}-byte header; received {len(data)} bytes")
+    magic, version, reserved, size = BUNDLE_HEADER.unpack_from(data)
+    if magic != BUNDLE_MAGIC or version != BUNDLE_LAYOUT_VERSION or reserved != bytes(3):
+        raise ValueError(
+            f"the bundle's header is not lr_timeline's (magic {magic!r}, layout version "
+            f"{version}, reserved {reserved!r}; expected {BUNDLE_MAGIC!r}, "
+            f"{BUNDLE_LAYOUT_VERSION}, zeros)")
+    end = BUNDLE_HEADER.size + size
+    if end > len(data):
+        raise ValueError(
+            f"the bundle's index is said to take {size} bytes; only "
+            f"{len(data) - BUNDLE_HEADER.size} follow the header")
+    try:
+        index = json.loads(data[BUNDLE_HEADER.size:end].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"the bundle's index is not JSON: {error}") from None
+    parts = index.get("parts") if isinstance(index, dict) else None
+    tags = index.get("tags") if isinstance(index, dict) else None
+    if (not isinstance(parts, list) or not isinstance(tags, list)
+            or not all(isinstance(t, str) for t in tags)
+            or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                       and isinstance(p[1], int) and not isinstance(p[1], bool) and p[1] >= 0
+                       for p in parts)):
+        raise ValueError(
+            "the bundle's index must be {\"parts\": [[tag, bytes], ...], \"tags\": [tag, "
+            f"...]}}; received {data[BUNDLE_HEADER.size:end][:200]!r}")
+    body = sum(p[1] for p in parts)
+    if end + body != len(data):
+        raise ValueError(
+            f"the bundle's parts are said to take {body} bytes; {len(data) - end} follow "
+            "the index")
+    return {"parts": parts, "tags": tags, "size": size}, data
+
+
+MAX_RECORDS_PART_BYTES = 64 * 2**20
+"""A bundle's records part inflates to no more than this: a flush's records are
+kilobytes (an LR finder sweep's lists, a few hundred), so more is damage, not
+inflated at all."""
+
+
+def _inflate_records(body):
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(body, MAX_RECORDS_PART_BYTES)
+    except zlib.error as error:
+        return ValueError(f"the records part does not inflate ({error})")
+    if inflater.unconsumed_tail:
+        return ValueError(f"the records part inflates to more than {MAX_RECORDS_PART_BYTES} bytes")
+    if not inflater.eof or inflater.unused_data:
+        return ValueError("the records part is not one whole zlib stream")
+    return text

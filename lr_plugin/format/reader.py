@@ -156,7 +156,11 @@ def _add_value(data, path, offset, index, event, value):
     tag = value.tag
     try:
         array = schema.decode_tensor(value.tensor)
-        if metadata.kind_of_tag(tag) == metadata.KIND_RATES:
+        kind = metadata.kind_of_tag(tag)
+        if kind == metadata.KIND_BUNDLE:
+            # Its rates parts are held compressed (under a byte a step), not read again.
+            data.add_bundle(event.step, event.wall_time, array)
+        elif kind == metadata.KIND_RATES:
             data.rate_tags[tag] = None
             steps, rates = schema.check_rates(array)
             data.add_chunk(tag, event.wall_time, steps, rates,

@@ -31,7 +31,6 @@ import threading
 import time
 import warnings
 
-import numpy as np
 from tensorboard.compat.proto import event_pb2
 from tensorboard.util import tensor_util
 
@@ -166,6 +165,7 @@ class RunWriter:
         self._rates = {}  # tag -> ([steps], [rates])
         self._records = {}  # tag -> [record]
         self._last_step = {}  # tag -> last event step written, kept increasing
+        self._tags_written = set()  # every tag a bundle of this writer held
         self._owners = {}  # what is recorded -> the recorder that records it
         self._references = 0
         self._session = None
@@ -363,26 +363,36 @@ class RunWriter:
         self._log.write(self._new_file_events, self._last_event_step)
 
     def _take_events(self, step):
-        events = []
-        for tag, (steps, rates) in self._rates.items():
-            count = min(len(steps), len(rates))  # a signal may land between two appends
+        """The buffers as one bundle event (none when they are empty), and empties them."""
+        rates, records, points, last = [], [], 0, []
+        for tag, (steps, values) in self._rates.items():
+            count = min(len(steps), len(values))  # a signal may land between two appends
             if not count:
                 continue
-            payload = metadata.encode_rates(steps[:count], rates[:count])
-            events.append(self._event(
-                tag, metadata.KIND_RATES, int(max(steps[:count])), payload, count))
-            self._rates[tag] = (steps[count:], rates[count:])
-        for tag, records in self._records.items():
-            if records:
-                events.append(self._records_event(tag, records, step))
+            rates.append((tag, metadata.encode_rates(steps[:count], values[:count])))
+            last.append(max(steps[:count]))
+            points += count
+            self._rates[tag] = (steps[count:], values[count:])
+        for tag, tag_records in self._records.items():
+            if tag_records:
+                records.append((tag, tag_records))
+                points += len(tag_records)
                 self._records[tag] = []
-        return events
+        if not points:
+            return []
+        return [self._bundle_event(rates, records, max(last + [step or 0]), points)]
 
-    def _records_event(self, tag, records, step):
-        payload = np.array(metadata.encode_records(records), dtype=object)
-        return self._event(tag, metadata.KIND_RECORDS, step or 0, payload, len(records))
+    def _bundle_event(self, rates, records, step, points):
+        # One point per flush: TensorBoard's memory grows with points, not bytes.
+        self._tags_written.update(tag for tag, _ in rates + records)
+        payload = metadata.encode_bundle(rates, records, self._tags_written)
+        data, points, _ = self._event(
+            metadata.BUNDLE_TAG, metadata.KIND_BUNDLE, step, payload, points)
+        # EventLog keeps bundles with session marks when memory runs out (see there).
+        marks = any(tag == metadata.SESSIONS_TAG for tag, _ in records)
+        return data, points, metadata.SESSIONS_TAG if marks else metadata.BUNDLE_TAG
 
-    def _event(self, tag, kind, step, payload, points=None):
+    def _event(self, tag, kind, step, payload, points):
         # Above every step of this tag, and of the run's previous writer, so
         # that TensorBoard never takes a later event for a restart.
         step = max(int(step), self._log.floor, self._last_step.get(tag, -1) + 1)
@@ -393,14 +403,15 @@ class RunWriter:
             tensor=tensor_util.make_tensor_proto(payload),
             metadata=metadata.create_summary_metadata(kind),
         )
-        return frame(event.SerializeToString()), points or len(payload), tag
+        return frame(event.SerializeToString()), points, tag
 
     def _new_file_events(self):
         # A file replacing a deleted one says again which training writes it.
         with self._lock:
             if self._session is None:
                 return []
-            data, _, _ = self._records_event(metadata.SESSIONS_TAG, [self._session["begin"]], 0)
+            data, _, _ = self._bundle_event(
+                [], [(metadata.SESSIONS_TAG, [self._session["begin"]])], 0, 1)
             return [data]
 
     def _last_event_step(self):

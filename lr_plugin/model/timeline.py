@@ -63,6 +63,27 @@ class RunData:
         step = getattr(payload, "step", None)
         wall_time = getattr(payload, "wall_time", None)
         array = getattr(payload, "numpy", payload)
+        if kind == metadata.KIND_BUNDLE:
+            self.add_bundle(step, wall_time, array)
+        else:
+            self._add_part(tag, kind, step, wall_time, array)
+
+    def add_bundle(self, step, wall_time, array):
+        """Adds each part of a bundle as a payload of its tag, with the bundle's
+        step and wall time. A damaged part is skipped alone, with a warning; a
+        damaged header or index skips the bundle."""
+        try:
+            parts, _ = metadata.decode_bundle(array)
+        except ValueError as error:
+            schema.warn_skipped(self.run, metadata.BUNDLE_TAG, step, str(error))
+            return
+        for tag, part in parts:
+            if isinstance(part, ValueError):
+                schema.warn_skipped(self.run, tag, step, f"{part} (a part of a bundle)")
+            else:
+                self._add_part(tag, metadata.kind_of_tag(tag), step, wall_time, part)
+
+    def _add_part(self, tag, kind, step, wall_time, array):
         try:
             if kind == metadata.KIND_RATES:
                 self.rate_tags[tag] = None

@@ -18,8 +18,11 @@ _JSON = "application/json"
 _READ_ALL_TENSORS = 10**9
 
 
-def finder_app(data_provider):
-    """The WSGI app of ``/finder`` for a plugin's data provider."""
+def finder_app(data_provider, written_tags):
+    """The WSGI app of ``/finder`` (LR range tests) for a plugin's data provider.
+
+    ``written_tags``: the plugin's ``bundles.WrittenTags``.
+    """
 
     @wrappers.Request.application
     def serve_finder(request):
@@ -31,7 +34,8 @@ def finder_app(data_provider):
                 _JSON, code=400)
         ctx = plugin_util.context(request.environ)
         experiment = plugin_util.experiment_id(request.environ)
-        built = timeline.build_run(_read(data_provider, ctx, experiment, run), run=run)
+        payloads = _read(data_provider, written_tags, ctx, experiment, run)
+        built = timeline.build_run(payloads, run=run)
         body = finder.build_finder(built[metadata.LR_FINDER_TAG], built["learning_rate"])
         body["run"] = run
         return http_util.Respond(request, body, _JSON)
@@ -39,20 +43,25 @@ def finder_app(data_provider):
     return serve_finder
 
 
-def _read(data_provider, ctx, experiment, run):
-    """``{tag: [payload, ...]}`` of the run's lr_finder and learning-rate tags."""
+def _read(data_provider, written_tags, ctx, experiment, run):
+    """``{tag: [payload, ...]}`` of the run's lr_finder and learning-rate tags, and its bundles
+    when they hold sweeps; nothing when the run has no sweep."""
     if data_provider is None:
         return {}
     listing = data_provider.list_tensors(
         ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
         run_tag_filter=provider.RunTagFilter(runs=[run]))
-    tags = sorted(
-        tag for tag, series in listing.get(run, {}).items()
-        if (tag == metadata.LR_FINDER_TAG or tag.startswith(metadata.LEARNING_RATE_PREFIX))
-        and metadata.is_readable(series.plugin_content)
-    )
-    if metadata.LR_FINDER_TAG not in tags:
+    readable = {tag: series for tag, series in listing.get(run, {}).items()
+                if metadata.kind_of_tag(tag) is not None
+                and metadata.is_readable(series.plugin_content)}
+    in_bundles = written_tags.of(data_provider, ctx, experiment, {run: readable}).get(run, set())
+    if metadata.LR_FINDER_TAG not in set(readable) | in_bundles:
         return {}
+    tags = sorted(
+        tag for tag in readable
+        if tag in (metadata.LR_FINDER_TAG, metadata.BUNDLE_TAG)
+        or tag.startswith(metadata.LEARNING_RATE_PREFIX)
+    )
     result = data_provider.read_tensors(
         ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
         downsample=_READ_ALL_TENSORS, run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags))

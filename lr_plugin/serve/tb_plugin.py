@@ -26,6 +26,7 @@ from lr_plugin.model import export
 from lr_plugin.model import summary
 from lr_plugin.model import timeline
 from lr_plugin.model import traps
+from lr_plugin.serve import bundles
 from lr_plugin.serve import cache
 from lr_plugin.serve import columnar
 from lr_plugin.serve import finder_route
@@ -76,6 +77,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         """Instantiates the plugin from TensorBoard's ``base_plugin.TBContext``."""
         self._data_provider = context.data_provider
         self._cache = cache.RunCache()
+        self._written_tags = bundles.WrittenTags()
         # Listings (each a gRPC call on the fast loader) reused within one reload.
         self._listings = cache.RecentListings(cache.listing_reuse_seconds(context.flags))
 
@@ -89,7 +91,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             "/export": self._serve_export,
             "/scalar_tags": self._serve_scalar_tags,
             "/scalar": self._serve_scalar,
-            "/finder": finder_route.finder_app(self._data_provider),  # LR range tests
+            "/finder": finder_route.finder_app(self._data_provider, self._written_tags),
         }
 
     def is_active(self):
@@ -138,11 +140,13 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
     def _serve_runs(self, request):
         ctx = plugin_util.context(request.environ)
         experiment = plugin_util.experiment_id(request.environ)
-        tags_by_run = self._lr_timeline_tags(ctx, experiment)
+        listing = self._lr_timeline_listing(ctx, experiment)
+        tags_by_run = {run: set(series_by_tag) for run, series_by_tag in listing.items()}
+        in_bundles = self._written_tags.of(self._data_provider, ctx, experiment, listing)
         scalar_runs = self._scalar_tags(ctx, experiment)
         runs = []
         for run in sorted(tags_by_run):
-            tags = tags_by_run[run]
+            tags = tags_by_run[run] | in_bundles[run]
             name, train_run, validation_run = paired_runs(run, scalar_runs)
             runs.append(
                 {

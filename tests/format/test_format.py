@@ -9,6 +9,7 @@ import pytest
 
 from lr_plugin.format import metadata
 from lr_plugin.format import reader
+from lr_plugin.format import schema
 from lr_plugin.model import timeline
 from lr_plugin.format import writer as writer_lib
 from sample_runs import write_full_run
@@ -36,22 +37,31 @@ def test_round_trip_of_every_field(tmp_path):
 def test_summaries_follow_the_contract(tmp_path):
     write_full_run(tmp_path)
     (path,) = reader.find_runs(str(tmp_path))["."]
-    seen = {}
+    steps, bundles = [], []
     for event in reader.read_event_file(path):
         for value in event.summary.value:
-            seen.setdefault(value.tag, []).append(event.step)
+            assert value.tag == metadata.BUNDLE_TAG  # one point per flush
             meta = value.metadata
             assert meta.plugin_data.plugin_name == "lr_timeline"
             assert meta.data_class == metadata.summary_pb2.DATA_CLASS_TENSOR
             parsed = metadata.parse_plugin_metadata(meta.plugin_data.content)
-            assert parsed.version == metadata.WRITTEN_VERSIONS[parsed.kind]
-            assert parsed.kind == metadata.kind_of_tag(value.tag)
-    assert set(seen) == {"learning_rate/SGD", "learning_rate/Adam_head", "planned/SGD",
-                         "epochs", "plateau", "events"}
-    # TensorBoard's fast loader drops points whose step does not grow: steps increase per tag.
-    for steps in seen.values():
-        assert steps == sorted(set(steps))
-    assert seen["learning_rate/SGD"] == [5, 7]
+            assert (parsed.kind, parsed.version) == (metadata.KIND_BUNDLE, 4)
+            assert metadata.WRITTEN_VERSIONS[parsed.kind] == metadata.PAYLOAD_VERSION == 4
+            steps.append(event.step)
+            bundles.append(metadata.decode_bundle(schema.decode_tensor(value.tensor)))
+    everything = ["epochs", "events", "learning_rate/Adam_head", "learning_rate/SGD",
+                  "planned/SGD", "plateau"]
+    # The flush at step 3 holds everything buffered, rates first; close() the rest.
+    assert [[tag for tag, _ in parts] for parts, _ in bundles] == [
+        ["learning_rate/SGD", "learning_rate/Adam_head", "planned/SGD", "epochs", "plateau",
+         "events"],
+        ["learning_rate/SGD", "events"],
+    ]
+    # Each bundle lists every tag written so far: the last one alone says what the run holds.
+    assert [tags for _, tags in bundles] == [everything, everything]
+    # TensorBoard's fast loader drops points whose step does not grow: a bundle's step is
+    # its newest rate's step (planned/SGD reaches 9), then one more.
+    assert steps == [9, 10]
 
 
 def test_one_writer_per_directory_per_process(tmp_path):

@@ -27,6 +27,7 @@ from lr_plugin.format import rate_codec
 from lr_plugin.format import reader
 from lr_plugin.format import schema
 from lr_plugin.format import writer as writer_lib
+import raw_events
 
 HEADER = metadata.RATES_HEADER_BYTES
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -240,17 +241,14 @@ def test_a_lying_header_is_refused_without_allocating_what_it_declares(name):
 
 
 def read_tensor_values(run_dir, tag):
-    """The TensorProtos of ``tag`` in the run's event files, in written order."""
-    protos = []
-    for name in sorted(f for f in os.listdir(run_dir) if "tfevents" in f):
-        for event in reader.read_event_file(os.path.join(run_dir, name)):
-            protos += [v.tensor for v in event.summary.value if v.tag == tag]
-    return protos
+    """The payload arrays of ``tag`` in the run's event files (bundles opened), in written order."""
+    return [payload for _, part_tag, payload in raw_events.written_parts(str(run_dir))
+            if part_tag == tag]
 
 
-def layout_of(proto):
+def layout_of(payload):
     """``(layout version, rate bytes, step layout, count)`` from a payload's header."""
-    header = header_of(proto.tensor_content)
+    header = header_of(payload.tobytes())
     return header["version"], header["rate_bytes"], header["layout"], header["count"]
 
 
@@ -265,7 +263,7 @@ def metadata_versions(run_dir):
     return versions
 
 
-def test_the_writer_writes_version_3_and_marks_only_rates_as_needing_it(tmp_path):
+def test_the_writer_writes_version_3_rates_in_version_4_bundles(tmp_path):
     run_writer = writer_lib.open_run_writer(tmp_path)
     run_writer.add_rates("SGD", range(100), COSINE[:100])
     run_writer.add_record(metadata.EPOCHS_TAG, {"epoch": 0, "first_step": 0, "last_step": 99})
@@ -274,11 +272,10 @@ def test_the_writer_writes_version_3_and_marks_only_rates_as_needing_it(tmp_path
     run_writer.close()
     first, second = read_tensor_values(tmp_path, "learning_rate/SGD")
     assert layout_of(first) == (3, 4, metadata.STEPS_ARITHMETIC, 100)
-    assert len(first.tensor_content) < HEADER + 400  # what version 2 took
+    assert len(first) < HEADER + 400  # what version 2 took
     assert layout_of(second) == (3, 8, metadata.STEPS_EXPLICIT, 3)
-    # An older lr_plugin (version 1 or 2) still reads the records and skips the rates
-    # with its "newer lr_plugin" warning rather than misreading them.
-    assert metadata_versions(tmp_path) == {"learning_rate/SGD": 3, "epochs": 1}
+    # An older lr_plugin (payload version 3 or less) skips the bundles rather than misreading them.
+    assert metadata_versions(tmp_path) == {"bundles": 4}
 
 
 def write_older_chunk(run_dir, version, steps, rates, wall_time):
@@ -325,7 +322,7 @@ def test_the_mixed_run_holds_every_layout_in_one_tag(tmp_path):
     run_dir = tmp_path / "resumed" / "lr_timeline"
     write_mixed_run(run_dir)
     chunks = read_tensor_values(run_dir, "learning_rate/SGD")
-    assert chunks[0].dtype == 2  # version 1: DT_DOUBLE
+    assert chunks[0].dtype == np.float64  # version 1
     assert [layout_of(p)[0] for p in chunks[1:]] == [2, 3, 3, 3]
 
 
@@ -425,8 +422,7 @@ def older_lr_plugin(destination):
     pytest.fail("no commit of lr_plugin/format/metadata.py reads up to payload version 2")
 
 
-def test_an_older_lr_plugin_skips_version_3_rates_with_its_warning_and_reads_the_records(
-        tmp_path):
+def test_an_older_lr_plugin_reads_nothing_of_a_bundled_run_rather_than_misreading_it(tmp_path):
     run_dir = tmp_path / "logs" / "exp" / "lr_timeline"
     run_writer = writer_lib.open_run_writer(run_dir)
     run_writer.add_rates("SGD", range(100), COSINE[:100])
@@ -438,15 +434,11 @@ def test_an_older_lr_plugin_skips_version_3_rates_with_its_warning_and_reads_the
     result = subprocess.run(
         [sys.executable, "-m", "lr_plugin.tools.cli", "export", str(tmp_path / "logs")],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == [
-        "lr-plugin export: warning: lr_timeline skipped data that does not match its format "
-        "(run 'exp/lr_timeline', tag 'learning_rate/SGD', step 99): a newer lr_plugin wrote it "
-        "(payload version above 2) or its metadata is damaged; upgrade lr_plugin to read it. "
-        "The rest of the run is read."]
-    run = json.loads(result.stdout)["runs"]["exp/lr_timeline"]
-    assert [e["epoch"] for e in run["epochs"]] == [0]
-    assert not any(run["learning_rate"].values())
+    # Bundles are a tag it does not know: it says it found nothing to read, and exits 2.
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"lr-plugin export: error: No learning-rate data under {str(tmp_path / 'logs')!r}.")
 
 
 def test_a_real_fit_writes_version_3_whose_rates_the_weights_confirm(tmp_path, weight_trace):
@@ -464,7 +456,7 @@ def test_a_real_fit_writes_version_3_whose_rates_the_weights_confirm(tmp_path, w
               callbacks=[LearningRateMonitor(tmp_path), weight_trace.callback])
     run_dir = tmp_path / "lr_timeline"
     chunks = read_tensor_values(run_dir, "learning_rate/SGD")
-    assert chunks and all(p.dtype == 4 for p in chunks)  # every chunk is uint8
+    assert chunks and all(p.dtype == np.uint8 for p in chunks)
     # Keras applies float32 rates and one update per step.
     assert {layout_of(p)[:3] for p in chunks} == {(3, 4, metadata.STEPS_ARITHMETIC)}
     assert sum(layout_of(p)[3] for p in chunks) == 12

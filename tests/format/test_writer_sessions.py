@@ -46,7 +46,7 @@ def test_callbacks_of_one_fit_share_the_session_and_its_records_carry_it(tmp_pat
 
 
 def test_data_buffered_before_a_session_is_written_before_its_begin_mark(tmp_path):
-    from lr_plugin.format import reader
+    import raw_events
 
     run = writer_lib.open_run_writer(tmp_path / "lr_timeline")
     run.add_rates("SGD", range(5), [0.1] * 5)  # left by the previous fit
@@ -54,10 +54,8 @@ def test_data_buffered_before_a_session_is_written_before_its_begin_mark(tmp_pat
     run.add_rates("SGD", range(5), [0.2] * 5)
     run.close()
 
-    (path,) = [tmp_path / "lr_timeline" / f for f in os.listdir(tmp_path / "lr_timeline")
-               if "tfevents" in f]
-    order = [(value.tag, event.wall_time) for event in reader.read_event_file(str(path))
-             for value in event.summary.value]
+    order = [(tag, event.wall_time)
+             for event, tag, _ in raw_events.written_parts(str(tmp_path / "lr_timeline"))]
     assert [tag for tag, _ in order] == ["learning_rate/SGD", "sessions", "learning_rate/SGD"]
     begin = read_payloads(tmp_path / "lr_timeline")["sessions"][0]
     # Readers give a rates chunk to the session that began last at or before its wall time.
