@@ -4,8 +4,8 @@ Two log directories hold the same learning-rate series:
 
 - ``lr/steps_N/lr_timeline``: written with ``lr_plugin.format.writer`` as the callbacks
   write it: one chunk of rates, one epoch record and one plateau record per
-  1000-step epoch, a flush per epoch, ``reduce``/``cooldown_*`` events every
-  20 epochs. The rate changes at every step (cosine decay with warmup, halved
+  1000-step epoch, a flush per epoch (one bundle, one TensorBoard point),
+  ``reduce``/``cooldown_*`` events every 20 epochs. The rate changes at every step (cosine decay with warmup, halved
   at each reduction): the hardest case for downsampling. Rates are float32
   values, as Keras applies them: this slow cosine then has runs of equal
   rates, 1.29M change points at 10M steps, far more than the budget, so

@@ -480,11 +480,12 @@ def decode_bundle(array):
     index, data = _bundle_index(array)
     parts, offset = [], BUNDLE_HEADER.size + index["size"]
     for tag, size in index["parts"]:
+        # Views of the bundle, not copies: a build holds thousands of parts.
         body = data[offset:offset + size]
         offset += size
         kind = kind_of_tag(tag)
         if kind == KIND_RATES:
-            parts.append((tag, np.frombuffer(body, dtype=np.uint8)))
+            parts.append((tag, body))
         elif kind == KIND_RECORDS:
             parts.append((tag, _inflate_records(body)))
     return parts, index["tags"]
@@ -501,7 +502,7 @@ def _bundle_index(array):
         raise ValueError(
             f"a bundle must be a 1-D uint8 tensor; received {data.dtype} of shape "
             f"{list(data.shape)}")
-    data = data.tobytes()
+    data = np.ascontiguousarray(data)
     if len(data) < BUNDLE_HEADER.size:
         raise ValueError(
             f"a bundle needs its {BUNDLE_HEADER.size}-byte header; received {len(data)} bytes")
@@ -516,8 +517,9 @@ def _bundle_index(array):
         raise ValueError(
             f"the bundle's index is said to take {size} bytes; only "
             f"{len(data) - BUNDLE_HEADER.size} follow the header")
+    text = data[BUNDLE_HEADER.size:end].tobytes()
     try:
-        index = json.loads(data[BUNDLE_HEADER.size:end].decode("utf-8"))
+        index = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValueError(f"the bundle's index is not JSON: {error}") from None
     parts = index.get("parts") if isinstance(index, dict) else None
@@ -529,7 +531,7 @@ def _bundle_index(array):
                        for p in parts)):
         raise ValueError(
             "the bundle's index must be {\"parts\": [[tag, bytes], ...], \"tags\": [tag, "
-            f"...]}}; received {data[BUNDLE_HEADER.size:end][:200]!r}")
+            f"...]}}; received {text[:200]!r}")
     body = sum(p[1] for p in parts)
     if end + body != len(data):
         raise ValueError(

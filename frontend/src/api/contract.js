@@ -3,7 +3,7 @@
 
 export const PLUGIN_NAME = "lr_timeline";
 export const RUN_SUBDIR = "lr_timeline";
-export const PAYLOAD_VERSION = 3;
+export const PAYLOAD_VERSION = 4;
 
 export const LEARNING_RATE_PREFIX = "learning_rate/";
 export const PLANNED_PREFIX = "planned/";
