@@ -164,7 +164,7 @@ class RunWriter:
         self._lock = threading.RLock()  # buffers; re-entrant for the SIGTERM handler
         self._rates = {}  # tag -> ([steps], [rates])
         self._records = {}  # tag -> [record]
-        self._last_step = {}  # tag -> last event step written, kept increasing
+        self._last_step = -1  # the last event step written, kept increasing
         self._tags_written = set()  # every tag a bundle of this writer held
         self._owners = {}  # what is recorded -> the recorder that records it
         self._references = 0
@@ -342,14 +342,15 @@ class RunWriter:
     # Writing.
 
     def flush(self, step=None):
-        """Writes the buffers as events to the event file. Never raises: a
-        failed write is kept in memory, warned about and retried.
+        """Writes the buffers as one bundle event to the event file. Never
+        raises: a failed write is kept in memory, warned about and retried.
 
         Args:
-            step: the optimizer step at this point of training, used as the
-                event step of record summaries (kept strictly increasing per
-                tag, since TensorBoard's fast loader drops earlier points
-                with an equal or larger step).
+            step: the optimizer step at this point of training. The bundle's
+                event step is the largest of it and its rates' steps, kept
+                strictly increasing: TensorBoard's fast loader takes an equal
+                or smaller step for a restart and drops the earlier points
+                from that step on.
         """
         with self._log.io() as writing:
             with self._lock:
@@ -383,27 +384,24 @@ class RunWriter:
         return [self._bundle_event(rates, records, max(last + [step or 0]), points)]
 
     def _bundle_event(self, rates, records, step, points):
+        """``(framed event, points, label)`` of one bundle; the label is ``sessions``
+        when it holds session marks, which EventLog keeps when memory runs out."""
         # One point per flush: TensorBoard's memory grows with points, not bytes.
         self._tags_written.update(tag for tag, _ in rates + records)
         payload = metadata.encode_bundle(rates, records, self._tags_written)
-        data, points, _ = self._event(
-            metadata.BUNDLE_TAG, metadata.KIND_BUNDLE, step, payload, points)
-        # EventLog keeps bundles with session marks when memory runs out (see there).
-        marks = any(tag == metadata.SESSIONS_TAG for tag, _ in records)
-        return data, points, metadata.SESSIONS_TAG if marks else metadata.BUNDLE_TAG
-
-    def _event(self, tag, kind, step, payload, points):
-        # Above every step of this tag, and of the run's previous writer, so
+        # Above every step written here and by the run's previous writer, so
         # that TensorBoard never takes a later event for a restart.
-        step = max(int(step), self._log.floor, self._last_step.get(tag, -1) + 1)
-        self._last_step[tag] = step
+        step = max(int(step), self._log.floor, self._last_step + 1)
+        self._last_step = step
         event = event_pb2.Event(wall_time=time.time(), step=step)
         event.summary.value.add(
-            tag=tag,
+            tag=metadata.BUNDLE_TAG,
             tensor=tensor_util.make_tensor_proto(payload),
-            metadata=metadata.create_summary_metadata(kind),
+            metadata=metadata.create_summary_metadata(metadata.KIND_BUNDLE),
         )
-        return frame(event.SerializeToString()), points, tag
+        marks = any(tag == metadata.SESSIONS_TAG for tag, _ in records)
+        label = metadata.SESSIONS_TAG if marks else metadata.BUNDLE_TAG
+        return frame(event.SerializeToString()), points, label
 
     def _new_file_events(self):
         # A file replacing a deleted one says again which training writes it.
@@ -416,7 +414,7 @@ class RunWriter:
 
     def _last_event_step(self):
         with self._lock:
-            return max(self._last_step.values(), default=self._log.floor - 1)
+            return max(self._last_step, self._log.floor - 1)
 
     def _flush_due(self):
         with self._lock:

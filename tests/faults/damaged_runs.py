@@ -1,12 +1,13 @@
 """A seeded generator of damaged lr_timeline event files.
 
 ``write_base_run`` writes a healthy run with the writer API (a session, 12
-epochs of 20 steps, each flushed as one rate chunk, epoch record, plateau
-record and, at some epochs, an event). ``variants(seed)`` derives damaged
+epochs of 20 steps, each flushed as one bundle: a rate chunk, an epoch
+record, a plateau record and, at some epochs, an event). ``variants(seed)`` derives damaged
 copies of its event file: truncations, byte flips, inserted garbage, and frames
 whose checksums are valid around malformed payloads (wrong dtype, bad shapes,
 non-JSON, wrong JSON types, deep nesting, a newer payload version, rates
-payloads whose header or zlib body lies, a zip bomb). Each variant says up to
+payloads whose header or zlib body lies, a zip bomb, bundles whose header,
+index or parts lie). Each variant says up to
 which byte the file is intact, so a test can check that everything before the
 damage was kept.
 """
@@ -79,9 +80,12 @@ def epochs_before(data, offset):
             break
         event = event_pb2.Event.FromString(frame)
         for value in event.summary.value:
-            if value.tag == metadata.EPOCHS_TAG:
-                epochs.extend(r["epoch"] for r in metadata.decode_records(
-                    value.tensor.string_val[0]))
+            if value.tag != metadata.BUNDLE_TAG:
+                continue
+            bundle = np.frombuffer(value.tensor.tensor_content, np.uint8)
+            for tag, part in metadata.decode_bundle(bundle)[0]:
+                if tag == metadata.EPOCHS_TAG:
+                    epochs.extend(r["epoch"] for r in metadata.decode_records(part))
     return epochs
 
 
@@ -164,6 +168,22 @@ ZIP_BOMB = zlib.compress(bytes(20_000_000), 9)
 """19 KB that inflate to 20 MB: a version 3 body that would exhaust a careless reader."""
 
 
+def _bundle_tensor(index=None, parts=(), magic=b"LRTB", version=1, size_delta=0):
+    """A bundle (uint8 tensor) of ``parts`` (``[(tag, bytes)]``) with header or index forged."""
+    if index is None:
+        index = {"parts": [[tag, len(body)] for tag, body in parts],
+                 "tags": sorted({tag for tag, _ in parts})}
+    text = index if isinstance(index, bytes) else json.dumps(index).encode()
+    data = (metadata.BUNDLE_HEADER.pack(magic, version, bytes(3), len(text) + size_delta)
+            + text + b"".join(body for _, body in parts))
+    return _tensor(4, [len(data)], data)
+
+
+def _late_records(records_list):
+    """A bundle's records part."""
+    return zlib.compress(json.dumps(records_list).encode())
+
+
 def malformed_frames():
     """``[(name, frame)]``: valid frames around payloads that break the contract."""
     rates_tag, doubles = "learning_rate/SGD", np.array([[1e6, 0.5]]).tobytes()
@@ -216,6 +236,20 @@ def malformed_frames():
         ("records_newer_version", "events",
          _records_tensor(json.dumps([{"kind": "reduce", "epoch": 1, "step": 1}]))),
         ("garbage_plugin_content", "events", _records_tensor("[]")),
+        # Bundles: a damaged header or index skips the bundle, a damaged part only itself.
+        ("bundle_wrong_magic", "bundles", _bundle_tensor(parts=[("events", _late_records([]))],
+                                                         magic=b"LRTR")),
+        ("bundle_newer_layout", "bundles", _bundle_tensor(version=2)),
+        ("bundle_index_not_json", "bundles", _bundle_tensor(index=b"{not json")),
+        ("bundle_index_past_the_end", "bundles", _bundle_tensor(size_delta=10**6)),
+        ("bundle_parts_lie_about_sizes", "bundles", _bundle_tensor(
+            index={"parts": [["events", 10**6]], "tags": ["events"]})),
+        ("bundle_records_part_not_zlib", "bundles", _bundle_tensor(
+            parts=[("events", b"not zlib at all")])),
+        ("bundle_records_part_zip_bomb", "bundles", _bundle_tensor(
+            parts=[("events", zlib.compress(b"[" + b" " * 70_000_000 + b"]", 9))])),
+        ("bundle_rates_part_lies", "bundles", _bundle_tensor(
+            parts=[("learning_rate/SGD", _packed_tensor(3, count=2**62).tensor_content)])),
     ]
     frames = []
     for name, tag, tensor in cases:

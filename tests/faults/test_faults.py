@@ -90,7 +90,7 @@ def test_export_reads_every_variant_and_keeps_what_came_before_the_damage(damage
                 "warning:" in err), run
         read += 1
     print(f"\nexport: {len(written)} variants tried, {read} read without error")
-    assert read == len(written) == 1 + 3 * PER_KIND + 35
+    assert read == len(written) == 1 + 3 * PER_KIND + 43
 
 
 def test_export_of_every_variant_at_once_in_a_subprocess_has_no_traceback(damaged):
