@@ -197,7 +197,8 @@ def tensorboard_env(scratch_dir):
 
 
 # TensorBoard's own main, with the plugin's cache builds appended to a file as
-# JSON lines: what a test of the real process can observe of its cache.
+# JSON lines: what a test of the real process can observe of its cache (and of
+# builds in a child process: {"child": run, "built": whether it answered}).
 _RECORDING_MAIN = r"""
 import json, sys
 from lr_plugin.serve import cache
@@ -208,6 +209,14 @@ def recording_store(self, key, current, summary):
     with open(builds_path, "a") as builds:
         builds.write(json.dumps({"run": key[1], "last_step": summary.last_step}) + "\n")
 cache.RunCache._store = recording_store
+from lr_plugin.serve import build_worker
+in_child = build_worker.build_in_child
+def recording_in_child(request, *args, **kwargs):
+    built = in_child(request, *args, **kwargs)
+    with open(builds_path, "a") as builds:
+        builds.write(json.dumps({"child": request["run"], "built": built is not None}) + "\n")
+    return built
+build_worker.build_in_child = recording_in_child
 from tensorboard import main
 sys.argv[0] = "tensorboard"
 main.run_main()
@@ -215,7 +224,8 @@ main.run_main()
 
 
 def read_builds(builds_path):
-    """``[{"run", "last_step"}, ...]``: the cache builds a TensorBoard started with builds_path made."""
+    """``[{"run", "last_step"}, ...]``: the cache builds a TensorBoard started with builds_path
+    made (and ``{"child", "built"}`` for each build tried in a child process)."""
     if not os.path.exists(builds_path):
         return []
     with open(builds_path) as builds:

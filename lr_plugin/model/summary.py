@@ -625,6 +625,18 @@ class RunSummary:
         self._answers_lock = threading.Lock()
         self.derived = {}
 
+    def __getstate__(self):
+        # Pickled by a child process that built it (serve/build_worker): not its
+        # lock, nor answers encoded for requests.
+        state = dict(self.__dict__)
+        state.pop("_answers_lock")
+        state["_answers"] = collections.OrderedDict()
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._answers_lock = threading.Lock()
+
     def _set_plateau_view(self, plateau, steps):
         """Keeps ``plateau_view.derive`` of the plateau records: each decision beside its record.
 

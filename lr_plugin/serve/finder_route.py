@@ -13,9 +13,9 @@ from werkzeug import wrappers
 from lr_plugin.format import metadata
 from lr_plugin.model import finder
 from lr_plugin.model import timeline
+from lr_plugin.serve import build_worker
 
 _JSON = "application/json"
-_READ_ALL_TENSORS = 10**9
 
 
 def finder_app(data_provider, written_tags):
@@ -64,5 +64,5 @@ def _read(data_provider, written_tags, ctx, experiment, run):
     )
     result = data_provider.read_tensors(
         ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
-        downsample=_READ_ALL_TENSORS, run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags))
+        downsample=build_worker.READ_ALL_TENSORS, run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags))
     return dict(result.get(run, {}))

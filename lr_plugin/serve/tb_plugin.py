@@ -23,9 +23,8 @@ from werkzeug import wrappers
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
 from lr_plugin.model import export
-from lr_plugin.model import summary
 from lr_plugin.model import timeline
-from lr_plugin.model import traps
+from lr_plugin.serve import build_worker
 from lr_plugin.serve import bundles
 from lr_plugin.serve import cache
 from lr_plugin.serve import columnar
@@ -47,9 +46,6 @@ SCALARS_PLUGIN_NAME = "scalars"
 TRAIN_SUBDIR = "train"
 VALIDATION_SUBDIR = "validation"
 
-# Read every point the loader kept: rate series arrive in chunks and records
-# in batches, so a dropped summary would be a hole in the timeline.
-_READ_ALL_TENSORS = 10**9
 _READ_ALL_SCALARS = 100_000
 
 _JSON = "application/json"
@@ -76,6 +72,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
     def __init__(self, context):
         """Instantiates the plugin from TensorBoard's ``base_plugin.TBContext``."""
         self._data_provider = context.data_provider
+        self._flags = context.flags
         self._cache = cache.RunCache()
         self._written_tags = bundles.WrittenTags()
         # Listings (each a gRPC call on the fast loader) reused within one reload.
@@ -278,15 +275,14 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         """The run's cached ``RunSummary``, built when the provider reports new data for it."""
 
         def build():
-            payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
-            built = timeline.build_run(payloads, run=run)
-            run_summary = summary.RunSummary(built)
-            # Derived once per data change (as the facts of Keras' plateau rule,
-            # which RunSummary derives): the run's lint findings.
-            run_summary.set_derived({
-                "findings": [finding.to_json() for finding in traps.lint_run(built)],
-            })
-            return run_summary
+            request = build_worker.worker_request(
+                self._data_provider, self._flags, listing[run], experiment, run)
+            built = build_worker.build_in_child(request) if request else None
+            if built is None:
+                payloads = build_worker.read_payloads(
+                    self._data_provider, ctx, experiment, run, set(listing[run]))
+                built = build_worker.summarize(payloads, run)
+            return built
 
         return self._cache.get((experiment, run), cache.fingerprint(listing[run]), build)
 
@@ -432,34 +428,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         )
 
     def _read_payloads(self, ctx, experiment, run, tags):
-        """``{tag: [TensorDatum, ...]}`` for timeline.build_run, which checks each.
-
-        The data provider converts tensors itself and raises on a malformed
-        one; such a tag is skipped with one warning and the others are served.
-        """
-        try:
-            return self._read_tensors(ctx, experiment, run, sorted(tags))
-        except Exception:  # MemoryError too: TensorBoard trusts a tensor's declared shape
-            result = {}
-        for tag in sorted(tags):
-            try:
-                result.update(self._read_tensors(ctx, experiment, run, [tag]))
-            except Exception as error:
-                schema.warn_skipped(run, tag, None, "TensorBoard could not read its tensors "
-                                    f"({type(error).__name__}: {error})"[:300])
-        return result
-
-    def _read_tensors(self, ctx, experiment, run, tags):
-        result = self._data_provider.read_tensors(
-            ctx,
-            experiment_id=experiment,
-            plugin_name=metadata.PLUGIN_NAME,
-            downsample=_READ_ALL_TENSORS,
-            run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags),
-        )
-        # The writer keeps event steps increasing per tag, so step order is
-        # written order.
-        return dict(result.get(run, {}))
+        return build_worker.read_payloads(self._data_provider, ctx, experiment, run, tags)
 
     def _metrics(self, ctx, experiment, epochs, scalar_runs, train_run, validation_run):
         """``{metric: [[epoch, step, value], ...]}`` aligned to optimizer steps."""

@@ -103,16 +103,17 @@ def fast_loader_available():
         return False
 
 
+NO_DATA_SERVER = pytest.mark.skipif(
+    not fast_loader_available(), reason="tensorboard_data_server has no binary here")
+
+
 @pytest.mark.parametrize(
     "load_fast",
     [
         "false",
-        pytest.param(
-            "true",
-            marks=pytest.mark.skipif(
-                not fast_loader_available(), reason="tensorboard_data_server has no binary here"
-            ),
-        ),
+        pytest.param("true", marks=NO_DATA_SERVER),
+        # The fast loader, every run built in a child process (serve/build_worker).
+        pytest.param("true, built in a child", marks=NO_DATA_SERVER),
     ],
 )
 def test_real_tensorboard_serves_every_plateau_reduction(tmp_path, load_fast):
@@ -120,12 +121,17 @@ def test_real_tensorboard_serves_every_plateau_reduction(tmp_path, load_fast):
     write_plateau_run(logdir)
     port = tb_helpers.free_port()
     log_path = tmp_path / "tensorboard.log"
+    in_child = load_fast.endswith("child")
+    env = tb_helpers.tensorboard_env(tmp_path / "site")
+    env["LR_TIMELINE_WORKER_FROM_STEPS"] = "0" if in_child else "-1"
+    builds_path = tmp_path / "builds.jsonl"
     process = tb_helpers.start_tensorboard(
         logdir,
         port,
-        [f"--load_fast={load_fast}"],
-        tb_helpers.tensorboard_env(tmp_path / "site"),
+        [f"--load_fast={load_fast.split(',')[0]}"],
+        env,
         log_path,
+        builds_path,
     )
     try:
         listing = wait_for(
@@ -178,5 +184,11 @@ def test_real_tensorboard_serves_every_plateau_reduction(tmp_path, load_fast):
         ) as response:
             assert response.headers["Content-Type"].startswith("text/javascript")
             assert b"render" in response.read()
+        children = [b for b in tb_helpers.read_builds(builds_path) if "child" in b]
+        if in_child:
+            assert children and all(b == {"child": RUN, "built": True} for b in children)
+        else:
+            assert children == []
+        assert "in a child process failed" not in log_path.read_text(errors="replace")
     finally:
         tb_helpers.stop_process(process)
