@@ -9,7 +9,6 @@ import pickle
 import threading
 
 import numpy as np
-import pytest
 from tensorboard.data import provider
 
 import tb_helpers
