@@ -186,6 +186,21 @@ def release_freed_memory():
         trim(0)
 
 
+def prepare_for_builds():
+    """Creates now the lasting objects a first build would otherwise create.
+
+    Python frees a 1 MiB arena of small objects only when none is left in it:
+    one module imported in the middle of a build's temporaries (``np.unique``
+    imports ``numpy.ma``, about 3,000 objects) keeps many of their arenas
+    resident after the build. Made at plugin load, they sit with the others.
+    """
+    import numpy.ma  # noqa: F401 (imported on first use by np.unique)
+    import urllib.parse
+
+    _malloc_trim()
+    urllib.parse.unquote("%2F")  # its table of escapes is built on first use
+
+
 @functools.lru_cache(maxsize=None)
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None where the C library is another."""

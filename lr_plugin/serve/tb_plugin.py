@@ -78,6 +78,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         self._cache = cache.RunCache()
         # Listings (each a gRPC call on the fast loader) reused within one reload.
         self._listings = cache.RecentListings(cache.listing_reuse_seconds(context.flags))
+        cache.prepare_for_builds()
 
     def get_plugin_apps(self):
         return {
