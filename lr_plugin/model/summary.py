@@ -42,7 +42,8 @@ for a window sent whole.
 Storage is lossless and compact: evenly spaced steps (the usual case) are kept
 as their first step and stride, and rates that are all float32 values (what
 Keras applies) as float32; level 1's indices are byte offsets into their
-buckets. ``RecordSeries`` keeps epoch, plateau and event records and metric
+buckets; change points, which come in runs of consecutive points, are kept as
+their runs (``_IndexRuns``). ``RecordSeries`` keeps epoch, plateau and event records and metric
 points as JSON text, zlib-compressed in blocks of whole records: a window
 selects them by step in one vectorized pass, they are thinned evenly when there
 are more than asked, and only the blocks of the picked ones are decoded.
@@ -107,7 +108,8 @@ class RateSummary:
 
         # From the stored rates (float32 when exact: the same order, half the temporaries).
         changes, smooth = _change_points_and_smooth(stored)
-        self._changes = changes.astype(self._index_type)
+        changes = changes.astype(self._index_type)
+        self._changes = _IndexRuns(changes, self._index_type)
         self._change_values = stored[changes]
         self._smooth_bits = np.packbits(smooth)
         smooth_indices = np.where(
@@ -119,7 +121,8 @@ class RateSummary:
                 _build_levels(stored, smooth_indices, self._index_type), 1)
         ]
         del smooth_indices  # before the next build: the peak is what RSS keeps
-        self._change_levels = _build_levels(stored, self._changes, self._index_type)
+        self._change_levels = _build_levels(stored, changes, self._index_type)
+        del changes
         # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
         self._rates = (rate_blocks.RateBlocks if compact else rate_blocks.PlainRates)(stored)
 
@@ -203,14 +206,16 @@ class RateSummary:
         parts = [(ends, window[ends])]
         lo, hi = self._change_positions(np.array([i0, i1]))
         # The window's ends count once, whether they are change points or not.
-        ends_apart = int(lo == hi or self._changes[lo] != i0)
-        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
+        ends_apart = 2
+        if lo < hi:
+            first_change, last_change = self._changes[np.array([lo, hi - 1])].tolist()
+            ends_apart = int(first_change != i0) + int(last_change != i1 - 1)
         if hi - lo + ends_apart > max_points:
             # Rule 3: the envelope of every range, from the levels alone.
             found = self._range_extremes(
                 window, *_ranges(i0, i1, (max_points - 2) // 2), every=True)
             return _merge_points(parts + found)
-        parts.append((self._changes[lo:hi].astype(np.int64), self._change_values[lo:hi]))
+        parts.append((self._changes[np.arange(lo, hi)], self._change_values[lo:hi]))
         required = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
         budget = max_points - required.size
         if budget < 2:
@@ -237,7 +242,7 @@ class RateSummary:
             self._change_levels, first, last, self._change_at, dtype)
         # A range's first point counts when it lies in a plateau: its rate is then
         # that of the last change point at or before it (a smooth one is in the levels).
-        before = np.maximum(np.searchsorted(self._changes, starts, side="right") - 1, 0)
+        before = np.maximum(self._changes.searchsorted(starts, side="right") - 1, 0)
         plateau_start = (ends > starts) & (self._smooth_at(starts, ends > starts, None)[0] < 0)
         start_points = (np.where(plateau_start, starts, -1),
                         self._change_values[before] if self._changes.size else np.zeros(starts.size, dtype))
@@ -250,8 +255,7 @@ class RateSummary:
 
     def _change_positions(self, indices):
         """Where ``indices`` fall in the change point list (``searchsorted``, left)."""
-        # Keys of another dtype would make numpy cast the whole list: O(#changes).
-        return np.searchsorted(self._changes, indices.astype(self._changes.dtype))
+        return self._changes.searchsorted(indices)
 
     def _smooth_at(self, items, valid, window):
         """Level 0 of the smooth levels: ``(the point if it is smooth else -1, its rate)``.
@@ -265,7 +269,7 @@ class RateSummary:
     def _change_at(self, items, valid):
         """Level 0 of the change point levels: ``(the change point's index, its rate)``."""
         safe = np.where(valid, items, 0)
-        return (np.where(valid, self._changes[safe].astype(np.int64), -1),
+        return (np.where(valid, self._changes[safe], -1),
                 self._change_values[safe] if self._changes.size else np.zeros(items.shape))
 
 
@@ -444,6 +448,51 @@ class _BucketOffsets:
         if self._none is None:
             return offsets
         return np.where(offsets == self._none, -1, np.asarray(buckets, np.int64) * self._bucket + offsets)
+
+
+class _IndexRuns:
+    """Sorted distinct point indices (the change points), kept as runs of consecutive ones.
+
+    Both sides of every move into or out of a plateau are change points, so
+    they come in runs (of about 6 in a float32 decay's short plateaus): a run
+    takes its first index and its position in the list, 8 bytes, where the list
+    took 4 bytes an index. Reads are vectorized binary searches over the runs.
+
+    Args:
+        indices: 1-D sorted distinct int array; read once, not kept.
+        index_type: the integer type of the runs' first indices and positions.
+    """
+
+    def __init__(self, indices, index_type):
+        self.size = int(indices.size)
+        starts = np.flatnonzero(np.diff(indices) != 1) + 1
+        positions = np.concatenate([[0], starts]) if self.size else starts
+        self._firsts = indices[positions].astype(index_type)
+        # Then the list's size: run k ends before position ``_positions[k + 1]``.
+        self._positions = np.append(positions, self.size).astype(index_type)
+
+    @property
+    def nbytes(self):
+        return self._firsts.nbytes + self._positions.nbytes
+
+    def __getitem__(self, positions):
+        """The indices at ``positions`` of the list (an int array), as int64."""
+        positions = np.asarray(positions, np.int64)
+        run = np.searchsorted(self._positions, positions, side="right") - 1
+        return self._firsts[run].astype(np.int64) + (positions - self._positions[run])
+
+    def searchsorted(self, indices, side="left"):
+        """``np.searchsorted`` of ``indices`` (an int array) in the list, as int64."""
+        indices = np.asarray(indices, np.int64)
+        if self.size == 0:
+            return np.zeros(indices.shape, np.int64)
+        # The last run starting at or before each index (-1: none); the list holds its
+        # positions before it and, of its own, those below (or at, for "right") the index.
+        run = np.searchsorted(self._firsts, indices, side="right") - 1
+        safe = np.maximum(run, 0)
+        start = self._positions[safe].astype(np.int64)
+        below = indices - self._firsts[safe] + (side == "right")
+        return np.where(run >= 0, start + np.minimum(below, self._positions[safe + 1] - start), 0)
 
 
 def _check_budget(max_points):

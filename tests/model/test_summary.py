@@ -400,3 +400,72 @@ def test_record_series_keeps_its_text_compressed():
     text_bytes = sum(len(json.dumps(r, separators=(",", ":"))) for r in records)
     # Besides the text: an end per record and its two steps (24 bytes).
     assert series.nbytes - 24 * len(records) < text_bytes / 4
+
+
+class PlainIndices:
+    """The change point list as a plain array: the reference for ``summary._IndexRuns``."""
+
+    def __init__(self, indices, index_type):
+        self._indices = indices.astype(np.int64)
+        self.size = int(indices.size)
+        self.nbytes = self._indices.nbytes
+
+    def __getitem__(self, positions):
+        return self._indices[np.asarray(positions, np.int64)]
+
+    def searchsorted(self, indices, side="left"):
+        return np.searchsorted(self._indices, np.asarray(indices, np.int64), side=side)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_index_runs_read_like_the_plain_list(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    lists = [np.zeros(0, np.int64), np.array([0]), np.array([n - 1]), np.arange(n),
+             np.arange(0, n, 2), np.flatnonzero(rng.random(n) < 0.3),
+             np.unique(np.concatenate([[0, n - 1], *[np.arange(s, s + int(rng.integers(1, 7)))
+                                                     for s in rng.integers(0, n, 50)]]))]
+    keys = np.concatenate([np.arange(-2, n + 3), rng.integers(-5, n + 5, 100)])
+    for indices in lists:
+        indices = indices[indices < n].astype(np.int32)
+        runs, plain = summary._IndexRuns(indices, np.int32), PlainIndices(indices, np.int32)
+        assert runs.size == plain.size
+        if indices.size:
+            positions = rng.integers(0, indices.size, 200)
+            np.testing.assert_array_equal(runs[positions], plain[positions])
+            assert runs[positions].dtype == np.int64
+        for side in ("left", "right"):
+            np.testing.assert_array_equal(runs.searchsorted(keys, side), plain.searchsorted(keys, side))
+
+
+def plateaus_and_specials(rng, n, dtype):
+    """Runs of equal rates between smooth stretches, with NaN and +-inf among them."""
+    rates = np.repeat(rng.normal(size=n).cumsum(), rng.integers(1, 5, n))[:n]
+    rates[rng.random(n) < 0.2] = 0.5  # equal rates apart, as a schedule comes back to a value
+    for value in (np.nan, np.inf, -np.inf):
+        at = rng.integers(0, n, max(n // 50, 1))
+        rates[at] = value
+        rates[np.minimum(at + 1, n - 1)] = value  # some as plateaus
+    return rates.astype(dtype).astype(np.float64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_answers_are_those_of_a_plain_change_point_list(seed, dtype, monkeypatch):
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 5, 37, 4099, 70_001):
+        rates = plateaus_and_specials(rng, n, dtype)
+        uneven = np.cumsum(rng.integers(1, 4, n))  # gaps of 1 to 3 steps
+        for steps in (np.arange(n), uneven):
+            kept = summary.RateSummary(steps, rates)
+            with monkeypatch.context() as patched:
+                patched.setattr(summary, "_IndexRuns", PlainIndices)
+                reference = summary.RateSummary(steps, rates)
+            queries = [(max_points, None, None) for max_points in (2, 3, 10, 2000)]
+            for _ in range(15):
+                start, end = sorted(int(s) for s in rng.integers(0, int(steps[-1]) + 2, 2))
+                queries.append((int(rng.integers(2, 400)), start, end))
+            for max_points, start, end in queries:
+                got, want = kept.points(max_points, start, end), reference.points(max_points, start, end)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])  # NaN where NaN
