@@ -41,9 +41,11 @@ for a window sent whole.
 
 Storage is lossless and compact: evenly spaced steps (the usual case) are kept
 as their first step and stride, and rates that are all float32 values (what
-Keras applies) as float32; level 1's indices are byte offsets into their
-buckets; change points, which come in runs of consecutive points, are kept as
-their runs (``_IndexRuns``). ``RecordSeries`` keeps epoch, plateau and event records and metric
+Keras applies) as float32; a level keeps only its buckets that have a smooth
+point (a float32 decay is nearly all plateaus: 9 in 10 of its level 1 buckets
+have none), found by their rank among bits (``_Flags``), and level 1's indices
+as byte offsets into their buckets; change points, which come in runs of
+consecutive points, are kept as their runs (``_IndexRuns``). ``RecordSeries`` keeps epoch, plateau and event records and metric
 points as JSON text, zlib-compressed in blocks of whole records: a window
 selects them by step in one vectorized pass, they are thinned evenly when there
 are more than asked, and only the blocks of the picked ones are decoded.
@@ -111,17 +113,16 @@ class RateSummary:
         changes = changes.astype(self._index_type)
         self._changes = _IndexRuns(changes, self._index_type)
         self._change_values = stored[changes]
-        self._smooth_bits = np.packbits(smooth)
+        self._smooth = _Flags(smooth, counted=False)
         smooth_indices = np.where(
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
         self._levels = [
-            (_BucketOffsets(lows, BRANCHING ** k), _BucketOffsets(highs, BRANCHING ** k), *rates)
-            for k, (lows, highs, *rates) in enumerate(
-                _build_levels(stored, smooth_indices, self._index_type), 1)
+            _Level(*level, bucket=BRANCHING ** k)
+            for k, level in enumerate(_build_levels(stored, smooth_indices, self._index_type), 1)
         ]
         del smooth_indices  # before the next build: the peak is what RSS keeps
-        self._change_levels = _build_levels(stored, changes, self._index_type)
+        self._change_levels = [_Level(*level) for level in _build_levels(stored, changes, self._index_type)]
         del changes
         # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
         self._rates = (rate_blocks.RateBlocks if compact else rate_blocks.PlainRates)(stored)
@@ -139,9 +140,8 @@ class RateSummary:
     @property
     def nbytes(self):
         """Bytes held by the arrays of this summary."""
-        arrays = [self._changes, self._change_values, self._smooth_bits]
-        arrays += [a for levels in (self._levels, self._change_levels)
-                   for level in levels for a in level]
+        arrays = [self._changes, self._change_values, self._smooth]
+        arrays += self._levels + self._change_levels
         if self._steps is not None:
             arrays.append(self._steps)
         return self._rates.nbytes + sum(a.nbytes for a in arrays)
@@ -262,8 +262,7 @@ class RateSummary:
 
         ``window``: where the rates are read (None: rates are not needed).
         """
-        bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
-        points = np.where(valid & (bits == 1), items, -1)
+        points = np.where(valid & self._smooth[np.where(valid, items, 0)], items, -1)
         return points, None if window is None else window[points]
 
     def _change_at(self, items, valid):
@@ -343,10 +342,7 @@ def _level_extremes(levels, starts, ends, level0, dtype):
             if level == 0:
                 candidates, rates = found
             else:
-                indices, values = levels[level - 1][which], levels[level - 1][2 + which]
-                safe = np.minimum(items, indices.size - 1)
-                candidates = np.where(valid & (items < indices.size), indices[safe].astype(np.int64), -1)
-                rates = values[safe]
+                candidates, rates = levels[level - 1].extremes(which, items, valid)
             candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
             rates = np.concatenate([rates, best_rates[which][active, None]], axis=1)
             best[which][active], best_rates[which][active] = _pick_extreme(rates, candidates, which)
@@ -419,35 +415,97 @@ def _build_levels(rates, indices, index_type):
     return levels
 
 
-class _BucketOffsets:
-    """A level's point indices as offsets into their buckets (-1: none).
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.uint8)
+"""Set bits of each byte value."""
 
-    Level 1's offsets fit a byte (buckets of BRANCHING points): a quarter of an
-    int32 index, where level 1 is nearly all of a summary's levels.
-    ``offsets[buckets]`` gives the point indices back, as int64.
+
+class _Flags:
+    """Booleans as bits; counted, with how many are true before any position (its rank).
+
+    The count is kept per 64 flags (int32) and per byte within them (uint8):
+    under 3 bits a flag, and ``rank`` is a few gathers.
+
+    Args:
+        flags: 1-D bool array; read once, not kept.
+        counted: keep the counts (for ``rank``).
     """
 
-    def __init__(self, indices, bucket):
-        self._bucket = bucket
-        self.size = int(indices.size)
-        # Offsets go up to bucket - 1; the type's largest value says "none".
-        kind = next((t for t in (np.uint8, np.uint16, np.uint32) if bucket < np.iinfo(t).max), None)
-        if kind is None:
-            self._none, self._offsets = None, indices
-            return
-        self._none = np.iinfo(kind).max
-        starts = np.arange(self.size, dtype=np.int64) * bucket
-        self._offsets = np.where(indices >= 0, indices - starts, self._none).astype(kind)
+    def __init__(self, flags, counted=True):
+        self.size = int(flags.size)
+        self._bits = np.packbits(flags, bitorder="little")
+        self._per_64 = self._within_64 = None
+        if counted:
+            counts = _POPCOUNT[self._bits].astype(np.int64)
+            before = np.cumsum(counts) - counts  # true flags before each byte
+            self._per_64 = before[::8].astype(np.int32 if self.size < 2**31 else np.int64)
+            self._within_64 = (before - np.repeat(self._per_64, 8)[:before.size]).astype(np.uint8)
 
     @property
     def nbytes(self):
-        return self._offsets.nbytes
+        counts = [] if self._per_64 is None else [self._per_64, self._within_64]
+        return sum(a.nbytes for a in [self._bits, *counts])
 
-    def __getitem__(self, buckets):
-        offsets = self._offsets[buckets].astype(np.int64)
-        if self._none is None:
-            return offsets
-        return np.where(offsets == self._none, -1, np.asarray(buckets, np.int64) * self._bucket + offsets)
+    def __getitem__(self, positions):
+        """The flags at ``positions`` (an int array of positions in ``0 .. size - 1``)."""
+        return (self._bits[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1 == 1
+
+    def rank(self, positions):
+        """How many flags before each of ``positions`` are true, as int64."""
+        positions = np.asarray(positions, np.int64)
+        byte = positions >> 3
+        # The bits of the position's byte below it (little bit order: the low bits).
+        below = self._bits[byte] & ((1 << (positions & 7)) - 1).astype(np.uint8)
+        return (self._per_64[positions >> 6].astype(np.int64) + self._within_64[byte]
+                + _POPCOUNT[below])
+
+
+class _Level:
+    """One level of ``_build_levels``: per bucket, the index and rate of its smallest and its largest.
+
+    Only the buckets that have them are kept, found by their rank among the
+    bucket flags: a float32 decay's points are nearly all in plateaus, so 9 in
+    10 buckets of its smooth level 1 have none. With ``bucket``, indices are
+    kept as offsets into their buckets (level 1's fit a byte).
+
+    Args:
+        lows, highs: per bucket, the point index of its smallest and largest (-1: none).
+        low_rates, high_rates: their rates.
+        bucket: points per bucket when the indices are points of the series.
+    """
+
+    def __init__(self, lows, highs, low_rates, high_rates, bucket=None):
+        self.size = int(lows.size)
+        kept = lows >= 0  # a bucket has both or neither
+        self._kept = None if kept.all() else _Flags(kept)
+        self._bucket = bucket
+        lows, highs = lows[kept], highs[kept]
+        if bucket is not None:
+            starts = np.flatnonzero(kept) * bucket
+            kind = next(t for t in (np.uint8, np.uint16, np.uint32, np.int64)
+                        if bucket - 1 <= np.iinfo(t).max)
+            lows, highs = (lows - starts).astype(kind), (highs - starts).astype(kind)
+        self._indices = (lows, highs)
+        self._rates = (low_rates[kept], high_rates[kept])
+
+    @property
+    def nbytes(self):
+        arrays = [*self._indices, *self._rates]
+        return sum(a.nbytes for a in arrays) + (0 if self._kept is None else self._kept.nbytes)
+
+    def extremes(self, which, buckets, valid):
+        """``(point index or -1, rate)`` of the smallest (0) or largest (1) of ``buckets`` where ``valid``."""
+        found = valid & (buckets < self.size)
+        safe = np.where(found, buckets, 0)
+        if self._kept is not None:
+            found &= self._kept[safe]
+            safe = np.where(found, self._kept.rank(safe), 0)
+        indices, rates = self._indices[which], self._rates[which]
+        if indices.size == 0:
+            return np.full(buckets.shape, -1, np.int64), np.zeros(buckets.shape, rates.dtype)
+        points = indices[safe].astype(np.int64)
+        if self._bucket is not None:
+            points += buckets * self._bucket
+        return np.where(found, points, -1), rates[safe]
 
 
 class _IndexRuns:

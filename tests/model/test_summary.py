@@ -417,6 +417,53 @@ class PlainIndices:
         return np.searchsorted(self._indices, np.asarray(indices, np.int64), side=side)
 
 
+class PlainLevel:
+    """A level as its plain per-bucket arrays: the reference for ``summary._Level``."""
+
+    def __init__(self, lows, highs, low_rates, high_rates, bucket=None):
+        self.size = int(lows.size)
+        self._columns = ((lows, low_rates), (highs, high_rates))
+        self.nbytes = sum(a.nbytes for a in (lows, highs, low_rates, high_rates))
+
+    def extremes(self, which, buckets, valid):
+        indices, rates = self._columns[which]
+        found = valid & (buckets < self.size)
+        safe = np.where(found, buckets, 0)
+        return np.where(found, indices[safe].astype(np.int64), -1), rates[safe]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_flags_count_like_a_cumulative_sum(seed):
+    rng = np.random.default_rng(seed)
+    for n in (1, 7, 8, 63, 64, 65, 1000, int(rng.integers(1, 5000))):
+        flags = rng.random(n) < rng.choice([0.0, 0.1, 0.5, 1.0])
+        kept = summary._Flags(flags)
+        positions = np.concatenate([np.arange(n), rng.integers(0, n, 50)])
+        np.testing.assert_array_equal(kept[positions], flags[positions])
+        before = np.cumsum(flags) - flags
+        np.testing.assert_array_equal(kept.rank(positions), before[positions])
+        assert summary._Flags(flags, counted=False).nbytes == -(-n // 8)
+
+
+@pytest.mark.parametrize("bucket", [None, 16, 256])
+def test_a_level_keeps_only_its_buckets_with_points_and_reads_like_the_plain_arrays(bucket):
+    rng = np.random.default_rng(bucket or 0)
+    size = 1000
+    present = rng.random(size) < 0.1
+    starts = np.arange(size) * (bucket or 1)
+    offsets = [rng.integers(0, bucket or 10**6, size) for _ in range(2)]
+    lows, highs = (np.where(present, (starts if bucket else 0) + o, -1).astype(np.int32) for o in offsets)
+    rates = [np.where(present, rng.normal(size=size), 0).astype(np.float32) for _ in range(2)]
+    level, plain = summary._Level(lows, highs, *rates, bucket=bucket), PlainLevel(lows, highs, *rates)
+    assert level.nbytes < plain.nbytes / 4
+    buckets = rng.integers(0, size + 5, (300, 32))
+    valid = rng.random(buckets.shape) < 0.8
+    for which in (0, 1):
+        got, want = level.extremes(which, buckets, valid), plain.extremes(which, buckets, valid)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1][want[0] >= 0], want[1][want[0] >= 0])
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_index_runs_read_like_the_plain_list(seed):
     rng = np.random.default_rng(seed)
@@ -451,7 +498,7 @@ def plateaus_and_specials(rng, n, dtype):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_answers_are_those_of_a_plain_change_point_list(seed, dtype, monkeypatch):
+def test_answers_are_those_of_plain_arrays(seed, dtype, monkeypatch):
     rng = np.random.default_rng(seed)
     for n in (1, 2, 5, 37, 4099, 70_001):
         rates = plateaus_and_specials(rng, n, dtype)
@@ -460,6 +507,7 @@ def test_answers_are_those_of_a_plain_change_point_list(seed, dtype, monkeypatch
             kept = summary.RateSummary(steps, rates)
             with monkeypatch.context() as patched:
                 patched.setattr(summary, "_IndexRuns", PlainIndices)
+                patched.setattr(summary, "_Level", PlainLevel)
                 reference = summary.RateSummary(steps, rates)
             queries = [(max_points, None, None) for max_points in (2, 3, 10, 2000)]
             for _ in range(15):
