@@ -45,7 +45,9 @@ Keras applies) as float32; a level keeps only its buckets that have a smooth
 point (a float32 decay is nearly all plateaus: 9 in 10 of its level 1 buckets
 have none), found by their rank among bits (``_Flags``), and level 1's indices
 as byte offsets into their buckets; change points, which come in runs of
-consecutive points, are kept as their runs (``_IndexRuns``). ``RecordSeries`` keeps epoch, plateau and event records and metric
+consecutive points, are kept as their runs (``_IndexRuns``), and between two
+runs every point is smooth or every one is in a plateau: one bit a stretch
+says which. ``RecordSeries`` keeps epoch, plateau and event records and metric
 points as JSON text, zlib-compressed in blocks of whole records: a window
 selects them by step in one vectorized pass, they are thinned evenly when there
 are more than asked, and only the blocks of the picked ones are decoded.
@@ -113,7 +115,10 @@ class RateSummary:
         changes = changes.astype(self._index_type)
         self._changes = _IndexRuns(changes, self._index_type)
         self._change_values = stored[changes]
-        self._smooth = _Flags(smooth, counted=False)
+        # Between two runs of change points, every point is smooth or every one is in a
+        # plateau (a move into or out of a plateau has change points on both sides):
+        # a flag per stretch says which.
+        self._smooth_stretches = _Flags(smooth[self._changes.stretch_starts()], counted=False)
         smooth_indices = np.where(
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
@@ -140,7 +145,7 @@ class RateSummary:
     @property
     def nbytes(self):
         """Bytes held by the arrays of this summary."""
-        arrays = [self._changes, self._change_values, self._smooth]
+        arrays = [self._changes, self._change_values, self._smooth_stretches]
         arrays += self._levels + self._change_levels
         if self._steps is not None:
             arrays.append(self._steps)
@@ -262,7 +267,11 @@ class RateSummary:
 
         ``window``: where the rates are read (None: rates are not needed).
         """
-        points = np.where(valid & self._smooth[np.where(valid, items, 0)], items, -1)
+        run, in_run = self._changes.runs_at(np.where(valid, items, 0))
+        smooth = np.zeros(items.shape, bool)
+        if self._smooth_stretches.size:  # none when every point is a change point
+            smooth = ~in_run & self._smooth_stretches[np.clip(run, 0, self._smooth_stretches.size - 1)]
+        points = np.where(valid & smooth, items, -1)
         return points, None if window is None else window[points]
 
     def _change_at(self, items, valid):
@@ -538,6 +547,21 @@ class _IndexRuns:
         positions = np.asarray(positions, np.int64)
         run = np.searchsorted(self._positions, positions, side="right") - 1
         return self._firsts[run].astype(np.int64) + (positions - self._positions[run])
+
+    def stretch_starts(self):
+        """Per run but the last, the index after it: where the stretch before the next run starts."""
+        return (self._firsts[:-1].astype(np.int64) + np.diff(self._positions[:-1]))
+
+    def runs_at(self, indices):
+        """``(run, in_run)`` per index: the last run starting at or before it (-1: none), and
+        whether the index is in that run (a change point) or in the stretch after it."""
+        indices = np.asarray(indices, np.int64)
+        if self.size == 0:
+            return np.full(indices.shape, -1, np.int64), np.zeros(indices.shape, bool)
+        run = np.searchsorted(self._firsts, indices, side="right") - 1
+        safe = np.maximum(run, 0)
+        in_run = (run >= 0) & (indices - self._firsts[safe] < self._positions[safe + 1] - self._positions[safe])
+        return run, in_run
 
     def searchsorted(self, indices, side="left"):
         """``np.searchsorted`` of ``indices`` (an int array) in the list, as int64."""

@@ -416,6 +416,15 @@ class PlainIndices:
     def searchsorted(self, indices, side="left"):
         return np.searchsorted(self._indices, np.asarray(indices, np.int64), side=side)
 
+    def stretch_starts(self):
+        return self._indices[:-1][np.diff(self._indices) > 1] + 1
+
+    def runs_at(self, indices):
+        indices = np.asarray(indices, np.int64)
+        run_starts = np.concatenate([self._indices[:1], self._indices[1:][np.diff(self._indices) > 1]])
+        return (np.searchsorted(run_starts, indices, side="right") - 1,
+                np.isin(indices, self._indices))
+
 
 class PlainLevel:
     """A level as its plain per-bucket arrays: the reference for ``summary._Level``."""
@@ -483,6 +492,10 @@ def test_index_runs_read_like_the_plain_list(seed):
             assert runs[positions].dtype == np.int64
         for side in ("left", "right"):
             np.testing.assert_array_equal(runs.searchsorted(keys, side), plain.searchsorted(keys, side))
+        np.testing.assert_array_equal(runs.stretch_starts(), plain.stretch_starts())
+        inside = keys[(keys >= 0) & (keys < n)]
+        for got, want in zip(runs.runs_at(inside), plain.runs_at(inside)):
+            np.testing.assert_array_equal(got, want)
 
 
 def plateaus_and_specials(rng, n, dtype):
@@ -505,6 +518,10 @@ def test_answers_are_those_of_plain_arrays(seed, dtype, monkeypatch):
         uneven = np.cumsum(rng.integers(1, 4, n))  # gaps of 1 to 3 steps
         for steps in (np.arange(n), uneven):
             kept = summary.RateSummary(steps, rates)
+            # Smooth points, told apart by one flag per stretch between change points.
+            smooth = kept._smooth_at(np.arange(n), np.ones(n, bool), None)[0] >= 0
+            stored = rates.astype(kept.rate_dtype)
+            np.testing.assert_array_equal(smooth, summary._change_points_and_smooth(stored)[1])
             with monkeypatch.context() as patched:
                 patched.setattr(summary, "_IndexRuns", PlainIndices)
                 patched.setattr(summary, "_Level", PlainLevel)
