@@ -473,6 +473,18 @@ def test_a_level_keeps_only_its_buckets_with_points_and_reads_like_the_plain_arr
         np.testing.assert_array_equal(got[1][want[0] >= 0], want[1][want[0] >= 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_value_runs_give_back_every_value_bit_for_bit(dtype):
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 9, 64, 1001):
+        choices = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-3, 0.5], dtype)
+        values = np.repeat(rng.choice(choices, n), rng.integers(1, 4, n))[:n]
+        runs = summary._ValueRuns(values)
+        positions = np.concatenate([np.arange(n), rng.integers(0, n, 30)])
+        np.testing.assert_array_equal(runs[positions].view(np.uint8), values[positions].view(np.uint8))
+        assert runs[positions].dtype == dtype
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_index_runs_read_like_the_plain_list(seed):
     rng = np.random.default_rng(seed)
@@ -525,6 +537,7 @@ def test_answers_are_those_of_plain_arrays(seed, dtype, monkeypatch):
             with monkeypatch.context() as patched:
                 patched.setattr(summary, "_IndexRuns", PlainIndices)
                 patched.setattr(summary, "_Level", PlainLevel)
+                patched.setattr(summary, "_ValueRuns", np.array)
                 reference = summary.RateSummary(steps, rates)
             queries = [(max_points, None, None) for max_points in (2, 3, 10, 2000)]
             for _ in range(15):
