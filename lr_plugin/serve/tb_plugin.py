@@ -277,12 +277,14 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         def build():
             payloads = self._read_payloads(ctx, experiment, run, set(listing[run]))
             built = timeline.build_run(payloads, run=run)
-            run_summary = summary.RunSummary(built)
+            # Freed before the summary's lasting objects are made: small objects made
+            # among a build's temporaries keep their arenas resident.
+            del payloads
             # Derived once per data change (as the facts of Keras' plateau rule,
             # which RunSummary derives): the run's lint findings.
-            run_summary.set_derived({
-                "findings": [finding.to_json() for finding in traps.lint_run(built)],
-            })
+            findings = [finding.to_json() for finding in traps.lint_run(built)]
+            run_summary = summary.RunSummary(built)
+            run_summary.set_derived({"findings": findings})
             return run_summary
 
         return self._cache.get((experiment, run), cache.fingerprint(listing[run]), build)
