@@ -576,36 +576,43 @@ class _IndexRuns:
     def __getitem__(self, positions):
         """The indices at ``positions`` of the list (an int array), as int64."""
         positions = np.asarray(positions, np.int64)
-        run = np.searchsorted(self._positions, positions, side="right") - 1
+        run = _searchsorted(self._positions, positions, "right") - 1
         return self._firsts[run].astype(np.int64) + (positions - self._positions[run])
 
     def stretch_starts(self):
         """Per run but the last, the index after it: where the stretch before the next run starts."""
-        return (self._firsts[:-1].astype(np.int64) + np.diff(self._positions[:-1]))
+        return self._firsts[:-1].astype(np.int64) + np.diff(self._positions[:-1])
 
     def runs_at(self, indices):
         """``(run, in_run)`` per index: the last run starting at or before it (-1: none), and
         whether the index is in that run (a change point) or in the stretch after it."""
-        indices = np.asarray(indices, np.int64)
-        if self.size == 0:
-            return np.full(indices.shape, -1, np.int64), np.zeros(indices.shape, bool)
-        run = np.searchsorted(self._firsts, indices, side="right") - 1
-        safe = np.maximum(run, 0)
-        in_run = (run >= 0) & (indices - self._firsts[safe] < self._positions[safe + 1] - self._positions[safe])
-        return run, in_run
+        run, start, past, length = self._run_before(indices)
+        return run, (run >= 0) & (past < length)
 
     def searchsorted(self, indices, side="left"):
         """``np.searchsorted`` of ``indices`` (an int array) in the list, as int64."""
+        # The list holds the positions before the run and, of the run's own, those
+        # below the index (or at it, for "right").
+        run, start, past, length = self._run_before(indices)
+        return np.where(run >= 0, start + np.minimum(past + (side == "right"), length), 0)
+
+    def _run_before(self, indices):
+        """Per index: the last run starting at or before it (-1: none), that run's
+        position in the list, how far the index is past its first, and its length."""
         indices = np.asarray(indices, np.int64)
         if self.size == 0:
-            return np.zeros(indices.shape, np.int64)
-        # The last run starting at or before each index (-1: none); the list holds its
-        # positions before it and, of its own, those below (or at, for "right") the index.
-        run = np.searchsorted(self._firsts, indices, side="right") - 1
+            none = np.full(indices.shape, -1, np.int64)
+            return none, none + 1, none + 1, none + 1
+        run = _searchsorted(self._firsts, indices, "right") - 1
         safe = np.maximum(run, 0)
         start = self._positions[safe].astype(np.int64)
-        below = indices - self._firsts[safe] + (side == "right")
-        return np.where(run >= 0, start + np.minimum(below, self._positions[safe + 1] - start), 0)
+        return run, start, indices - self._firsts[safe], self._positions[safe + 1] - start
+
+
+def _searchsorted(values, keys, side):
+    """``np.searchsorted`` with the keys in the values' type (int64 keys would cast
+    the whole array: O(len(values)) a call). Keys must fit that type."""
+    return np.searchsorted(values, keys.astype(values.dtype), side=side)
 
 
 def _check_budget(max_points):
