@@ -116,7 +116,8 @@ class RateSummary:
         changes, smooth = _change_points_and_smooth(stored)
         changes = changes.astype(self._index_type)
         self._changes = _IndexRuns(changes, self._index_type)
-        self._change_values = _ValueRuns(stored[changes])
+        change_rates = stored[changes]
+        self._change_values = _ValueRuns(change_rates)
         # Between two runs of change points, every point is smooth or every one is in a
         # plateau (a move into or out of a plateau has change points on both sides):
         # a flag per stretch says which.
@@ -129,8 +130,13 @@ class RateSummary:
             for k, level in enumerate(_build_levels(stored, smooth_indices, self._index_type), 1)
         ]
         del smooth_indices  # before the next build: the peak is what RSS keeps
-        self._change_levels = [_Level(*level) for level in _build_levels(stored, changes, self._index_type)]
-        del changes
+        # Over positions in the change point list: offsets into their buckets (level 1's fit a byte).
+        positions = np.arange(changes.size, dtype=self._index_type)
+        self._change_levels = [
+            _Level(*level, bucket=BRANCHING ** k)
+            for k, level in enumerate(_build_levels(change_rates, positions, self._index_type), 1)
+        ]
+        del changes, change_rates, positions
         # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
         self._rates = (rate_blocks.RateBlocks if compact else rate_blocks.PlainRates)(stored)
 
@@ -246,8 +252,9 @@ class RateSummary:
             return [lows, highs]
         # A range's change points are a slice of the change point list.
         first, last = self._change_positions(starts), self._change_positions(ends)
-        change_lows, change_highs = _level_extremes(
-            self._change_levels, first, last, self._change_at, dtype)
+        change_lows, change_highs = (
+            (self._change_points(positions), rates) for positions, rates in _level_extremes(
+                self._change_levels, first, last, self._change_at, dtype))
         # A range's first point counts when it lies in a plateau: its rate is then
         # that of the last change point at or before it (a smooth one is in the levels).
         before = np.maximum(self._changes.searchsorted(starts, side="right") - 1, 0)
@@ -278,10 +285,16 @@ class RateSummary:
         return points, None if window is None else window[points]
 
     def _change_at(self, items, valid):
-        """Level 0 of the change point levels: ``(the change point's index, its rate)``."""
+        """Level 0 of the change point levels: ``(the position in the change point list, its rate)``."""
         safe = np.where(valid, items, 0)
-        return (np.where(valid, self._changes[safe], -1),
+        return (np.where(valid, items, -1),
                 self._change_values[safe] if self._changes.size else np.zeros(items.shape))
+
+    def _change_points(self, positions):
+        """The change points at ``positions`` of their list (-1: none stays -1)."""
+        if self._changes.size == 0:
+            return positions
+        return np.where(positions >= 0, self._changes[np.maximum(positions, 0)], -1)
 
 
 def series_arrays(steps, rates):
@@ -348,13 +361,10 @@ def _level_extremes(levels, starts, ends, level0, dtype):
         items = np.concatenate([left, right], axis=1)
         valid = np.concatenate([left_valid, right_valid], axis=1)
         items = np.where(valid, items, 0)
-        if level == 0:
-            found = level0(items, valid)
+        # Level 0 is the list itself: its items are both their smallest and their largest.
+        found = [level0(items, valid)] * 2 if level == 0 else levels[level - 1].extremes(items, valid)
         for which in (0, 1):
-            if level == 0:
-                candidates, rates = found
-            else:
-                candidates, rates = levels[level - 1].extremes(which, items, valid)
+            candidates, rates = found[which]
             candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
             rates = np.concatenate([rates, best_rates[which][active, None]], axis=1)
             best[which][active], best_rates[which][active] = _pick_extreme(rates, candidates, which)
@@ -461,14 +471,17 @@ class _Flags:
         """The flags at ``positions`` (an int array of positions in ``0 .. size - 1``)."""
         return (self._bits[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1 == 1
 
-    def rank(self, positions):
-        """How many flags before each of ``positions`` are true, as int64."""
+    def rank_and_flag(self, positions):
+        """``(rank, flag)`` at each of ``positions``: how many flags before it are true, as
+        int64, and its own flag."""
         positions = np.asarray(positions, np.int64)
         byte = positions >> 3
+        bits = self._bits[byte]
+        shift = (positions & 7).astype(np.uint8)
         # The bits of the position's byte below it (little bit order: the low bits).
-        below = self._bits[byte] & ((1 << (positions & 7)) - 1).astype(np.uint8)
-        return (self._per_64[positions >> 6].astype(np.int64) + self._within_64[byte]
-                + _POPCOUNT[below])
+        below = bits & ((np.uint8(1) << shift) - np.uint8(1))
+        rank = self._per_64[positions >> 6].astype(np.int64) + self._within_64[byte] + _POPCOUNT[below]
+        return rank, (bits >> shift) & 1 == 1
 
 
 class _Level:
@@ -504,20 +517,24 @@ class _Level:
         arrays = [*self._indices, *self._rates]
         return sum(a.nbytes for a in arrays) + (0 if self._kept is None else self._kept.nbytes)
 
-    def extremes(self, which, buckets, valid):
-        """``(point index or -1, rate)`` of the smallest (0) or largest (1) of ``buckets`` where ``valid``."""
+    def extremes(self, buckets, valid):
+        """``[(point index or -1, rate) of the smallest, the same of the largest]`` of ``buckets`` where ``valid``."""
         found = valid & (buckets < self.size)
         safe = np.where(found, buckets, 0)
         if self._kept is not None:
-            found &= self._kept[safe]
-            safe = np.where(found, self._kept.rank(safe), 0)
-        indices, rates = self._indices[which], self._rates[which]
-        if indices.size == 0:
-            return np.full(buckets.shape, -1, np.int64), np.zeros(buckets.shape, rates.dtype)
-        points = indices[safe].astype(np.int64)
-        if self._bucket is not None:
-            points += buckets * self._bucket
-        return np.where(found, points, -1), rates[safe]
+            rank, kept = self._kept.rank_and_flag(safe)
+            found &= kept
+            safe = np.where(found, rank, 0)
+        if self._rates[0].size == 0:
+            none = (np.full(buckets.shape, -1, np.int64), np.zeros(buckets.shape, self._rates[0].dtype))
+            return [none, none]
+        extremes = []
+        for indices, rates in zip(self._indices, self._rates):
+            points = indices[safe].astype(np.int64)
+            if self._bucket is not None:
+                points += buckets * self._bucket
+            extremes.append((np.where(found, points, -1), rates[safe]))
+        return extremes
 
 
 class _ValueRuns:
@@ -545,8 +562,8 @@ class _ValueRuns:
 
     def __getitem__(self, positions):
         """The values at ``positions`` (an int array of positions in ``0 .. size - 1``)."""
-        positions = np.asarray(positions, np.int64)
-        return self._values[self._run_starts.rank(positions) + self._run_starts[positions] - 1]
+        rank, starts_a_run = self._run_starts.rank_and_flag(positions)
+        return self._values[rank + starts_a_run - 1]
 
 
 class _IndexRuns:
