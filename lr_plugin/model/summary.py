@@ -48,7 +48,8 @@ kept as their runs (``_IndexRuns``), their rates once per run of equal ones
 is smooth or every one is in a plateau, so one bit a stretch says which; a
 level keeps only its buckets that have a smooth point (9 in 10 of level 1's
 have none), found by their rank among bits (``_Flags``), with level 1's indices
-as byte offsets into their buckets (a 10M-step float32 cosine: 7.8 MB, from 20 MB).
+(points, or positions in the change point list) as byte offsets into their
+buckets (a 10M-step float32 cosine: 7.3 MB, from 20 MB).
 ``RecordSeries`` keeps epoch, plateau and event records and metric
 points as JSON text, zlib-compressed in blocks of whole records: a window
 selects them by step in one vectorized pass, they are thinned evenly when there
