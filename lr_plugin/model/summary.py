@@ -41,8 +41,16 @@ for a window sent whole.
 
 Storage is lossless and compact: evenly spaced steps (the usual case) are kept
 as their first step and stride, and rates that are all float32 values (what
-Keras applies) as float32; level 1's indices are byte offsets into their
-buckets. ``RecordSeries`` keeps epoch, plateau and event records and metric
+Keras applies) as float32. A float32 decay is nearly all plateaus, and the rest
+is kept for that: change points come in runs of consecutive points and are
+kept as their runs (``_IndexRuns``), their rates once per run of equal ones
+(``_ValueRuns``: a plateau's two ends share one); between two runs every point
+is smooth or every one is in a plateau, so one bit a stretch says which; a
+level keeps only its buckets that have a smooth point (9 in 10 of level 1's
+have none), found by their rank among bits (``_Flags``), with level 1's indices
+(points, or positions in the change point list) as byte offsets into their
+buckets (a 10M-step float32 cosine: 7.3 MB, from 20 MB).
+``RecordSeries`` keeps epoch, plateau and event records and metric
 points as JSON text, zlib-compressed in blocks of whole records: a window
 selects them by step in one vectorized pass, they are thinned evenly when there
 are more than asked, and only the blocks of the picked ones are decoded.
@@ -107,19 +115,29 @@ class RateSummary:
 
         # From the stored rates (float32 when exact: the same order, half the temporaries).
         changes, smooth = _change_points_and_smooth(stored)
-        self._changes = changes.astype(self._index_type)
-        self._change_values = stored[changes]
-        self._smooth_bits = np.packbits(smooth)
+        changes = changes.astype(self._index_type)
+        self._changes = _IndexRuns(changes, self._index_type)
+        change_rates = stored[changes]
+        self._change_values = _ValueRuns(change_rates)
+        # Between two runs of change points, every point is smooth or every one is in a
+        # plateau (a move into or out of a plateau has change points on both sides):
+        # a flag per stretch says which.
+        self._smooth_stretches = _Flags(smooth[self._changes.stretch_starts()], counted=False)
         smooth_indices = np.where(
             smooth, np.arange(self.size, dtype=self._index_type), self._index_type(-1)
         )
         self._levels = [
-            (_BucketOffsets(lows, BRANCHING ** k), _BucketOffsets(highs, BRANCHING ** k), *rates)
-            for k, (lows, highs, *rates) in enumerate(
-                _build_levels(stored, smooth_indices, self._index_type), 1)
+            _Level(*level, bucket=BRANCHING ** k)
+            for k, level in enumerate(_build_levels(stored, smooth_indices, self._index_type), 1)
         ]
         del smooth_indices  # before the next build: the peak is what RSS keeps
-        self._change_levels = _build_levels(stored, self._changes, self._index_type)
+        # Over positions in the change point list: offsets into their buckets (level 1's fit a byte).
+        positions = np.arange(changes.size, dtype=self._index_type)
+        self._change_levels = [
+            _Level(*level, bucket=BRANCHING ** k)
+            for k, level in enumerate(_build_levels(change_rates, positions, self._index_type), 1)
+        ]
+        del changes, change_rates, positions
         # The full detail, compressed unless asked otherwise (lr_plugin.model.rate_blocks).
         self._rates = (rate_blocks.RateBlocks if compact else rate_blocks.PlainRates)(stored)
 
@@ -136,9 +154,8 @@ class RateSummary:
     @property
     def nbytes(self):
         """Bytes held by the arrays of this summary."""
-        arrays = [self._changes, self._change_values, self._smooth_bits]
-        arrays += [a for levels in (self._levels, self._change_levels)
-                   for level in levels for a in level]
+        arrays = [self._changes, self._change_values, self._smooth_stretches]
+        arrays += self._levels + self._change_levels
         if self._steps is not None:
             arrays.append(self._steps)
         return self._rates.nbytes + sum(a.nbytes for a in arrays)
@@ -203,14 +220,17 @@ class RateSummary:
         parts = [(ends, window[ends])]
         lo, hi = self._change_positions(np.array([i0, i1]))
         # The window's ends count once, whether they are change points or not.
-        ends_apart = int(lo == hi or self._changes[lo] != i0)
-        ends_apart += int(lo == hi or self._changes[hi - 1] != i1 - 1)
+        ends_apart = 2
+        if lo < hi:
+            first_change, last_change = self._changes[np.array([lo, hi - 1])].tolist()
+            ends_apart = int(first_change != i0) + int(last_change != i1 - 1)
         if hi - lo + ends_apart > max_points:
             # Rule 3: the envelope of every range, from the levels alone.
             found = self._range_extremes(
                 window, *_ranges(i0, i1, (max_points - 2) // 2), every=True)
             return _merge_points(parts + found)
-        parts.append((self._changes[lo:hi].astype(np.int64), self._change_values[lo:hi]))
+        in_window = np.arange(lo, hi)
+        parts.append((self._changes[in_window], self._change_values[in_window]))
         required = np.unique(np.concatenate([parts[0][0], parts[1][0]]))
         budget = max_points - required.size
         if budget < 2:
@@ -233,11 +253,12 @@ class RateSummary:
             return [lows, highs]
         # A range's change points are a slice of the change point list.
         first, last = self._change_positions(starts), self._change_positions(ends)
-        change_lows, change_highs = _level_extremes(
-            self._change_levels, first, last, self._change_at, dtype)
+        change_lows, change_highs = (
+            (self._change_points(positions), rates) for positions, rates in _level_extremes(
+                self._change_levels, first, last, self._change_at, dtype))
         # A range's first point counts when it lies in a plateau: its rate is then
         # that of the last change point at or before it (a smooth one is in the levels).
-        before = np.maximum(np.searchsorted(self._changes, starts, side="right") - 1, 0)
+        before = np.maximum(self._changes.searchsorted(starts, side="right") - 1, 0)
         plateau_start = (ends > starts) & (self._smooth_at(starts, ends > starts, None)[0] < 0)
         start_points = (np.where(plateau_start, starts, -1),
                         self._change_values[before] if self._changes.size else np.zeros(starts.size, dtype))
@@ -250,23 +271,31 @@ class RateSummary:
 
     def _change_positions(self, indices):
         """Where ``indices`` fall in the change point list (``searchsorted``, left)."""
-        # Keys of another dtype would make numpy cast the whole list: O(#changes).
-        return np.searchsorted(self._changes, indices.astype(self._changes.dtype))
+        return self._changes.searchsorted(indices)
 
     def _smooth_at(self, items, valid, window):
         """Level 0 of the smooth levels: ``(the point if it is smooth else -1, its rate)``.
 
         ``window``: where the rates are read (None: rates are not needed).
         """
-        bits = (self._smooth_bits[items >> 3] >> (7 - (items & 7))) & 1
-        points = np.where(valid & (bits == 1), items, -1)
+        run, in_run = self._changes.runs_at(np.where(valid, items, 0))
+        smooth = np.zeros(items.shape, bool)
+        if self._smooth_stretches.size:  # none when every point is a change point
+            smooth = ~in_run & self._smooth_stretches[np.clip(run, 0, self._smooth_stretches.size - 1)]
+        points = np.where(valid & smooth, items, -1)
         return points, None if window is None else window[points]
 
     def _change_at(self, items, valid):
-        """Level 0 of the change point levels: ``(the change point's index, its rate)``."""
+        """Level 0 of the change point levels: ``(the position in the change point list, its rate)``."""
         safe = np.where(valid, items, 0)
-        return (np.where(valid, self._changes[safe].astype(np.int64), -1),
+        return (np.where(valid, items, -1),
                 self._change_values[safe] if self._changes.size else np.zeros(items.shape))
+
+    def _change_points(self, positions):
+        """The change points at ``positions`` of their list (-1: none stays -1)."""
+        if self._changes.size == 0:
+            return positions
+        return np.where(positions >= 0, self._changes[np.maximum(positions, 0)], -1)
 
 
 def series_arrays(steps, rates):
@@ -333,16 +362,10 @@ def _level_extremes(levels, starts, ends, level0, dtype):
         items = np.concatenate([left, right], axis=1)
         valid = np.concatenate([left_valid, right_valid], axis=1)
         items = np.where(valid, items, 0)
-        if level == 0:
-            found = level0(items, valid)
+        # Level 0 is the list itself: its items are both their smallest and their largest.
+        found = [level0(items, valid)] * 2 if level == 0 else levels[level - 1].extremes(items, valid)
         for which in (0, 1):
-            if level == 0:
-                candidates, rates = found
-            else:
-                indices, values = levels[level - 1][which], levels[level - 1][2 + which]
-                safe = np.minimum(items, indices.size - 1)
-                candidates = np.where(valid & (items < indices.size), indices[safe].astype(np.int64), -1)
-                rates = values[safe]
+            candidates, rates = found[which]
             candidates = np.concatenate([candidates, best[which][active, None]], axis=1)
             rates = np.concatenate([rates, best_rates[which][active, None]], axis=1)
             best[which][active], best_rates[which][active] = _pick_extreme(rates, candidates, which)
@@ -415,35 +438,200 @@ def _build_levels(rates, indices, index_type):
     return levels
 
 
-class _BucketOffsets:
-    """A level's point indices as offsets into their buckets (-1: none).
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.uint8)
+"""Set bits of each byte value."""
 
-    Level 1's offsets fit a byte (buckets of BRANCHING points): a quarter of an
-    int32 index, where level 1 is nearly all of a summary's levels.
-    ``offsets[buckets]`` gives the point indices back, as int64.
+
+class _Flags:
+    """Booleans as bits; counted, with how many are true before any position (its rank).
+
+    The count is kept per 64 flags (int32) and per byte within them (uint8):
+    under 3 bits a flag, and ``rank`` is a few gathers.
+
+    Args:
+        flags: 1-D bool array; read once, not kept.
+        counted: keep the counts (for ``rank``).
     """
 
-    def __init__(self, indices, bucket):
-        self._bucket = bucket
-        self.size = int(indices.size)
-        # Offsets go up to bucket - 1; the type's largest value says "none".
-        kind = next((t for t in (np.uint8, np.uint16, np.uint32) if bucket < np.iinfo(t).max), None)
-        if kind is None:
-            self._none, self._offsets = None, indices
-            return
-        self._none = np.iinfo(kind).max
-        starts = np.arange(self.size, dtype=np.int64) * bucket
-        self._offsets = np.where(indices >= 0, indices - starts, self._none).astype(kind)
+    def __init__(self, flags, counted=True):
+        self.size = int(flags.size)
+        self._bits = np.packbits(flags, bitorder="little")
+        self._per_64 = self._within_64 = None
+        if counted:
+            counts = _POPCOUNT[self._bits].astype(np.int64)
+            before = np.cumsum(counts) - counts  # true flags before each byte
+            self._per_64 = before[::8].astype(np.int32 if self.size < 2**31 else np.int64)
+            self._within_64 = (before - np.repeat(self._per_64, 8)[:before.size]).astype(np.uint8)
 
     @property
     def nbytes(self):
-        return self._offsets.nbytes
+        counts = [] if self._per_64 is None else [self._per_64, self._within_64]
+        return sum(a.nbytes for a in [self._bits, *counts])
 
-    def __getitem__(self, buckets):
-        offsets = self._offsets[buckets].astype(np.int64)
-        if self._none is None:
-            return offsets
-        return np.where(offsets == self._none, -1, np.asarray(buckets, np.int64) * self._bucket + offsets)
+    def __getitem__(self, positions):
+        """The flags at ``positions`` (an int array of positions in ``0 .. size - 1``)."""
+        return (self._bits[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1 == 1
+
+    def rank_and_flag(self, positions):
+        """``(rank, flag)`` at each of ``positions``: how many flags before it are true, as
+        int64, and its own flag."""
+        positions = np.asarray(positions, np.int64)
+        byte = positions >> 3
+        bits = self._bits[byte]
+        shift = (positions & 7).astype(np.uint8)
+        # The bits of the position's byte below it (little bit order: the low bits).
+        below = bits & ((np.uint8(1) << shift) - np.uint8(1))
+        rank = self._per_64[positions >> 6].astype(np.int64) + self._within_64[byte] + _POPCOUNT[below]
+        return rank, (bits >> shift) & 1 == 1
+
+
+class _Level:
+    """One level of ``_build_levels``: per bucket, the index and rate of its smallest and its largest.
+
+    Only the buckets that have them are kept, found by their rank among the
+    bucket flags: a float32 decay's points are nearly all in plateaus, so 9 in
+    10 buckets of its smooth level 1 have none. With ``bucket``, indices are
+    kept as offsets into their buckets (level 1's fit a byte).
+
+    Args:
+        lows, highs: per bucket, the point index of its smallest and largest (-1: none).
+        low_rates, high_rates: their rates.
+        bucket: points per bucket when the indices are points of the series.
+    """
+
+    def __init__(self, lows, highs, low_rates, high_rates, bucket=None):
+        self.size = int(lows.size)
+        kept = lows >= 0  # a bucket has both or neither
+        self._kept = None if kept.all() else _Flags(kept)
+        self._bucket = bucket
+        lows, highs = lows[kept], highs[kept]
+        if bucket is not None:
+            starts = np.flatnonzero(kept) * bucket
+            kind = next(t for t in (np.uint8, np.uint16, np.uint32, np.int64)
+                        if bucket - 1 <= np.iinfo(t).max)
+            lows, highs = (lows - starts).astype(kind), (highs - starts).astype(kind)
+        self._indices = (lows, highs)
+        self._rates = (low_rates[kept], high_rates[kept])
+
+    @property
+    def nbytes(self):
+        arrays = [*self._indices, *self._rates]
+        return sum(a.nbytes for a in arrays) + (0 if self._kept is None else self._kept.nbytes)
+
+    def extremes(self, buckets, valid):
+        """``[(point index or -1, rate) of the smallest, the same of the largest]`` of ``buckets`` where ``valid``."""
+        found = valid & (buckets < self.size)
+        safe = np.where(found, buckets, 0)
+        if self._kept is not None:
+            rank, kept = self._kept.rank_and_flag(safe)
+            found &= kept
+            safe = np.where(found, rank, 0)
+        if self._rates[0].size == 0:
+            none = (np.full(buckets.shape, -1, np.int64), np.zeros(buckets.shape, self._rates[0].dtype))
+            return [none, none]
+        extremes = []
+        for indices, rates in zip(self._indices, self._rates):
+            points = indices[safe].astype(np.int64)
+            if self._bucket is not None:
+                points += buckets * self._bucket
+            extremes.append((np.where(found, points, -1), rates[safe]))
+        return extremes
+
+
+class _ValueRuns:
+    """Values kept once per run of equal ones (bit for bit), read by their rank among the runs.
+
+    Change point values: a plateau's two ends are side by side in the change
+    point list with the same rate (4 in 10 values of a float32 decay repeat
+    the one before).
+
+    Args:
+        values: 1-D float array; read once, not kept.
+    """
+
+    def __init__(self, values):
+        self.size = int(values.size)
+        bits = values.view(np.uint32 if values.dtype.itemsize == 4 else np.uint64)
+        new = np.ones(self.size, bool)
+        new[1:] = bits[1:] != bits[:-1]
+        self._values = values[new]
+        self._run_starts = _Flags(new)
+
+    @property
+    def nbytes(self):
+        return self._values.nbytes + self._run_starts.nbytes
+
+    def __getitem__(self, positions):
+        """The values at ``positions`` (an int array of positions in ``0 .. size - 1``)."""
+        rank, starts_a_run = self._run_starts.rank_and_flag(positions)
+        return self._values[rank + starts_a_run - 1]
+
+
+class _IndexRuns:
+    """Sorted distinct point indices (the change points), kept as runs of consecutive ones.
+
+    Both sides of every move into or out of a plateau are change points, so
+    they come in runs (of about 6 in a float32 decay's short plateaus): a run
+    takes its first index and its position in the list, 8 bytes, where the list
+    took 4 bytes an index. Reads are vectorized binary searches over the runs.
+
+    Args:
+        indices: 1-D sorted distinct int array; read once, not kept.
+        index_type: the integer type of the runs' first indices and positions.
+    """
+
+    def __init__(self, indices, index_type):
+        self.size = int(indices.size)
+        starts = np.flatnonzero(np.diff(indices) != 1) + 1
+        positions = np.concatenate([[0], starts]) if self.size else starts
+        self._firsts = indices[positions].astype(index_type)
+        # Then the list's size: run k ends before position ``_positions[k + 1]``.
+        self._positions = np.append(positions, self.size).astype(index_type)
+
+    @property
+    def nbytes(self):
+        return self._firsts.nbytes + self._positions.nbytes
+
+    def __getitem__(self, positions):
+        """The indices at ``positions`` of the list (an int array), as int64."""
+        positions = np.asarray(positions, np.int64)
+        run = _searchsorted(self._positions, positions, "right") - 1
+        return self._firsts[run].astype(np.int64) + (positions - self._positions[run])
+
+    def stretch_starts(self):
+        """Per run but the last, the index after it: where the stretch before the next run starts."""
+        return self._firsts[:-1].astype(np.int64) + np.diff(self._positions[:-1])
+
+    def runs_at(self, indices):
+        """``(run, in_run)`` per index: the last run starting at or before it (-1: none), and
+        whether the index is in that run (a change point) or in the stretch after it."""
+        run, start, past, length = self._run_before(indices)
+        return run, (run >= 0) & (past < length)
+
+    def searchsorted(self, indices, side="left"):
+        """``np.searchsorted`` of ``indices`` (an int array) in the list, as int64."""
+        # The list holds the positions before the run and, of the run's own, those
+        # below the index (or at it, for "right").
+        run, start, past, length = self._run_before(indices)
+        return np.where(run >= 0, start + np.minimum(past + (side == "right"), length), 0)
+
+    def _run_before(self, indices):
+        """Per index: the last run starting at or before it (-1: none), that run's
+        position in the list, how far the index is past its first, and its length."""
+        indices = np.asarray(indices, np.int64)
+        if self.size == 0:
+            none = np.full(indices.shape, -1, np.int64)
+            return none, none + 1, none + 1, none + 1
+        run = _searchsorted(self._firsts, indices, "right") - 1
+        safe = np.maximum(run, 0)
+        start = self._positions[safe].astype(np.int64)
+        return run, start, indices - self._firsts[safe], self._positions[safe + 1] - start
+
+
+def _searchsorted(values, keys, side):
+    """``np.searchsorted`` with the keys in the values' type (int64 keys would cast
+    the whole array: O(len(values)) a call). Keys must fit that type."""
+    return np.searchsorted(values, keys.astype(values.dtype), side=side)
 
 
 def _check_budget(max_points):

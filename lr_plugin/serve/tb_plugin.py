@@ -77,6 +77,7 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         self._written_tags = bundles.WrittenTags()
         # Listings (each a gRPC call on the fast loader) reused within one reload.
         self._listings = cache.RecentListings(cache.listing_reuse_seconds(context.flags))
+        cache.prepare_for_builds()
 
     def get_plugin_apps(self):
         return {
@@ -277,12 +278,12 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
         def build():
             request = build_worker.worker_request(
                 self._data_provider, self._flags, listing[run], experiment, run)
-            built = build_worker.build_in_child(request) if request else None
-            if built is None:
+            run_summary = build_worker.build_in_child(request) if request else None
+            if run_summary is None:
                 payloads = build_worker.read_payloads(
                     self._data_provider, ctx, experiment, run, set(listing[run]))
-                built = build_worker.summarize(payloads, run)
-            return built
+                run_summary = build_worker.summarize(payloads, run)
+            return run_summary
 
         return self._cache.get((experiment, run), cache.fingerprint(listing[run]), build)
 

@@ -400,3 +400,151 @@ def test_record_series_keeps_its_text_compressed():
     text_bytes = sum(len(json.dumps(r, separators=(",", ":"))) for r in records)
     # Besides the text: an end per record and its two steps (24 bytes).
     assert series.nbytes - 24 * len(records) < text_bytes / 4
+
+
+class PlainIndices:
+    """The change point list as a plain array: the reference for ``summary._IndexRuns``."""
+
+    def __init__(self, indices, index_type):
+        self._indices = indices.astype(np.int64)
+        self.size = int(indices.size)
+        self.nbytes = self._indices.nbytes
+
+    def __getitem__(self, positions):
+        return self._indices[np.asarray(positions, np.int64)]
+
+    def searchsorted(self, indices, side="left"):
+        return np.searchsorted(self._indices, np.asarray(indices, np.int64), side=side)
+
+    def stretch_starts(self):
+        return self._indices[:-1][np.diff(self._indices) > 1] + 1
+
+    def runs_at(self, indices):
+        indices = np.asarray(indices, np.int64)
+        run_starts = np.concatenate([self._indices[:1], self._indices[1:][np.diff(self._indices) > 1]])
+        return (np.searchsorted(run_starts, indices, side="right") - 1,
+                np.isin(indices, self._indices))
+
+
+class PlainLevel:
+    """A level as its plain per-bucket arrays: the reference for ``summary._Level``."""
+
+    def __init__(self, lows, highs, low_rates, high_rates, bucket=None):
+        self.size = int(lows.size)
+        self._columns = ((lows, low_rates), (highs, high_rates))
+        self.nbytes = sum(a.nbytes for a in (lows, highs, low_rates, high_rates))
+
+    def extremes(self, buckets, valid):
+        found = valid & (buckets < self.size)
+        safe = np.where(found, buckets, 0)
+        return [(np.where(found, indices[safe].astype(np.int64), -1), rates[safe])
+                for indices, rates in self._columns]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_flags_count_like_a_cumulative_sum(seed):
+    rng = np.random.default_rng(seed)
+    for n in (1, 7, 8, 63, 64, 65, 1000, int(rng.integers(1, 5000))):
+        flags = rng.random(n) < rng.choice([0.0, 0.1, 0.5, 1.0])
+        kept = summary._Flags(flags)
+        positions = np.concatenate([np.arange(n), rng.integers(0, n, 50)])
+        np.testing.assert_array_equal(kept[positions], flags[positions])
+        before = np.cumsum(flags) - flags
+        rank, flag = kept.rank_and_flag(positions)
+        np.testing.assert_array_equal(rank, before[positions])
+        np.testing.assert_array_equal(flag, flags[positions])
+        assert summary._Flags(flags, counted=False).nbytes == -(-n // 8)
+
+
+@pytest.mark.parametrize("bucket", [None, 16, 256])
+def test_a_level_keeps_only_its_buckets_with_points_and_reads_like_the_plain_arrays(bucket):
+    rng = np.random.default_rng(bucket or 0)
+    size = 1000
+    present = rng.random(size) < 0.1
+    starts = np.arange(size) * (bucket or 1)
+    offsets = [rng.integers(0, bucket or 10**6, size) for _ in range(2)]
+    lows, highs = (np.where(present, (starts if bucket else 0) + o, -1).astype(np.int32) for o in offsets)
+    rates = [np.where(present, rng.normal(size=size), 0).astype(np.float32) for _ in range(2)]
+    level, plain = summary._Level(lows, highs, *rates, bucket=bucket), PlainLevel(lows, highs, *rates)
+    assert level.nbytes < plain.nbytes / 4
+    buckets = rng.integers(0, size + 5, (300, 32))
+    valid = rng.random(buckets.shape) < 0.8
+    for got, want in zip(level.extremes(buckets, valid), plain.extremes(buckets, valid)):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1][want[0] >= 0], want[1][want[0] >= 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_value_runs_give_back_every_value_bit_for_bit(dtype):
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 9, 64, 1001):
+        choices = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-3, 0.5], dtype)
+        values = np.repeat(rng.choice(choices, n), rng.integers(1, 4, n))[:n]
+        runs = summary._ValueRuns(values)
+        positions = np.concatenate([np.arange(n), rng.integers(0, n, 30)])
+        np.testing.assert_array_equal(runs[positions].view(np.uint8), values[positions].view(np.uint8))
+        assert runs[positions].dtype == dtype
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_index_runs_read_like_the_plain_list(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    lists = [np.zeros(0, np.int64), np.array([0]), np.array([n - 1]), np.arange(n),
+             np.arange(0, n, 2), np.flatnonzero(rng.random(n) < 0.3),
+             np.unique(np.concatenate([[0, n - 1], *[np.arange(s, s + int(rng.integers(1, 7)))
+                                                     for s in rng.integers(0, n, 50)]]))]
+    keys = np.concatenate([np.arange(-2, n + 3), rng.integers(-5, n + 5, 100)])
+    for indices in lists:
+        indices = indices[indices < n].astype(np.int32)
+        runs, plain = summary._IndexRuns(indices, np.int32), PlainIndices(indices, np.int32)
+        assert runs.size == plain.size
+        if indices.size:
+            positions = rng.integers(0, indices.size, 200)
+            np.testing.assert_array_equal(runs[positions], plain[positions])
+            assert runs[positions].dtype == np.int64
+        for side in ("left", "right"):
+            np.testing.assert_array_equal(runs.searchsorted(keys, side), plain.searchsorted(keys, side))
+        np.testing.assert_array_equal(runs.stretch_starts(), plain.stretch_starts())
+        inside = keys[(keys >= 0) & (keys < n)]
+        for got, want in zip(runs.runs_at(inside), plain.runs_at(inside)):
+            np.testing.assert_array_equal(got, want)
+
+
+def plateaus_and_specials(rng, n, dtype):
+    """Runs of equal rates between smooth stretches, with NaN and +-inf among them."""
+    rates = np.repeat(rng.normal(size=n).cumsum(), rng.integers(1, 5, n))[:n]
+    rates[rng.random(n) < 0.2] = 0.5  # equal rates apart, as a schedule comes back to a value
+    for value in (np.nan, np.inf, -np.inf):
+        at = rng.integers(0, n, max(n // 50, 1))
+        rates[at] = value
+        rates[np.minimum(at + 1, n - 1)] = value  # some as plateaus
+    return rates.astype(dtype).astype(np.float64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_answers_are_those_of_plain_arrays(seed, dtype, monkeypatch):
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 5, 37, 4099, 70_001):
+        rates = plateaus_and_specials(rng, n, dtype)
+        uneven = np.cumsum(rng.integers(1, 4, n))  # gaps of 1 to 3 steps
+        for steps in (np.arange(n), uneven):
+            kept = summary.RateSummary(steps, rates)
+            # Smooth points, told apart by one flag per stretch between change points.
+            smooth = kept._smooth_at(np.arange(n), np.ones(n, bool), None)[0] >= 0
+            stored = rates.astype(kept.rate_dtype)
+            np.testing.assert_array_equal(smooth, summary._change_points_and_smooth(stored)[1])
+            with monkeypatch.context() as patched:
+                patched.setattr(summary, "_IndexRuns", PlainIndices)
+                patched.setattr(summary, "_Level", PlainLevel)
+                patched.setattr(summary, "_ValueRuns", np.array)
+                reference = summary.RateSummary(steps, rates)
+            queries = [(max_points, None, None) for max_points in (2, 3, 10, 2000)]
+            for _ in range(15):
+                start, end = sorted(int(s) for s in rng.integers(0, int(steps[-1]) + 2, 2))
+                queries.append((int(rng.integers(2, 400)), start, end))
+            for max_points, start, end in queries:
+                got, want = kept.points(max_points, start, end), reference.points(max_points, start, end)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])  # NaN where NaN

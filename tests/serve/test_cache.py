@@ -303,6 +303,15 @@ def test_cache_bound_must_be_a_byte_count():
         cache.RunCache(max_bytes=-1)
 
 
+def test_the_plugin_imports_at_load_what_a_build_would_import_among_its_temporaries():
+    # A fresh interpreter: this one has imported numpy.ma long ago.
+    code = ("import sys; from lr_plugin.serve import cache; cache.prepare_for_builds(); "
+            "print('numpy.ma' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(tb_helpers.REPO_ROOT)), check=True)
+    assert found.stdout.strip() == "True"
+
+
 def test_a_ten_million_step_summary_fits_the_default_bound():
     n = 10_000_000
     rates = rate_at(np.arange(n)).astype(np.float32).astype(np.float64)
