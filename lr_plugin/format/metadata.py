@@ -162,9 +162,9 @@ KIND_BUNDLE = "bundle"
 
 WRITTEN_VERSIONS = {KIND_RATES: 3, KIND_RECORDS: 1, KIND_BUNDLE: 4}
 """The version each kind is written with: the oldest reader that reads it.
-The writer writes bundles only (version 4: an older lr_plugin skips them with
-its "newer lr_plugin" warning); the other kinds are read in runs written
-before bundles, and their versions are what such runs hold."""
+The writer writes bundles only (version 4); an older lr_plugin does not know
+their tag and reads nothing of a run written with them. The other kinds are
+read in runs written before bundles, and their versions are what those hold."""
 
 LEARNING_RATE_PREFIX = "learning_rate/"
 PLANNED_PREFIX = "planned/"
