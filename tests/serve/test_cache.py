@@ -30,6 +30,7 @@ from lr_plugin.format import metadata
 from lr_plugin.format import writer
 from lr_plugin.model import summary
 from lr_plugin.model import timeline
+from lr_plugin.serve import build_worker
 from lr_plugin.serve import cache
 from lr_plugin.serve import tb_plugin
 
@@ -91,13 +92,13 @@ def served(tmp_path):
 def reads(monkeypatch):
     """Counts the plugin's reads of a run's payloads (the O(length) part)."""
     counted = []
-    original = tb_plugin.LrTimelinePlugin._read_payloads
+    original = build_worker.read_payloads
 
-    def counting(self, ctx, experiment, run, tags):
+    def counting(data_provider, ctx, experiment, run, tags):
         counted.append(run)
-        return original(self, ctx, experiment, run, tags)
+        return original(data_provider, ctx, experiment, run, tags)
 
-    monkeypatch.setattr(tb_plugin.LrTimelinePlugin, "_read_payloads", counting)
+    monkeypatch.setattr(build_worker, "read_payloads", counting)
     return counted
 
 
