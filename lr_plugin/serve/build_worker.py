@@ -17,6 +17,7 @@ log line. ``python -m lr_plugin.serve.build_worker`` is the child: a JSON
 request on stdin, the pickled summary on stdout.
 """
 
+import functools
 import json
 import logging
 import os
@@ -110,7 +111,11 @@ def worker_request(data_provider, flags, listing, experiment, run):
 
 
 def _worker_from_steps():
-    value = os.environ.get("LR_TIMELINE_WORKER_FROM_STEPS", "").strip()
+    return _threshold(os.environ.get("LR_TIMELINE_WORKER_FROM_STEPS", "").strip())
+
+
+@functools.lru_cache(maxsize=8)  # a bad value is said once, not at every build
+def _threshold(value):
     try:
         return int(value) if value else WORKER_FROM_STEPS
     except ValueError:

@@ -26,7 +26,7 @@ class WrittenTags:
         """The tags in the bundles of each run of ``listing`` (``{run: {tag: TensorTimeSeries}}``).
 
         Runs without bundles map to an empty set. A last bundle that cannot be
-        read gives an empty set, with the reader's one warning.
+        read gives an empty set, with one warning (and is tried again next time).
         """
         result, stale = {}, {}
         with self._lock:
@@ -42,10 +42,18 @@ class WrittenTags:
                 else:
                     stale[run] = fingerprint
         if stale:
-            # downsample=1: both loaders always keep a series' last point.
-            read = data_provider.read_tensors(
-                ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME, downsample=1,
-                run_tag_filter=provider.RunTagFilter(runs=sorted(stale), tags=[metadata.BUNDLE_TAG]))
+            try:
+                # downsample=1: both loaders always keep a series' last point.
+                read = data_provider.read_tensors(
+                    ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
+                    downsample=1, run_tag_filter=provider.RunTagFilter(
+                        runs=sorted(stale), tags=[metadata.BUNDLE_TAG]))
+            except Exception as error:  # the listing is still served, without these tags
+                for run in stale:
+                    schema.warn_skipped(run, metadata.BUNDLE_TAG, None, "TensorBoard could not "
+                                        f"read its last point ({type(error).__name__}: {error})"[:300])
+                    result[run] = set()
+                return result
             for run, fingerprint in stale.items():
                 data = read.get(run, {}).get(metadata.BUNDLE_TAG, [])
                 tags = _tags_of(run, data[-1]) if data else set()
