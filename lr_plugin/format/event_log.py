@@ -24,7 +24,6 @@ import warnings
 from tensorboard.compat.proto import event_pb2
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-from lr_plugin.format import metadata
 from lr_plugin.format import run_lock
 from lr_plugin.format import storage as storage_lib
 
@@ -66,7 +65,7 @@ class EventLog:
         self._lock = threading.RLock()  # the queue; re-entrant for the SIGTERM handler
         self._io_lock = threading.Lock()  # the files
         self._io_owner = None
-        self._pending = []  # [(framed event, points, tag)] not yet written
+        self._pending = []  # [(framed event, points, kept)] not yet written
         self._pending_bytes = 0
         self._appender = None
         self._header = None  # framed events a new file starts with
@@ -124,8 +123,8 @@ class EventLog:
                 self._io_owner = None
 
     def queue(self, events):
-        """Queues ``[(framed event, points, tag)]`` in the order given (tag ``sessions``:
-        it holds session marks)."""
+        """Queues ``[(framed event, points, kept)]`` in the order given; ``kept``
+        events (those with session marks) are never dropped when memory runs out."""
         with self._lock:
             self._pending.extend(events)
             self._pending_bytes += sum(len(data) for data, _, _ in events)
@@ -233,8 +232,7 @@ class EventLog:
             self.error = error
             dropped = 0
             while self._pending_bytes > self.max_pending_bytes:
-                index = next((i for i, (_, _, tag) in enumerate(self._pending)
-                              if tag != metadata.SESSIONS_TAG), None)  # session marks: two a session, kept
+                index = next((i for i, (_, _, kept) in enumerate(self._pending) if not kept), None)
                 if index is None:
                     break
                 data, points, _ = self._pending.pop(index)

@@ -384,8 +384,8 @@ class RunWriter:
         return [self._bundle_event(rates, records, max(last + [step or 0]), points)]
 
     def _bundle_event(self, rates, records, step, points):
-        """``(framed event, points, label)`` of one bundle; the label is ``sessions``
-        when it holds session marks, which EventLog keeps when memory runs out."""
+        """``(framed event, points, kept)`` of one bundle: ``kept`` when it holds
+        session marks, which EventLog keeps when memory runs out."""
         # One point per flush: TensorBoard's memory grows with points, not bytes.
         self._tags_written.update(tag for tag, _ in rates + records)
         payload = metadata.encode_bundle(rates, records, self._tags_written)
@@ -400,8 +400,7 @@ class RunWriter:
             metadata=metadata.create_summary_metadata(metadata.KIND_BUNDLE),
         )
         marks = any(tag == metadata.SESSIONS_TAG for tag, _ in records)
-        label = metadata.SESSIONS_TAG if marks else metadata.BUNDLE_TAG
-        return frame(event.SerializeToString()), points, label
+        return frame(event.SerializeToString()), points, marks
 
     def _new_file_events(self):
         # A file replacing a deleted one says again which training writes it.

@@ -54,19 +54,20 @@ def read_payloads(data_provider, ctx, experiment, run, tags):
     one; such a tag is skipped with one warning and the others are read.
     """
     try:
-        return _read_tensors(data_provider, ctx, experiment, run, sorted(tags))
+        return read_tensors(data_provider, ctx, experiment, run, sorted(tags))
     except Exception:  # MemoryError too: TensorBoard trusts a tensor's declared shape
         result = {}
     for tag in sorted(tags):
         try:
-            result.update(_read_tensors(data_provider, ctx, experiment, run, [tag]))
+            result.update(read_tensors(data_provider, ctx, experiment, run, [tag]))
         except Exception as error:
             schema.warn_skipped(run, tag, None, "TensorBoard could not read its tensors "
                                 f"({type(error).__name__}: {error})"[:300])
     return result
 
 
-def _read_tensors(data_provider, ctx, experiment, run, tags):
+def read_tensors(data_provider, ctx, experiment, run, tags):
+    """``{tag: [TensorDatum, ...]}`` of ``tags`` of the run, every point; raises as the provider does."""
     result = data_provider.read_tensors(
         ctx,
         experiment_id=experiment,
@@ -164,7 +165,7 @@ def _child_main():
         warnings.simplefilter("always", schema.InvalidPayloadWarning)
         # Strict: a read that fails here (the data server gone, a tensor it cannot
         # convert) ends the child, and TensorBoard's process reads leniently instead.
-        payloads = _read_tensors(data_provider, context.RequestContext(), request["experiment"],
+        payloads = read_tensors(data_provider, context.RequestContext(), request["experiment"],
                                  request["run"], request["tags"])
         run_summary = summarize(payloads, request["run"])
     messages = [str(w.message) for w in caught if issubclass(w.category, schema.InvalidPayloadWarning)]

@@ -13,13 +13,14 @@ from tensorboard.data import provider
 
 from lr_plugin.format import metadata
 from lr_plugin.format import schema
+from lr_plugin.serve import cache
 
 
 class WrittenTags:
     """``{run: set of tags}`` written inside each run's bundles, from its last bundle."""
 
     def __init__(self):
-        self._known = {}  # (experiment, run) -> ((max_step, max_wall_time), tags)
+        self._known = {}  # (experiment, run) -> (cache.fingerprint of its bundles, tags)
         self._lock = threading.Lock()
 
     def of(self, data_provider, ctx, experiment, listing):
@@ -35,7 +36,7 @@ class WrittenTags:
                 if series is None:
                     result[run] = set()
                     continue
-                fingerprint = (series.max_step, series.max_wall_time)
+                fingerprint = cache.fingerprint({metadata.BUNDLE_TAG: series})
                 known = self._known.get((experiment, run))
                 if known is not None and known[0] == fingerprint:
                     result[run] = known[1]

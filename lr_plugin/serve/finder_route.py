@@ -62,7 +62,4 @@ def _read(data_provider, written_tags, ctx, experiment, run):
         if tag in (metadata.LR_FINDER_TAG, metadata.BUNDLE_TAG)
         or tag.startswith(metadata.LEARNING_RATE_PREFIX)
     )
-    result = data_provider.read_tensors(
-        ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME,
-        downsample=build_worker.READ_ALL_TENSORS, run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags))
-    return dict(result.get(run, {}))
+    return build_worker.read_tensors(data_provider, ctx, experiment, run, tags)

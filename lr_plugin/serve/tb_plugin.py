@@ -322,7 +322,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             return _error(request, 404 if missing else 400,
                           f"Pass ?run= (repeatable) with runs /runs lists. Received: {runs!r}; "
                           f"runs with learning-rate data: {_some(sorted(tags_by_run))}.")
-        timelines = {run: timeline.resolve_run(self._read_payloads(ctx, experiment, run, tags_by_run[run]), run=run)
+        timelines = {run: timeline.resolve_run(build_worker.read_payloads(
+                         self._data_provider, ctx, experiment, run, tags_by_run[run]), run=run)
                      for run in runs}
         # Named as the tab names the run (its /runs "name"), made safe for a file system.
         name = paired_runs(runs[0], self._scalar_tags(ctx, experiment))[0] if len(runs) == 1 else "runs"
@@ -373,7 +374,8 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
             downsample=_READ_ALL_SCALARS,
             run_tag_filter=provider.RunTagFilter(runs=[scalar_run], tags=[tag]),
         ).get(scalar_run, {}).get(tag, [])
-        epochs = timeline.build_run(self._read_payloads(ctx, experiment, run, tags))["epochs"]
+        epochs = timeline.build_run(build_worker.read_payloads(
+            self._data_provider, ctx, experiment, run, tags))["epochs"]
         how = match[0]["alignment"]
         offset = _batch_step_offset(epochs, {tag: data}) if how == "batch" else None
         points = scalars.aligned_points(data, how, epochs, offset)
@@ -427,9 +429,6 @@ class LrTimelinePlugin(base_plugin.TBPlugin):
                 ctx, experiment_id=experiment, plugin_name=SCALARS_PLUGIN_NAME
             ),
         )
-
-    def _read_payloads(self, ctx, experiment, run, tags):
-        return build_worker.read_payloads(self._data_provider, ctx, experiment, run, tags)
 
     def _metrics(self, ctx, experiment, epochs, scalar_runs, train_run, validation_run):
         """``{metric: [[epoch, step, value], ...]}`` aligned to optimizer steps."""
